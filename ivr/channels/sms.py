@@ -1,0 +1,72 @@
+"""Engine output as text messages: GSM-7 wording, at most two segments each, as <Message> TwiML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from twilio.twiml.messaging_response import MessagingResponse
+
+from ivr import gsm
+from ivr.engine import Output
+from ivr.flow import Flow
+
+MAX_SEGMENTS = 2
+PART_SEPARATOR = "\n"
+
+
+def parts(flow: Flow, output: Output) -> list[str]:
+    """The passages of one reply, in the order they must be read."""
+    lang = output.lang
+    texts: list[str] = []
+    for notice in output.notices:
+        texts.extend(flow.texts[notice].parts(lang, voice=False))
+    if output.ask is not None:
+        question = flow.questions[output.ask].wording.text(lang, voice=False)
+        hint = flow.texts["sms_answer_hint"].text(lang, voice=False)
+        texts.append(f"{question} {hint}")
+    if output.outcome is not None:
+        outcome = flow.outcomes[output.outcome]
+        body = list(outcome.wording.parts(lang, voice=False))
+        if outcome.booking is not None:
+            # The last part is the safety net; the booking link goes just before it.
+            body.insert(max(len(body) - 1, 1), outcome.booking.text(lang, voice=False))
+        texts.extend(body)
+    return texts
+
+
+def pack(passages: Sequence[str]) -> list[str]:
+    """Fill messages in order, never splitting a passage, each within two segments.
+
+    Several passages share one message where they fit, because separate messages can arrive
+    out of order and the emergency notice must be read first.
+    """
+    messages: list[str] = []
+    for passage in passages:
+        if messages:
+            joined = messages[-1] + PART_SEPARATOR + passage
+            if gsm.segments(joined) <= MAX_SEGMENTS:
+                messages[-1] = joined
+                continue
+        messages.append(passage)
+    return messages
+
+
+def messages(flow: Flow, output: Output) -> list[str]:
+    return pack(parts(flow, output))
+
+
+def twiml(bodies: Sequence[str]) -> str:
+    """A MessagingResponse that sends each body as its own message (none: an empty response)."""
+    response = MessagingResponse()
+    for body in bodies:
+        response.message(body)
+    return str(response.to_xml())
+
+
+def render(flow: Flow, output: Output) -> str:
+    return twiml(messages(flow, output))
+
+
+def safety_net(flow: Flow, lang: str) -> str:
+    """What a texter gets when the line itself fails: the red flags and 911, then try later."""
+    return twiml(pack(flow.texts["safety_net"].parts(lang, voice=False)))

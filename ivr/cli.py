@@ -1,0 +1,205 @@
+"""The `ivr` command: serve the webhooks, try the line in a terminal, and work with flows."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlencode
+
+import httpx
+import uvicorn
+
+from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
+from ivr.flow import FlowError, load_flows
+from ivr.security import SignatureChecker
+from ivr.web import create_app
+
+EXIT_CONFIG = 2
+PLAY_BASE_URL = "https://ivr.local"
+PLAY_OUR_NUMBER = "+15550100000"
+PLAY_THEIR_NUMBER = "+15550100001"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result: int = args.run(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except FlowError as exc:
+        print(f"flow problems in {exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ivr", description="Muscle weakness triage line.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the webhook server")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server in a container listens on all interfaces
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    chat = commands.add_parser("chat", help="text the line from this terminal")
+    chat.set_defaults(run=lambda args: _play(_chat))
+
+    call = commands.add_parser("call", help="call the line from this terminal, typing keys")
+    call.set_defaults(run=lambda args: _play(_call))
+
+    flows = commands.add_parser("flows", help="list and validate flows").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = flows.add_parser("list", help="the flows in a directory, with versions and digests")
+    listing.add_argument("directory", nargs="?", type=Path, default=PACKAGED_FLOWS)
+    listing.set_defaults(run=_flows_list)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings()  # fail here, with a readable message, not inside a worker
+    load_flows(settings.flows_dir)
+    logging.getLogger().setLevel(settings.log_level)
+    uvicorn.run(
+        "ivr.web.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        access_log=False,  # access logs would carry nothing personal, but add nothing either
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _flows_list(args: argparse.Namespace) -> int:
+    for flow in load_flows(args.directory).values():
+        print(
+            f"{flow.id}  version {flow.version}  digest {flow.digest}  languages {','.join(flow.languages)}"
+        )
+    return 0
+
+
+# ---- trying the line in a terminal ------------------------------------------------------------
+
+Post = Callable[[str, dict[str, str]], Awaitable[str]]
+
+
+def _play(conversation: Callable[[Post, TextIO, TextIO], Awaitable[None]]) -> int:
+    """Run a conversation against the real app in this process, with properly signed requests."""
+    base = load_settings(ivr_insecure_dev=True)
+    token = secrets.token_hex(16)  # signs and checks inside this process only
+    settings = Settings(
+        **{
+            **base.model_dump(),
+            "twilio_auth_token": token,
+            "ivr_hash_key": base.ivr_hash_key or secrets.token_hex(32),
+            "public_base_url": PLAY_BASE_URL,
+            "ivr_insecure_dev": False,
+        }
+    )
+    logging.getLogger("ivr").setLevel(logging.ERROR)
+    app = create_app(settings)
+    checker = SignatureChecker(token, PLAY_BASE_URL)
+
+    async def run() -> None:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client,
+        ):
+
+            async def post(path: str, params: dict[str, str]) -> str:
+                url = PLAY_BASE_URL + path
+                response = await client.post(
+                    path,
+                    content=urlencode(params),
+                    headers={
+                        "content-type": "application/x-www-form-urlencoded",
+                        "X-Twilio-Signature": checker.sign(url, list(params.items())),
+                    },
+                )
+                response.raise_for_status()
+                return response.text
+
+            await conversation(post, sys.stdin, sys.stdout)
+
+    asyncio.run(run())
+    return 0
+
+
+def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
+    out.write(prompt)
+    out.flush()
+    line = stream.readline()
+    return None if line == "" else line.rstrip("\n")
+
+
+def _twiml(xml: str) -> ET.Element:
+    # The XML comes from this process's own app, not from outside, so the stdlib parser is safe.
+    return ET.fromstring(xml)  # noqa: S314
+
+
+async def _chat(post: Post, stdin: TextIO, out: TextIO) -> None:
+    out.write("Texting the triage line. Type a message and press Enter; Ctrl-D to quit.\n")
+    count = 0
+    while (body := _read(stdin, "you> ", out)) is not None:
+        count += 1
+        xml = await post(
+            "/sms",
+            {
+                "To": PLAY_OUR_NUMBER,
+                "From": PLAY_THEIR_NUMBER,
+                "Body": body,
+                "MessageSid": f"SM{secrets.token_hex(16)}",
+                "NumSegments": "1",
+            },
+        )
+        messages = [m.text or "" for m in _twiml(xml).iter("Message")]
+        for message in messages or ["(no reply)"]:
+            out.write("line> " + message.replace("\n", "\n      ") + "\n")
+
+
+async def _call(post: Post, stdin: TextIO, out: TextIO) -> None:
+    out.write("Calling the triage line. Type a key and Enter; Enter alone is silence; Ctrl-D hangs up.\n")
+    call_sid = f"CA{secrets.token_hex(16)}"
+    xml = await post("/voice", {"CallSid": call_sid, "CallStatus": "ringing"})
+    while True:
+        root = _twiml(xml)
+        for say in root.iter("Say"):
+            out.write("line says> " + (say.text or "") + "\n")
+        if root.find("Hangup") is not None:
+            out.write("(the line hung up)\n")
+            break
+        redirect = root.find("Redirect")
+        gather = root.find("Gather")
+        if gather is None or redirect is None:
+            out.write("(the call ended)\n")
+            break
+        keys = _read(stdin, "keys> ", out)
+        if keys is None:
+            break
+        action = (gather.get("action") if keys else redirect.text) or ""
+        params = {"CallSid": call_sid, "CallStatus": "in-progress"}
+        if keys:
+            params["Digits"] = keys[:1]
+        xml = await post(action.removeprefix(PLAY_BASE_URL), params)
+    await post("/voice/status", {"CallSid": call_sid, "CallStatus": "completed"})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

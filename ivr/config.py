@@ -1,0 +1,151 @@
+"""Settings from the environment (and `.env`), checked at start so a bad deployment fails fast."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ivr import gsm
+
+PACKAGED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
+
+# Values people paste from examples instead of a real secret.
+_PLACEHOLDER = re.compile(
+    r"^(|x+|0+|change[-_ ]?me.*|your[-_ ].*|.*placeholder.*|secret|test|token|dev|replace[-_ ]?me.*)$",
+    re.IGNORECASE,
+)
+MIN_SECRET_LENGTH = 16
+MIN_HASH_KEY_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """Configuration that the service refuses to start with."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    twilio_auth_token: SecretStr | None = Field(
+        None,
+        description="Auth Token of the Twilio account; webhook signatures are checked with it.",
+    )
+    ivr_hash_key: SecretStr | None = Field(
+        None, description="Secret key for the keyed hash that replaces phone numbers (32+ chars)."
+    )
+    ivr_insecure_dev: bool = Field(
+        False,
+        description="Development only: allow a missing token and hash key (logged loudly).",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis:// or rediss:// URL; unset means an in-process store (one process).",
+    )
+    public_base_url: str | None = Field(
+        None,
+        description="The https URL Twilio calls, e.g. https://triage.example.org (no trailing /).",
+    )
+    emergency_number: str = Field("911", description="The number people are told to call.")
+    booking_url: str | None = Field(None, description="Link for booking an appointment (texts only).")
+    sms_session_ttl: int = Field(3600, ge=60, le=7 * 86400, description="Idle seconds an SMS triage is kept.")
+    voice_session_ttl: int = Field(900, ge=60, le=86400, description="Idle seconds a call's triage is kept.")
+    flows_dir: Path = Field(PACKAGED_FLOWS, description="Directory of flow files.")
+    flow_id: str = Field("muscle-weakness", description="The flow new conversations start on.")
+    voice_locales: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"en": "en-US", "es": "es-MX"},
+        description="Speech locale per flow language, as lang=locale pairs, comma separated.",
+    )
+    voice_names: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"},
+        description="Text-to-speech voice per flow language, as lang=voice pairs.",
+    )
+    gather_timeout: int = Field(
+        6, ge=2, le=30, description="Seconds of silence before a question is repeated."
+    )
+    redis_timeout: float = Field(
+        0.5, gt=0, le=5, description="Seconds before a Redis connect or command is given up."
+    )
+    webhook_budget: float = Field(
+        2.0,
+        gt=0,
+        le=10,
+        description="Seconds a webhook may spend before answering with the safety net.",
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("voice_locales", "voice_names", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("expected lang=value pairs separated by commas")
+            return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("emergency_number")
+    @classmethod
+    def _emergency_number(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2,6}", value):
+            raise ValueError("must be 2 to 6 digits, e.g. 911")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an absolute http(s) URL without query, e.g. https://host")
+        return value.rstrip("/")
+
+    @field_validator("booking_url")
+    @classmethod
+    def _booking_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("must be an http(s) URL")
+        if not gsm.is_gsm7(value) or len(value) > 120:
+            raise ValueError("must be plain GSM-7 text of at most 120 characters, to fit a text message")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Self:
+        if self.ivr_insecure_dev:
+            return self
+        problems = []
+        token = self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else ""
+        if _PLACEHOLDER.match(token) or len(token) < MIN_SECRET_LENGTH:
+            problems.append(
+                "TWILIO_AUTH_TOKEN is missing or a placeholder: set it to the Auth Token from the "
+                "Twilio Console (Account > API keys & tokens)"
+            )
+        key = self.ivr_hash_key.get_secret_value() if self.ivr_hash_key else ""
+        if _PLACEHOLDER.match(key) or len(key) < MIN_HASH_KEY_LENGTH:
+            problems.append(
+                "IVR_HASH_KEY is missing, a placeholder or shorter than 32 characters: "
+                "generate one with `openssl rand -hex 32` and keep it stable"
+            )
+        if problems:
+            raise ValueError(
+                "; ".join(problems) + " (for local development only, IVR_INSECURE_DEV=1 skips this)"
+            )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a readable error instead of a traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+            lines.append(f"  {where}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

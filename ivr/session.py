@@ -1,0 +1,94 @@
+"""One conversation's progress through a flow, and its compact encoding for storage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Channel = Literal["sms", "voice"]
+
+
+class SessionDecodeError(ValueError):
+    """Stored bytes that are not a session this code can continue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Where a conversation stands. `node` is the question awaiting an answer.
+
+    `digest` pins the exact flow content the conversation started on; it finishes on that
+    content even if the flow is edited meanwhile. `outcome` is set once the triage has ended.
+    """
+
+    flow: str
+    digest: str
+    channel: Channel
+    lang: str
+    node: str
+    started: int
+    misses: int = 0
+    turns: int = 0
+    answers: tuple[tuple[str, bool], ...] = ()
+    outcome: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.outcome is not None
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+
+def encode(session: Session) -> bytes:
+    """Short keys and answers as one string keep a session near 150 bytes in Redis."""
+    data: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "f": session.flow,
+        "d": session.digest,
+        "c": session.channel,
+        "l": session.lang,
+        "n": session.node,
+        "s": session.started,
+        "m": session.misses,
+        "t": session.turns,
+        "a": ",".join(f"{q}={'y' if yes else 'n'}" for q, yes in session.answers),
+    }
+    if session.outcome is not None:
+        data["o"] = session.outcome
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes | str) -> Session:
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("v") != SCHEMA_VERSION:
+            raise SessionDecodeError("unknown session schema")
+        answers: list[tuple[str, bool]] = []
+        if data["a"]:
+            for item in str(data["a"]).split(","):
+                question, _, value = item.partition("=")
+                if value not in ("y", "n"):
+                    raise SessionDecodeError("bad answer record")
+                answers.append((question, value == "y"))
+        channel = data["c"]
+        if channel not in ("sms", "voice"):
+            raise SessionDecodeError("bad channel")
+        return Session(
+            flow=str(data["f"]),
+            digest=str(data["d"]),
+            channel=channel,
+            lang=str(data["l"]),
+            node=str(data["n"]),
+            started=int(data["s"]),
+            misses=int(data["m"]),
+            turns=int(data["t"]),
+            answers=tuple(answers),
+            outcome=str(data["o"]) if "o" in data else None,
+        )
+    except SessionDecodeError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SessionDecodeError(str(exc)) from exc

@@ -1,0 +1,114 @@
+"""The app factory: builds settings, flows, store and routes; nothing is wired at import time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import fakeredis
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from ivr.channels import sms, voice
+from ivr.channels.voice import VoiceStyle
+from ivr.config import Settings, load_settings
+from ivr.flow import load_flows
+from ivr.privacy import Pseudonyms
+from ivr.registry import FlowRegistry
+from ivr.security import SignatureChecker
+from ivr.service import Triage
+from ivr.store import SessionStore
+from ivr.web import health
+from ivr.web import sms as sms_routes
+from ivr.web import voice as voice_routes
+from ivr.web.deps import Components
+
+log = logging.getLogger("ivr")
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """A real Redis client with short timeouts, or an in-process one when no URL is configured."""
+    if settings.redis_url:
+        return Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_timeout,
+            socket_timeout=settings.redis_timeout,
+            health_check_interval=30,
+        )
+    log.warning(
+        "REDIS_URL is not set: using an in-process store. Conversations live in this one process "
+        "and are lost when it stops; set REDIS_URL in production."
+    )
+    client: Redis = fakeredis.FakeAsyncRedis()
+    return client
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: SessionStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    settings = settings or load_settings()
+    if settings.ivr_insecure_dev:
+        log.warning(
+            "IVR_INSECURE_DEV is on: missing secrets are tolerated. Never run this way with real callers."
+        )
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
+    if not token:
+        token = secrets.token_hex(16)  # dev only: no real Twilio request can match it
+    if not hash_key:
+        hash_key = secrets.token_hex(32)  # dev only: pseudonyms change at every start
+
+    registry = FlowRegistry(
+        load_flows(settings.flows_dir),
+        active=settings.flow_id,
+        emergency_number=settings.emergency_number,
+        booking_url=settings.booking_url,
+    )
+    store = store or SessionStore(connect_redis(settings))
+    voice_style = VoiceStyle(
+        locales=settings.voice_locales,
+        voices=settings.voice_names,
+        gather_timeout=settings.gather_timeout,
+    )
+    flow = registry.current
+    components = Components(
+        settings=settings,
+        registry=registry,
+        triage=Triage(
+            registry,
+            store,
+            Pseudonyms(hash_key.encode()),
+            sms_ttl=settings.sms_session_ttl,
+            voice_ttl=settings.voice_session_ttl,
+            clock=clock,
+        ),
+        store=store,
+        checker=SignatureChecker(token, settings.public_base_url),
+        voice_style=voice_style,
+        sms_safety_net=sms.safety_net(flow, flow.default_language),
+        voice_safety_net=voice.safety_net(flow, flow.default_language, style=voice_style),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await components.store.close()
+
+    app = FastAPI(
+        title="Muscle weakness triage line",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.components = components
+    app.include_router(sms_routes.router)
+    app.include_router(voice_routes.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,31 @@
+"""Liveness and readiness probes for the orchestrator and the load balancer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ivr.web.deps import Deps
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> JSONResponse:
+    """The process is up and serving."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(c: Deps) -> JSONResponse:
+    """Redis answers: ready to take conversations. Webhooks still answer (safety net) when not."""
+    try:
+        async with asyncio.timeout(c.settings.redis_timeout * 2):
+            ready = await c.store.ping()
+    except Exception:  # any failure to reach Redis means not ready; the reason is not exposed
+        ready = False
+    if ready:
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "redis unavailable"}, status_code=503)

@@ -1,0 +1,60 @@
+"""Reading a Twilio webhook: size and type limits, form parsing, and the signature check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from fastapi import HTTPException, Request
+
+from ivr.security import SIGNATURE_HEADER, SignatureChecker
+
+MAX_BODY_BYTES = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioForm:
+    """The verified parameters of one webhook."""
+
+    params: tuple[tuple[str, str], ...]
+
+    def get(self, name: str, default: str = "") -> str:
+        for key, value in self.params:
+            if key == name:
+                return value
+        return default
+
+    def require(self, *names: str) -> list[str]:
+        """The named fields, or HTTP 400 when one is missing or empty."""
+        values = [self.get(name) for name in names]
+        missing = [name for name, value in zip(names, values, strict=True) if not value]
+        if missing:
+            raise HTTPException(400, f"missing Twilio field(s): {', '.join(missing)}")
+        return values
+
+
+async def read_form(request: Request, checker: SignatureChecker) -> TwilioForm:
+    """The form body of a request that Twilio signed, or the HTTP error that refuses it.
+
+    Nothing here touches conversation state, so a refused request changes nothing.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise HTTPException(415, "expected application/x-www-form-urlencoded")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise HTTPException(413, "body too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, "body too large")
+    try:
+        params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "malformed form body") from None
+    url = checker.signed_url(str(request.url), request.url.path, request.url.query)
+    if not checker.is_valid(url, params, request.headers.get(SIGNATURE_HEADER)):
+        raise HTTPException(403, "invalid Twilio signature")
+    return TwilioForm(tuple(params))
