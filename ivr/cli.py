@@ -7,18 +7,16 @@ import asyncio
 import logging
 import secrets
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.flow import FlowError, load_flows
-from ivr.security import SignatureChecker
+from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 
 EXIT_CONFIG = 2
@@ -97,10 +95,8 @@ def _flows_list(args: argparse.Namespace) -> int:
 
 # ---- trying the line in a terminal ------------------------------------------------------------
 
-Post = Callable[[str, dict[str, str]], Awaitable[str]]
 
-
-def _play(conversation: Callable[[Post, TextIO, TextIO], Awaitable[None]]) -> int:
+def _play(conversation: Callable[[TwilioSimulator, TextIO, TextIO], Awaitable[None]]) -> int:
     """Run a conversation against the real app in this process, with properly signed requests."""
     base = load_settings(ivr_insecure_dev=True)
     token = secrets.token_hex(16)  # signs and checks inside this process only
@@ -115,28 +111,14 @@ def _play(conversation: Callable[[Post, TextIO, TextIO], Awaitable[None]]) -> in
     )
     logging.getLogger("ivr").setLevel(logging.ERROR)
     app = create_app(settings)
-    checker = SignatureChecker(token, PLAY_BASE_URL)
 
     async def run() -> None:
+        transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client,
+            httpx.AsyncClient(transport=transport, base_url="http://app") as client,
         ):
-
-            async def post(path: str, params: dict[str, str]) -> str:
-                url = PLAY_BASE_URL + path
-                response = await client.post(
-                    path,
-                    content=urlencode(params),
-                    headers={
-                        "content-type": "application/x-www-form-urlencoded",
-                        "X-Twilio-Signature": checker.sign(url, list(params.items())),
-                    },
-                )
-                response.raise_for_status()
-                return response.text
-
-            await conversation(post, sys.stdin, sys.stdout)
+            await conversation(TwilioSimulator(client, token, PLAY_BASE_URL), sys.stdin, sys.stdout)
 
     asyncio.run(run())
     return 0
@@ -149,56 +131,29 @@ def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
     return None if line == "" else line.rstrip("\n")
 
 
-def _twiml(xml: str) -> ET.Element:
-    # The XML comes from this process's own app, not from outside, so the stdlib parser is safe.
-    return ET.fromstring(xml)  # noqa: S314
-
-
-async def _chat(post: Post, stdin: TextIO, out: TextIO) -> None:
+async def _chat(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
     out.write("Texting the triage line. Type a message and press Enter; Ctrl-D to quit.\n")
-    count = 0
     while (body := _read(stdin, "you> ", out)) is not None:
-        count += 1
-        xml = await post(
-            "/sms",
-            {
-                "To": PLAY_OUR_NUMBER,
-                "From": PLAY_THEIR_NUMBER,
-                "Body": body,
-                "MessageSid": f"SM{secrets.token_hex(16)}",
-                "NumSegments": "1",
-            },
-        )
-        messages = [m.text or "" for m in _twiml(xml).iter("Message")]
+        messages = await twilio.text(body, sender=PLAY_THEIR_NUMBER, to=PLAY_OUR_NUMBER)
         for message in messages or ["(no reply)"]:
             out.write("line> " + message.replace("\n", "\n      ") + "\n")
 
 
-async def _call(post: Post, stdin: TextIO, out: TextIO) -> None:
+async def _call(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
     out.write("Calling the triage line. Type a key and Enter; Enter alone is silence; Ctrl-D hangs up.\n")
-    call_sid = f"CA{secrets.token_hex(16)}"
-    xml = await post("/voice", {"CallSid": call_sid, "CallStatus": "ringing"})
+    call = twilio.call(caller=PLAY_THEIR_NUMBER, to=PLAY_OUR_NUMBER)
+    spoken = await call.start()
     while True:
-        root = _twiml(xml)
-        for say in root.iter("Say"):
-            out.write("line says> " + (say.text or "") + "\n")
-        if root.find("Hangup") is not None:
+        for say in spoken.says:
+            out.write("line says> " + say + "\n")
+        if spoken.hangup or spoken.gather_action is None:
             out.write("(the line hung up)\n")
-            break
-        redirect = root.find("Redirect")
-        gather = root.find("Gather")
-        if gather is None or redirect is None:
-            out.write("(the call ended)\n")
             break
         keys = _read(stdin, "keys> ", out)
         if keys is None:
             break
-        action = (gather.get("action") if keys else redirect.text) or ""
-        params = {"CallSid": call_sid, "CallStatus": "in-progress"}
-        if keys:
-            params["Digits"] = keys[:1]
-        xml = await post(action.removeprefix(PLAY_BASE_URL), params)
-    await post("/voice/status", {"CallSid": call_sid, "CallStatus": "completed"})
+        spoken = await (call.press(keys[:1]) if keys else call.silence())
+    await call.hang_up()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -43,12 +46,35 @@ def conversation_key(channel: str, conversation: str) -> str:
     return f"ivr:{{{channel}:{conversation}}}:s"
 
 
+class KeyLocks:
+    """Serialises transitions on one key inside this process, so its own webhooks never race
+    each other in Redis; compare-and-set still guards against other processes."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class SessionStore:
     """Session persistence over a redis.asyncio client (real Redis, or fakeredis in-process)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._cas = redis.register_script(_COMPARE_AND_SET)
+        self._locks = KeyLocks()
 
     async def transition(self, key: str, ttl_seconds: int, fn: Transition[T]) -> T:
         """Apply `fn` to the stored value and save its result, atomically.
@@ -57,17 +83,20 @@ class SessionStore:
         result. It must be pure: under contention it runs again on the newer value, which is how
         two webhooks for one conversation at the same moment are applied one after the other.
         """
-        current = _as_bytes(await self.redis.get(key))
-        for _attempt in range(MAX_ATTEMPTS):
-            new, result = fn(current)
-            if new == current and new is None:
-                return result
-            reply: list[Any] = await self._cas(
-                keys=[key], args=[current or b"", new or b"", ttl_seconds * 1000]
-            )
-            if int(reply[0]) == 1:
-                return result
-            current = _as_bytes(reply[1]) or None
+        async with self._locks.hold(key):
+            current = _as_bytes(await self.redis.get(key))
+            for attempt in range(MAX_ATTEMPTS):
+                new, result = fn(current)
+                if new == current and new is None:
+                    return result
+                reply: list[Any] = await self._cas(
+                    keys=[key], args=[current or b"", new or b"", ttl_seconds * 1000]
+                )
+                if int(reply[0]) == 1:
+                    return result
+                current = _as_bytes(reply[1]) or None
+                # Another process won; a little jitter keeps several from colliding again in step.
+                await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))  # noqa: S311 - not crypto
         raise StoreContention(key)
 
     async def delete(self, key: str) -> None:

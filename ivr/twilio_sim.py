@@ -1,0 +1,145 @@
+"""A stand-in for Twilio: signs webhooks like Twilio, posts them, and follows the TwiML it gets back.
+
+Used by `ivr chat` and `ivr call`, by the end-to-end tests, and by the benchmark.
+"""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import httpx
+
+from ivr.security import SIGNATURE_HEADER, SignatureChecker
+
+FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def parse_twiml(xml: str) -> ET.Element:
+    # The XML comes from our own app under test, not from an untrusted party.
+    return ET.fromstring(xml)  # noqa: S314
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """One voice response, as a caller experiences it."""
+
+    says: tuple[str, ...]
+    gather_action: str | None
+    redirect: str | None
+    hangup: bool
+    xml: str
+
+    @classmethod
+    def parse(cls, xml: str) -> Spoken:
+        root = parse_twiml(xml)
+        gather = root.find("Gather")
+        redirect = root.find("Redirect")
+        return cls(
+            says=tuple(say.text or "" for say in root.iter("Say")),
+            gather_action=gather.get("action") if gather is not None else None,
+            redirect=redirect.text if redirect is not None else None,
+            hangup=root.find("Hangup") is not None,
+            xml=xml,
+        )
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.says)
+
+
+def messages_of(xml: str) -> list[str]:
+    return [m.text or "" for m in parse_twiml(xml).iter("Message")]
+
+
+class TwilioSimulator:
+    """Posts signed webhooks to an app, as Twilio would after someone texts or calls."""
+
+    def __init__(self, client: httpx.AsyncClient, auth_token: str, public_base_url: str) -> None:
+        self.client = client
+        self.public_base_url = public_base_url.rstrip("/")
+        self.signer = SignatureChecker(auth_token, None)
+
+    def absolute(self, url: str) -> str:
+        return url if url.startswith("http") else self.public_base_url + url
+
+    async def post(self, url: str, params: dict[str, str]) -> httpx.Response:
+        """A signed form post; `url` may be a path or an absolute public URL."""
+        absolute = self.absolute(url)
+        headers = {**FORM_HEADERS, SIGNATURE_HEADER: self.signer.sign(absolute, list(params.items()))}
+        path = absolute.removeprefix(self.public_base_url)
+        return await self.client.post(path, content=urlencode(params), headers=headers)
+
+    async def text(self, body: str, *, sender: str, to: str, message_sid: str | None = None) -> list[str]:
+        """An incoming SMS; returns the bodies of the messages sent back."""
+        params = {
+            "MessageSid": message_sid or new_sid("SM"),
+            "AccountSid": "AC" + "0" * 32,
+            "From": sender,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+        }
+        response = await self.post("/sms", params)
+        response.raise_for_status()
+        return messages_of(response.text)
+
+    def call(self, *, caller: str, to: str, call_sid: str | None = None) -> Call:
+        return Call(self, call_sid or new_sid("CA"), caller, to)
+
+
+@dataclass
+class Call:
+    """One phone call: keeps the last response, to press keys into its gather or fall silent."""
+
+    twilio: TwilioSimulator
+    sid: str
+    caller: str
+    to: str
+    last: Spoken | None = field(default=None)
+
+    def _params(self, status: str) -> dict[str, str]:
+        return {
+            "CallSid": self.sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.caller,
+            "To": self.to,
+            "CallStatus": status,
+            "Direction": "inbound",
+        }
+
+    async def _follow(self, url: str, params: dict[str, str]) -> Spoken:
+        response = await self.twilio.post(url, params)
+        response.raise_for_status()
+        self.last = Spoken.parse(response.text)
+        return self.last
+
+    async def start(self) -> Spoken:
+        return await self._follow("/voice", self._params("ringing"))
+
+    async def press(self, keys: str, *, prompt: Spoken | None = None) -> Spoken:
+        """Keys pressed during a gather (the current one unless `prompt` names an earlier one)."""
+        prompt = prompt or self.last
+        if prompt is None or prompt.gather_action is None:
+            raise RuntimeError("nothing is waiting for keys")
+        return await self._follow(prompt.gather_action, {**self._params("in-progress"), "Digits": keys})
+
+    async def silence(self) -> Spoken:
+        """The gather times out and Twilio follows the <Redirect> after it."""
+        if self.last is None or self.last.redirect is None:
+            raise RuntimeError("nothing is waiting for an answer")
+        return await self._follow(self.last.redirect, self._params("in-progress"))
+
+    async def hang_up(self, status: str = "completed") -> httpx.Response:
+        response = await self.twilio.post(
+            "/voice/status", {**self._params(status), "CallDuration": "30", "SequenceNumber": "1"}
+        )
+        response.raise_for_status()
+        return response

@@ -1,0 +1,69 @@
+"""Fixtures shared by all tiers: a real Redis for integration and end-to-end tests, and the app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from ivr.config import Settings
+from ivr.store import SessionStore
+from ivr.twilio_sim import TwilioSimulator
+from ivr.web import create_app
+from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
+
+# Tests use their own logical database so they never touch a developer's data in db 0.
+DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def redis_test_url() -> str:
+    return os.environ.get("IVR_TEST_REDIS_URL") or DEFAULT_TEST_REDIS
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """A real Redis, emptied before the test. A missing server fails loudly rather than skipping."""
+    url = redis_test_url()
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        await client.ping()
+    except Exception as exc:  # any failure to connect is reported the same way
+        await client.aclose()
+        pytest.fail(f"Redis is not reachable at {url} ({type(exc).__name__}); `make test` starts one")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "twilio_auth_token": AUTH_TOKEN,
+        "ivr_hash_key": HASH_KEY,
+        "public_base_url": PUBLIC_BASE_URL,
+        "redis_url": redis_test_url(),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings, redis: Redis) -> FastAPI:
+    return create_app(settings, store=SessionStore(redis))
+
+
+@pytest.fixture
+async def twilio(app: FastAPI) -> AsyncIterator[TwilioSimulator]:
+    """Twilio's side of the webhooks, posting signed requests into the app in this process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client:
+        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)

@@ -1,0 +1,58 @@
+"""When Redis is unreachable, every webhook still answers at once with valid safety TwiML."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from ivr.store import SessionStore
+from ivr.twilio_sim import TwilioSimulator, messages_of
+from ivr.web import create_app
+from tests.conftest import make_settings
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
+
+NOWHERE = "redis://127.0.0.1:1/0"  # port 1: nothing listens, connections are refused at once
+
+
+@pytest.fixture
+async def broken() -> AsyncIterator[tuple[TwilioSimulator, httpx.AsyncClient]]:
+    settings = make_settings(redis_url=NOWHERE, redis_timeout=0.3)
+    app = create_app(settings, store=SessionStore(Redis.from_url(NOWHERE, socket_connect_timeout=0.3)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL), client
+
+
+async def test_sms_gets_the_safety_net(broken: tuple[TwilioSimulator, httpx.AsyncClient]) -> None:
+    """A text while Redis is down gets HTTP 200 and the 911 red flags, within the 2 s budget."""
+    twilio, _ = broken
+    began = time.monotonic()
+    response = await twilio.post("/sms", {"From": "+15557654321", "To": OUR_NUMBER, "Body": "hi"})
+    assert time.monotonic() - began < 2
+    assert response.status_code == 200
+    [body] = messages_of(response.text)
+    assert body.startswith("Call 911 now if you have trouble breathing")
+    assert "try again later" in body
+
+
+@pytest.mark.parametrize("path", ["/voice", "/voice/gather?t=abc"])
+async def test_calls_hear_the_safety_net_and_hang_up(
+    broken: tuple[TwilioSimulator, httpx.AsyncClient], path: str
+) -> None:
+    """A call while Redis is down hears the safety net spoken, then the call ends cleanly."""
+    twilio, _ = broken
+    response = await twilio.post(path, {"CallSid": "CA" + "2" * 32, "Digits": "1"})
+    assert response.status_code == 200
+    assert "<Say" in response.text
+    assert "Call 911 now" in response.text
+    assert response.text.endswith("<Hangup /></Response>")
+
+
+async def test_readiness_reports_503(broken: tuple[TwilioSimulator, httpx.AsyncClient]) -> None:
+    """The readiness probe says the service cannot take conversations; liveness stays up."""
+    _, client = broken
+    assert (await client.get("/readyz")).status_code == 503
+    assert (await client.get("/healthz")).status_code == 200

@@ -1,0 +1,117 @@
+"""Whole text conversations through signed webhooks, on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from redis.asyncio import Redis
+
+from ivr.session import decode
+from ivr.twilio_sim import TwilioSimulator
+from tests.support import OUR_NUMBER, as_bytes, red_flags, shipped_flow
+
+FLOW = shipped_flow()
+ORDER = FLOW.question_order()
+SENDER = "+15557654321"
+
+
+def _question(qid: str) -> str:
+    return FLOW.questions[qid].wording.text("en", voice=False)
+
+
+async def test_first_text_whatever_it_says_starts_with_the_911_notice_then_the_first_question(
+    twilio: TwilioSimulator,
+) -> None:
+    """Any first text opens a triage: one message, emergency notice first, then question one."""
+    [reply] = await twilio.text("hello??", sender=SENDER, to=OUR_NUMBER)
+    assert reply.index("call 911 now") < reply.index(_question(ORDER[0]))
+    assert reply.endswith("Reply Y for yes or N for no.")
+
+
+async def test_no_to_everything_reaches_the_appointment_outcome(twilio: TwilioSimulator) -> None:
+    """Seven noes in varied forms walk every question in order and end with appointment advice."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    answers = ["no", "N", "Nope.", " 2 ", "NO!", "n", "no thanks"]
+    for i, answer in enumerate(answers):
+        replies = await twilio.text(answer, sender=SENDER, to=OUR_NUMBER)
+        if i + 1 < len(ORDER):
+            assert replies == [f"{_question(ORDER[i + 1])} Reply Y for yes or N for no."]
+    assert len(replies) == 2
+    assert replies[0].startswith("Please make an appointment with a healthcare provider")
+    assert "reflexes" in replies[0]
+    assert "Call 911 right away" in replies[1]
+
+
+@pytest.mark.parametrize("flag", red_flags(FLOW))
+async def test_a_yes_to_any_red_flag_gives_the_emergency_outcome_in_the_next_reply(
+    twilio: TwilioSimulator, flag: str
+) -> None:
+    """After noes up to a red flag, a yes gets the call-911 outcome in the very next reply."""
+    await twilio.text("start", sender=SENDER, to=OUR_NUMBER)
+    for _ in range(ORDER.index(flag)):
+        await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    [reply] = await twilio.text("Yes.", sender=SENDER, to=OUR_NUMBER)
+    assert reply.startswith("Call 911 now.")
+    assert "?" not in reply
+
+
+async def test_two_unclear_replies_in_a_row_end_with_the_safety_outcome(twilio: TwilioSimulator) -> None:
+    """The first unclear reply repeats the question; the second ends with the red flags and 911."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    [again] = await twilio.text("what do you mean", sender=SENDER, to=OUR_NUMBER)
+    assert again == f"Sorry, I did not understand.\n{_question(ORDER[0])} Reply Y for yes or N for no."
+    replies = await twilio.text("i dunno", sender=SENDER, to=OUR_NUMBER)
+    assert replies[0].startswith("Call 911 now if you have any of these")
+    assert "make an appointment" in replies[-1]
+
+
+async def test_after_an_outcome_the_next_text_starts_afresh(twilio: TwilioSimulator, redis: Redis) -> None:
+    """An ended triage leaves nothing behind, and the next text begins again with the notice."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    await twilio.text("yes", sender=SENDER, to=OUR_NUMBER)
+    assert await redis.keys("ivr:*") == []
+    [reply] = await twilio.text("yes", sender=SENDER, to=OUR_NUMBER)
+    assert "If this is an emergency, call 911 now" in reply
+
+
+async def test_two_senders_and_two_of_our_numbers_never_share_a_conversation(twilio: TwilioSimulator) -> None:
+    """Conversations are keyed by our number and the sender together."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    [other_sender] = await twilio.text("hi", sender="+15550000002", to=OUR_NUMBER)
+    [other_line] = await twilio.text("hi", sender=SENDER, to="+15550000003")
+    assert "If this is an emergency" in other_sender
+    assert "If this is an emergency" in other_line
+    [mine] = await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    assert _question(ORDER[1]) in mine
+
+
+async def test_two_answers_arriving_at_once_are_both_applied_once(
+    twilio: TwilioSimulator, redis: Redis
+) -> None:
+    """Two texts for one conversation at the same moment: neither is lost, neither counts twice."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    replies = await asyncio.gather(
+        twilio.text("no", sender=SENDER, to=OUR_NUMBER), twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    )
+    asked = sorted(r[0].split(" Reply")[0] for r in replies)
+    assert asked == sorted([_question(ORDER[1]), _question(ORDER[2])])
+    [key] = await redis.keys("ivr:*")
+    session = decode(await redis.get(key))  # type: ignore[arg-type]
+    assert session.answers == ((ORDER[0], False), (ORDER[1], False))
+    assert session.node == ORDER[2]
+
+
+async def test_sessions_expire_and_hold_no_phone_number(twilio: TwilioSimulator, redis: Redis) -> None:
+    """The session key has the SMS idle TTL; neither key nor value contains the numbers or words."""
+    await twilio.text("my arm feels weak", sender=SENDER, to=OUR_NUMBER)
+    await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    keys = [as_bytes(k) for k in await redis.keys("*")]
+    assert len(keys) == 1
+    ttl = await redis.ttl(keys[0])
+    assert 3500 < ttl <= 3600
+    stored = keys[0] + as_bytes(await redis.get(keys[0]))
+    for secret in (SENDER, SENDER.lstrip("+"), OUR_NUMBER.lstrip("+"), "arm feels weak"):
+        assert secret.encode() not in stored
+    assert re.fullmatch(rb"ivr:\{m:[A-Za-z0-9_-]{22}\}:s", keys[0])

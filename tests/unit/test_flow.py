@@ -1,0 +1,113 @@
+"""Loading and validating flow files."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ivr.flow import FlowError, load_flow, load_flows, parse_flow
+from tests.support import FIXTURES, SHIPPED, red_flags, shipped_flow
+
+
+def _tiny() -> dict[str, Any]:
+    return tomllib.loads((FIXTURES / "tiny.toml").read_text())
+
+
+def test_the_shipped_flow_loads_with_one_question_per_red_flag_from_the_source() -> None:
+    """Seven red-flag questions, each of whose yes goes straight to the emergency outcome."""
+    flow = shipped_flow()
+    assert flow.id == "muscle-weakness"
+    assert len(red_flags(flow)) == 7
+    for qid in red_flags(flow):
+        assert flow.outcomes[flow.questions[qid].yes].kind == "emergency"
+
+
+def test_the_shipped_flow_asks_the_most_life_threatening_first() -> None:
+    """Breathing and loss of consciousness come before the other red flags."""
+    assert shipped_flow().question_order()[:2] == ["breathing", "fainting"]
+
+
+def test_every_error_is_reported_at_once() -> None:
+    """A flow with several independent mistakes lists all of them in one FlowError."""
+    data = _tiny()
+    data["spec"] = 7
+    data["questions"]["q1"]["yes"] = "nowhere"
+    data["questions"]["q2"]["text"] = {"fr": "Q2?"}
+    del data["text"]["wrong_key"]
+    data["outcomes"]["urgent"]["text"]["en"] = ["Call {ambulance} now."]
+    with pytest.raises(FlowError) as caught:
+        parse_flow(data, source="broken")
+    problems = "\n".join(caught.value.problems)
+    assert "spec: must be 1" in problems
+    assert "questions.q1.yes: 'nowhere' is not a node" in problems
+    assert "questions.q2.text.fr: language is not declared" in problems
+    assert "questions.q2.text.en: missing" in problems
+    assert "text.wrong_key: missing" in problems
+    assert "unknown placeholder {ambulance}" in problems
+    assert len(caught.value.problems) >= 6
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.pop("start"), "start: must be a non-empty string"),
+        (lambda d: d.update(start="urgent"), "start: 'urgent' is not a question"),
+        (lambda d: d.update(languages=[]), "languages: must be a non-empty list"),
+        (lambda d: d["outcomes"]["unsure"].update(kind="maybe"), "outcomes.unsure.kind: must be one of"),
+        (lambda d: d["outcomes"].pop("unsure"), "needs an outcome of kind 'safety'"),
+        (
+            lambda d: d["questions"]["q1"].update(red_flag="yes"),
+            "questions.q1.red_flag: must be true or false",
+        ),
+        (lambda d: d["questions"]["q1"].update(colour="red"), "questions.q1.colour: unknown field"),
+        (lambda d: d["limits"].update(sms_retries=-1), "limits.sms_retries: must be a whole number"),
+        (lambda d: d["text"]["intro"].update(en=""), "text.intro.en: must be a non-empty string"),
+    ],
+)
+def test_each_structural_mistake_is_named(change: Any, expected: str) -> None:
+    """Each kind of mistake produces a message that names where it is."""
+    data = _tiny()
+    change(data)
+    with pytest.raises(FlowError, match=expected.replace("(", r"\(").replace("{", r"\{")):
+        parse_flow(data)
+
+
+def test_digest_ignores_layout_and_comments_but_not_content(tmp_path: Path) -> None:
+    """Reformatting a flow keeps its identity; changing a word gives it a new one."""
+    original = SHIPPED.read_text()
+    same = tmp_path / "same.toml"
+    same.write_text("# a new comment\n\n" + original)
+    changed = tmp_path / "changed.toml"
+    changed.write_text(
+        original.replace("Did your muscle weakness come on suddenly?", "Did it start suddenly?")
+    )
+    assert load_flow(same).digest == load_flow(SHIPPED).digest
+    assert load_flow(changed).digest != load_flow(SHIPPED).digest
+
+
+def test_bind_fills_placeholders_and_drops_booking_without_a_link() -> None:
+    """The emergency number is filled in everywhere; the booking part exists only with a URL."""
+    with_link = shipped_flow(booking_url="https://book.example.org")
+    without = shipped_flow()
+    assert with_link.outcomes["appointment"].booking is not None
+    assert "https://book.example.org" in with_link.outcomes["appointment"].booking.text("en", voice=False)
+    assert without.outcomes["appointment"].booking is None
+    assert without.outcomes["emergency"].wording.parts("en", voice=False)[0] == "Call 911 now."
+    other = load_flow(SHIPPED).bind(emergency_number="112", booking_url=None)
+    assert other.texts["intro"].text("en", voice=False).count("112") == 1
+
+
+def test_load_flows_reports_problems_from_every_file(tmp_path: Path) -> None:
+    """A directory with two broken files reports both, and an empty directory is an error."""
+    (tmp_path / "a.toml").write_text("spec = 1\n")
+    (tmp_path / "b.toml").write_text("this is not toml")
+    with pytest.raises(FlowError) as caught:
+        load_flows(tmp_path)
+    joined = "\n".join(caught.value.problems)
+    assert "a.toml:" in joined
+    assert "b.toml: cannot read" in joined
+    with pytest.raises(FlowError, match="no flow files"):
+        load_flows(tmp_path / "missing")
