@@ -1,0 +1,42 @@
+# Two commands matter: `make serve` runs the webhook server, `make test` runs the tests.
+# Both create the virtual environment (.venv) on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+
+.PHONY: install serve test lint check flows-check clean chat call
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/ivr serve $(ARGS)
+
+test: $(STAMP)
+	scripts/with-redis $(BIN)/pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+flows-check: $(STAMP)
+	$(BIN)/ivr flows list
+
+check: lint flows-check test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+chat: $(STAMP)
+	$(BIN)/ivr chat
+
+call: $(STAMP)
+	$(BIN)/ivr call
