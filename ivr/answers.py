@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-import re
-import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ivr.words import squeeze, tokens
 
 
 class Answer(enum.Enum):
@@ -12,12 +14,6 @@ class Answer(enum.Enum):
     NO = "no"
     UNCLEAR = "unclear"
 
-
-# Words are compared after folding case and accents, so "Sí", "si" and "SI" are one word.
-# The sets are shared by all languages: none of them means yes in one language and no in another,
-# and a Spanish speaker who types "yes" should not be asked again.
-YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup", "yea", "ya", "si", "s", "1"})
-NO_WORDS = frozenset({"no", "n", "nope", "nah", "2"})
 
 YES_KEY = "1"
 NO_KEY = "2"
@@ -49,47 +45,49 @@ NO_FILLER = frozenset(
         "gracias",
         "tengo",
         "es",
+        "senor",
+        "senora",
     }
 )
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
-_REPEAT = re.compile(r"([a-z])\1+")
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The folded words that mean yes and no. A flow's languages are merged into one vocabulary:
+    none of their words means yes in one language and no in another (the flow checker proves it),
+    and a Spanish speaker who types "yes" should not be asked again."""
+
+    yes: frozenset[str]
+    no: frozenset[str]
+
+    @classmethod
+    def merge(cls, pairs: Iterable[tuple[Iterable[str], Iterable[str]]]) -> Vocabulary:
+        yes: set[str] = set()
+        no: set[str] = set()
+        for yes_words, no_words in pairs:
+            yes.update(yes_words)
+            no.update(no_words)
+        return cls(frozenset(yes), frozenset(no))
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed, punctuation turned into single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", bare).strip()
-
-
-def words(text: str) -> list[str]:
-    return fold(text).split()
-
-
-def from_text(text: str) -> Answer:
+def from_text(text: str, vocabulary: Vocabulary) -> Answer:
     """Yes or no from free text, strict about no: a missed red flag costs more than a question.
 
     Yes: the first word is a yes word and no word says no ("Yes.", "yes it is").
     No: a no word followed only by filler ("no", "No thanks", "nope, I don't").
     Anything else ("no idea", "yes no", "maybe") is unclear and is asked again.
     """
-    tokens = [_squeeze(t) for t in words(text)]
-    if not tokens:
+    words = [squeeze(t) for t in tokens(text)]
+    if not words:
         return Answer.UNCLEAR
-    says_yes = any(t in YES_WORDS for t in tokens)
-    says_no = any(t in NO_WORDS for t in tokens)
-    first, rest = tokens[0], tokens[1:]
-    if first in YES_WORDS and not says_no:
+    says_yes = any(w in vocabulary.yes for w in words)
+    says_no = any(w in vocabulary.no for w in words)
+    first, rest = words[0], words[1:]
+    if first in vocabulary.yes and not says_no:
         return Answer.YES
-    if first in NO_WORDS and not says_yes and all(t in NO_FILLER or t in NO_WORDS for t in rest):
+    if first in vocabulary.no and not says_yes and all(w in NO_FILLER or w in vocabulary.no for w in rest):
         return Answer.NO
     return Answer.UNCLEAR
-
-
-def _squeeze(word: str) -> str:
-    """Runs of one letter made single, so "yesss" and "nooo" read as "yes" and "no"."""
-    return _REPEAT.sub(r"\1", word)
 
 
 def from_keys(digits: str) -> Answer:

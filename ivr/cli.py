@@ -14,6 +14,8 @@ from typing import TextIO
 import httpx
 import uvicorn
 
+from ivr import graph
+from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.flow import FlowError, load_flows
 from ivr.twilio_sim import TwilioSimulator
@@ -64,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     listing = flows.add_parser("list", help="the flows in a directory, with versions and digests")
     listing.add_argument("directory", nargs="?", type=Path, default=PACKAGED_FLOWS)
     listing.set_defaults(run=_flows_list)
+
+    check = flows.add_parser("check", help="prove flows safe to serve; lists every problem, exits 1 if any")
+    check.add_argument("paths", nargs="*", type=Path, default=[PACKAGED_FLOWS], metavar="PATH")
+    check.set_defaults(run=_flows_check)
+
+    graph = flows.add_parser("graph", help="draw a flow (Mermaid, DOT, or SVG through Graphviz)")
+    graph.add_argument("flow", help="flow id, e.g. muscle-weakness")
+    graph.add_argument("--format", choices=["mermaid", "dot", "svg"], default="mermaid")
+    graph.add_argument("--dir", type=Path, default=PACKAGED_FLOWS, help="directory of flow files")
+    graph.add_argument("--readme", type=Path, help="rewrite this file's diagram block instead of printing")
+    graph.set_defaults(run=_flows_graph)
     return parser
 
 
@@ -90,6 +103,44 @@ def _flows_list(args: argparse.Namespace) -> int:
         print(
             f"{flow.id}  version {flow.version}  digest {flow.digest}  languages {','.join(flow.languages)}"
         )
+    return 0
+
+
+def _flows_check(args: argparse.Namespace) -> int:
+    flows, problems = check_paths(args.paths)
+    for problem in problems:
+        print(problem)
+    for flow in flows:
+        print(
+            f"checked {flow.id} {flow.version} (digest {flow.digest}, languages {','.join(flow.languages)})"
+        )
+    if problems:
+        print(f"{len(problems)} problem(s): not safe to serve", file=sys.stderr)
+        return 1
+    print("all flows pass")
+    return 0
+
+
+def _flows_graph(args: argparse.Namespace) -> int:
+    flows = load_flows(args.dir)
+    if args.flow not in flows:
+        print(f"no flow {args.flow!r} in {args.dir}; there are: {', '.join(sorted(flows))}", file=sys.stderr)
+        return EXIT_CONFIG
+    flow = flows[args.flow]
+    if args.readme is not None:
+        text = args.readme.read_text(encoding="utf-8")
+        updated = graph.update_readme(text, flow)
+        if graph.readme_drawing(text, flow.id) is None:
+            print(f"{args.readme} has no <!-- flow-graph:{flow.id} --> block", file=sys.stderr)
+            return EXIT_CONFIG
+        args.readme.write_text(updated, encoding="utf-8")
+        return 0
+    drawings = {"mermaid": graph.mermaid, "dot": graph.dot, "svg": graph.svg}
+    try:
+        sys.stdout.write(drawings[args.format](flow))
+    except RuntimeError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     gather_timeout: int = Field(
         6, ge=2, le=30, description="Seconds of silence before a question is repeated."
     )
+    voice_speech: bool = Field(True, description="Accept spoken answers on calls, as well as keys.")
+    speech_confidence_threshold: float = Field(
+        0.6, ge=0, le=1, description="A spoken no to a red flag below this confidence is confirmed by keypad."
+    )
     redis_timeout: float = Field(
         0.5, gt=0, le=5, description="Seconds before a Redis connect or command is given up."
     )

@@ -12,6 +12,9 @@ from ivr.session import Channel, Session
 
 ReplyKind = Literal["text", "keys", "speech", "silence"]
 
+# The node of a call that waits for a language choice by key, before the first question.
+LANGUAGE_MENU = "@language"
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -19,84 +22,161 @@ class Reply:
 
     kind: ReplyKind
     value: str = ""
-    confidence: float | None = None
+    confidence: float | None = None  # speech only; Twilio may leave it out
 
 
 SILENCE = Reply("silence")
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """Operational judgement the engine applies; the defaults are the safe ones."""
+
+    # A spoken no to a red flag heard with less confidence than this (or none) is confirmed by keypad.
+    min_speech_confidence: float = 0.6
+
+
+DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True, slots=True)
 class Output:
     """What to convey next, in channel-neutral terms; renderers own the wording of mechanics.
 
-    `notices` are text ids said first, in order; then either the question `ask` awaits an answer,
-    or the conversation has reached `outcome` and nothing more is asked.
+    `notices` are text ids said first, in order; then either `ask` (a question id, or the
+    language menu) awaits an answer, or the conversation has reached `outcome` and nothing more
+    is asked. `keys_only` asks for a keypad answer; `every_language` says the notices in each of
+    the flow's languages in turn (the opening of a call, before a language is chosen).
     """
 
     lang: str
     notices: tuple[str, ...] = ()
     ask: str | None = None
     outcome: str | None = None
+    keys_only: bool = False
+    every_language: bool = False
 
 
-def start(flow: Flow, channel: Channel, *, now: int, lang: str | None = None) -> tuple[Session, Output]:
-    """A new conversation: the intro (with the emergency notice) and the first question."""
-    language = lang if lang in flow.languages else flow.default_language
+def start(flow: Flow, channel: Channel, *, now: int, opening: Reply | None = None) -> tuple[Session, Output]:
+    """A new conversation: the intro with the emergency notice, then the first question.
+
+    A text that opens a conversation picks its language (a keyword, or clearly written in it);
+    if it already describes an emergency, the emergency outcome is the first reply.
+    A call with more than one language offers the choice by key after the notice in every language.
+    """
+    lang = flow.default_language
+    if opening is not None and opening.kind in ("text", "speech"):
+        lang = flow.cues.requested(opening.value) or flow.cues.written_in(opening.value, lang)
     session = Session(
-        flow=flow.id,
-        digest=flow.digest,
-        channel=channel,
-        lang=language,
-        node=flow.start,
-        started=now,
+        flow=flow.id, digest=flow.digest, channel=channel, lang=lang, node=flow.start, started=now
     )
-    return session, Output(language, notices=("intro",), ask=flow.start)
+    if opening is not None and _describes_emergency(flow, opening):
+        return _end(flow, session, _emergency(flow))
+    if channel == "voice" and len(flow.languages) > 1:
+        session = session.evolve(node=LANGUAGE_MENU)
+        return session, Output(lang, notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
+    return session, Output(lang, notices=("intro",), ask=flow.start)
 
 
-def step(flow: Flow, session: Session, reply: Reply) -> tuple[Session, Output]:
+def step(
+    flow: Flow, session: Session, reply: Reply, policy: Policy = DEFAULT_POLICY
+) -> tuple[Session, Output]:
     """Apply one reply to a conversation in progress.
 
-    A yes or no moves along the flow; anything else asks the same question again until the
-    channel's retries are spent, and then ends with the safety outcome. Never loops forever:
-    `limits.max_turns` ends any conversation that somehow keeps going.
+    In order: words describing an emergency end the triage at once, whatever is pending; a
+    language keyword switches language and repeats the notice and the pending question; a yes or
+    no moves along the flow; anything else asks again until the channel's retries are spent, then
+    ends with the safety outcome. `limits.max_turns` ends any conversation that keeps going.
     """
     if session.ended:
         raise ValueError("the conversation has ended; start a new one")
-    if session.node not in flow.questions:
-        return _end(flow, session, flow.outcome_of_kind("safety").id)
     session = session.evolve(turns=session.turns + 1)
     if session.turns > flow.limits.max_turns:
-        return _end(flow, session, flow.outcome_of_kind("safety").id)
+        return _end(flow, session, _safety(flow))
+    if _describes_emergency(flow, reply):
+        return _end(flow, session, _emergency(flow))
+    if reply.kind in ("text", "speech") and (wanted := flow.cues.requested(reply.value)):
+        node = flow.start if session.node == LANGUAGE_MENU else session.node
+        session = session.evolve(lang=wanted, node=node, misses=0, confirm=False)
+        return session, Output(wanted, notices=("intro",), ask=node)
+    if session.node == LANGUAGE_MENU:
+        return _choose_language(flow, session, reply)
+    if session.node not in flow.questions:
+        return _end(flow, session, _safety(flow))
+    return _answer(flow, session, reply, policy)
 
+
+def _answer(flow: Flow, session: Session, reply: Reply, policy: Policy) -> tuple[Session, Output]:
     question = flow.questions[session.node]
-    answer = interpret(reply)
+    answer = interpret(flow, reply)
+    if session.confirm and reply.kind != "keys" and answer is not Answer.YES:
+        # Waiting for the keypad: only a key, or a yes (always believed), settles it.
+        answer = Answer.UNCLEAR
+    elif (
+        reply.kind == "speech"
+        and answer is Answer.NO
+        and question.red_flag
+        and (reply.confidence is None or reply.confidence < policy.min_speech_confidence)
+    ):
+        session = session.evolve(confirm=True)
+        return session, Output(session.lang, ask=question.id, keys_only=True)
     if answer is Answer.UNCLEAR:
-        return _ask_again(flow, session, reply)
+        return _ask_again(flow, session, reply, ask=question.id)
 
     said_yes = answer is Answer.YES
-    session = session.evolve(misses=0, answers=(*session.answers, (question.id, said_yes)))
+    session = session.evolve(misses=0, confirm=False, answers=(*session.answers, (question.id, said_yes)))
     target = question.yes if said_yes else question.no
     if target in flow.outcomes:
         return _end(flow, session, target)
     return session.evolve(node=target), Output(session.lang, ask=target)
 
 
-def interpret(reply: Reply) -> Answer:
+def _choose_language(flow: Flow, session: Session, reply: Reply) -> tuple[Session, Output]:
+    """Key n picks the flow's n-th language. Unanswered, the menu gives way to the first language:
+    a caller who cannot choose is better served by questions than by an ending."""
+    if reply.kind == "keys" and reply.value.isdigit() and 1 <= int(reply.value) <= len(flow.languages):
+        lang = flow.languages[int(reply.value) - 1]
+        return session.evolve(lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
+    session = session.evolve(misses=session.misses + 1)
+    if session.misses > flow.limits.voice_retries:
+        lang = flow.default_language
+        return session.evolve(lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
+    notice = _miss_notice(reply)
+    return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
+
+
+def interpret(flow: Flow, reply: Reply) -> Answer:
     if reply.kind == "keys":
         return answers.from_keys(reply.value)
     if reply.kind in ("text", "speech"):
-        return answers.from_text(reply.value)
+        return answers.from_text(reply.value, flow.vocabulary)
     return Answer.UNCLEAR
 
 
-def _ask_again(flow: Flow, session: Session, reply: Reply) -> tuple[Session, Output]:
+def _describes_emergency(flow: Flow, reply: Reply) -> bool:
+    return reply.kind in ("text", "speech") and flow.emergency_phrases.find(reply.value) is not None
+
+
+def _ask_again(flow: Flow, session: Session, reply: Reply, *, ask: str) -> tuple[Session, Output]:
     retries = flow.limits.sms_retries if session.channel == "sms" else flow.limits.voice_retries
     session = session.evolve(misses=session.misses + 1)
     if session.misses > retries:
-        return _end(flow, session, flow.outcome_of_kind("safety").id)
-    notice = {"silence": "no_input", "keys": "wrong_key"}.get(reply.kind, "not_understood")
-    return session, Output(session.lang, notices=(notice,), ask=session.node)
+        return _end(flow, session, _safety(flow))
+    output = Output(session.lang, notices=(_miss_notice(reply),), ask=ask, keys_only=session.confirm)
+    return session, output
+
+
+def _miss_notice(reply: Reply) -> str:
+    return {"silence": "no_input", "keys": "wrong_key"}.get(reply.kind, "not_understood")
+
+
+def _emergency(flow: Flow) -> str:
+    return flow.outcome_of_kind("emergency").id
+
+
+def _safety(flow: Flow) -> str:
+    return flow.outcome_of_kind("safety").id
 
 
 def _end(flow: Flow, session: Session, outcome: str) -> tuple[Session, Output]:
-    return session.evolve(node="", outcome=outcome), Output(session.lang, outcome=outcome)
+    return session.evolve(node="", outcome=outcome, confirm=False), Output(session.lang, outcome=outcome)

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from ivr.answers import Vocabulary
+from ivr.emergency import EmergencyPhrases
+from ivr.language import LanguageCues
+from ivr.words import fold
+
 SPEC_VERSION = 1
 OUTCOME_KINDS = ("emergency", "appointment", "safety")
 OutcomeKind = Literal["emergency", "appointment", "safety"]
@@ -20,22 +25,37 @@ PLACEHOLDERS = frozenset({"emergency", "booking_url"})
 # in every language it declares, so no channel can fall back to silence or to another language.
 REQUIRED_TEXTS = (
     "intro",  # first thing said in every conversation: what this is, and 911 in an emergency
+    "language_menu",  # on a call, how to pick this language by key (must name key 1, 2... in order)
     "sms_answer_hint",  # how to answer by text
-    "voice_answer_hint",  # how to answer by keypad (and by voice when speech is on)
+    "voice_answer_hint",  # how to answer on a call, by voice or keypad
+    "confirm_by_key",  # asking for a keypad answer when a spoken no was not heard clearly
     "not_understood",  # an SMS reply that is neither yes nor no
     "no_input",  # a caller who said or pressed nothing
     "wrong_key",  # a caller who pressed a key that is not an answer
     "safety_net",  # what anyone gets when the service itself fails
 )
+WORD_LISTS = ("yes", "no", "switch", "markers", "emergency", "negations", "clause_breaks")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProblem:
+    """One reason a flow cannot be loaded: where in the file, in which language, and what."""
+
+    where: str
+    message: str
+    lang: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 class FlowError(Exception):
     """A flow file that cannot be served; `problems` lists every reason at once."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[LoadProblem]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+        super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +98,19 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Words:
+    """How people answer in one language: folded words and phrases (see ivr.words.fold)."""
+
+    yes: frozenset[str]
+    no: frozenset[str]
+    switch: frozenset[str]
+    markers: frozenset[str]
+    emergency: tuple[str, ...]
+    negations: frozenset[str]
+    clause_breaks: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     """How many times a question is asked again before the safety outcome, per channel."""
 
@@ -98,9 +131,13 @@ class Flow:
     questions: Mapping[str, Question]
     outcomes: Mapping[str, Outcome]
     texts: Mapping[str, Wording]
+    words: Mapping[str, Words]
     limits: Limits
     digest: str
     source: Mapping[str, Any]
+    vocabulary: Vocabulary
+    emergency_phrases: EmergencyPhrases
+    cues: LanguageCues
 
     @property
     def default_language(self) -> str:
@@ -154,9 +191,13 @@ class Flow:
                 for k, o in self.outcomes.items()
             },
             texts={k: fill(w) for k, w in self.texts.items()},
+            words=self.words,
             limits=self.limits,
             digest=self.digest,
             source=self.source,
+            vocabulary=self.vocabulary,
+            emergency_phrases=self.emergency_phrases,
+            cues=self.cues,
         )
 
 
@@ -171,27 +212,27 @@ def load_flow(path: Path) -> Flow:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FlowError(str(path), [f"cannot read: {exc}"]) from exc
+        raise FlowError(str(path), [LoadProblem("file", f"cannot read: {exc}")]) from exc
     return parse_flow(data, source=str(path))
 
 
 def load_flows(directory: Path) -> dict[str, Flow]:
     """Every flow in a directory, by id; errors from all files are reported together."""
     flows: dict[str, Flow] = {}
-    problems: list[str] = []
+    problems: list[LoadProblem] = []
     for path in sorted(directory.glob("*.toml")):
         try:
             flow = load_flow(path)
         except FlowError as exc:
-            problems.extend(f"{path.name}: {p}" for p in exc.problems)
+            problems.extend(LoadProblem(f"{path.name}: {p.where}", p.message, p.lang) for p in exc.problems)
             continue
         if flow.id in flows:
-            problems.append(f"{path.name}: flow id {flow.id!r} is used by another file")
+            problems.append(LoadProblem(f"{path.name}: id", f"flow id {flow.id!r} is used by another file"))
         flows[flow.id] = flow
     if problems:
         raise FlowError(str(directory), problems)
     if not flows:
-        raise FlowError(str(directory), ["no flow files (*.toml) found"])
+        raise FlowError(str(directory), [LoadProblem("directory", "no flow files (*.toml) found")])
     return flows
 
 
@@ -204,11 +245,11 @@ class _Parser:
     def __init__(self, data: Mapping[str, Any], source: str) -> None:
         self.data = data
         self.source = source
-        self.problems: list[str] = []
+        self.problems: list[LoadProblem] = []
         self.languages: tuple[str, ...] = ()
 
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+    def problem(self, where: str, message: str, lang: str | None = None) -> None:
+        self.problems.append(LoadProblem(where, message, lang))
 
     def parse(self) -> Flow:
         data = self.data
@@ -238,6 +279,7 @@ class _Parser:
         for tid in REQUIRED_TEXTS:
             if tid not in raw_texts:
                 self.problem(f"text.{tid}", "missing")
+        words = self._words(data.get("words"))
 
         self._check_links(start, questions, outcomes)
         if self.problems:
@@ -251,9 +293,18 @@ class _Parser:
             questions=questions,
             outcomes=outcomes,
             texts=texts,
+            words=words,
             limits=limits,
             digest=content_digest(data),
             source=data,
+            vocabulary=Vocabulary.merge((w.yes, w.no) for w in words.values()),
+            emergency_phrases=EmergencyPhrases.merge(
+                (w.emergency, w.negations, w.clause_breaks) for w in words.values()
+            ),
+            cues=LanguageCues(
+                switch={lang: w.switch for lang, w in words.items()},
+                markers={lang: w.markers for lang, w in words.items()},
+            ),
         )
 
     def _string(self, raw: Mapping[str, Any], key: str, where: str) -> str:
@@ -302,7 +353,7 @@ class _Parser:
         parts: dict[str, tuple[str, ...]] = {}
         for lang, value in raw.items():
             if lang not in self.languages:
-                self.problem(f"{where}.{lang}", "language is not declared in `languages`")
+                self.problem(f"{where}.{lang}", "language is not declared in `languages`", lang)
                 continue
             items = [value] if isinstance(value, str) else value
             if (
@@ -310,21 +361,21 @@ class _Parser:
                 or not items
                 or not all(isinstance(p, str) and p.strip() for p in items)
             ):
-                self.problem(f"{where}.{lang}", "must be a non-empty string or list of strings")
+                self.problem(f"{where}.{lang}", "must be a non-empty string or list of strings", lang)
                 continue
             for part in items:
-                self._placeholders(f"{where}.{lang}", part)
+                self._placeholders(f"{where}.{lang}", part, lang)
             parts[lang] = tuple(p.strip() for p in items)
         return parts
 
-    def _placeholders(self, where: str, text: str) -> None:
+    def _placeholders(self, where: str, text: str, lang: str) -> None:
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
         except ValueError as exc:
-            self.problem(where, f"bad placeholder: {exc}")
+            self.problem(where, f"bad placeholder: {exc}", lang)
             return
         for name in names - PLACEHOLDERS:
-            self.problem(where, f"unknown placeholder {{{name}}}")
+            self.problem(where, f"unknown placeholder {{{name}}}", lang)
 
     def _wording(self, where: str, raw: Any) -> Wording | None:
         if not isinstance(raw, Mapping):
@@ -338,10 +389,43 @@ class _Parser:
             return None
         for lang in self.languages:
             if lang not in written:
-                self.problem(f"{where}.{lang}", "missing")
+                self.problem(f"{where}.{lang}", "missing", lang)
         if any(lang not in written for lang in self.languages):
             return None
         return Wording(written=written, spoken=spoken)
+
+    def _words(self, raw: Any) -> dict[str, Words]:
+        if not isinstance(raw, Mapping):
+            self.problem("words", "must be a table with one entry per language")
+            return {}
+        result: dict[str, Words] = {}
+        for lang in raw:
+            if lang not in self.languages:
+                self.problem(f"words.{lang}", "language is not declared in `languages`", lang)
+        for lang in self.languages:
+            table = raw.get(lang)
+            if not isinstance(table, Mapping):
+                self.problem(f"words.{lang}", "missing", lang)
+                continue
+            lists: dict[str, list[str]] = {}
+            for name in WORD_LISTS:
+                value = table.get(name)
+                if not isinstance(value, list) or not value or not all(isinstance(w, str) for w in value):
+                    self.problem(f"words.{lang}.{name}", "must be a non-empty list of words", lang)
+                    value = []
+                lists[name] = [fold(w) for w in value if fold(w)]
+            for name in set(table) - set(WORD_LISTS):
+                self.problem(f"words.{lang}.{name}", "unknown list", lang)
+            result[lang] = Words(
+                yes=frozenset(lists["yes"]),
+                no=frozenset(lists["no"]),
+                switch=frozenset(lists["switch"]),
+                markers=frozenset(lists["markers"]),
+                emergency=tuple(lists["emergency"]),
+                negations=frozenset(lists["negations"]),
+                clause_breaks=frozenset(lists["clause_breaks"]),
+            )
+        return result
 
     def _question(self, qid: str, raw: Any) -> Question | None:
         where = f"questions.{qid}"

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from redis.exceptions import RedisError
 
 from ivr.flow import Flow
+from ivr.flow_archive import FlowArchive
+
+log = logging.getLogger(__name__)
 
 
 class FlowRegistry:
     """Flows bound to this deployment's settings, by id and by content digest.
 
-    New conversations start on `current`; a conversation in progress is looked up by the digest
-    it started on, so it finishes on the same content.
+    New conversations start on `current`. A conversation in progress is looked up by the digest it
+    started on: in this process, else in the archive (a flow served before a deploy or restart),
+    so it finishes on the same content.
     """
 
     def __init__(
@@ -21,21 +29,52 @@ class FlowRegistry:
         active: str,
         emergency_number: str,
         booking_url: str | None,
+        archive: FlowArchive | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if active not in flows:
             raise KeyError(f"flow {active!r} is not among the loaded flows {sorted(flows)}")
         self._emergency_number = emergency_number
         self._booking_url = booking_url
+        self._archive = archive
+        self._clock = clock
         self._by_digest: dict[tuple[str, str], Flow] = {}
+        self._published: dict[tuple[str, str], float] = {}
         for flow in flows.values():
-            self.add(flow)
+            self._add(flow)
         self.current = self._by_digest[(active, flows[active].digest)]
 
-    def add(self, flow: Flow) -> Flow:
-        """Bind and keep a flow; returns the bound flow."""
+    def _add(self, flow: Flow) -> Flow:
         bound = flow.bind(emergency_number=self._emergency_number, booking_url=self._booking_url)
         self._by_digest[(flow.id, flow.digest)] = bound
         return bound
 
-    def pinned(self, flow_id: str, digest: str) -> Flow | None:
+    def loaded(self, flow_id: str, digest: str) -> Flow | None:
         return self._by_digest.get((flow_id, digest))
+
+    async def pinned(self, flow_id: str, digest: str) -> Flow | None:
+        """The flow a conversation started on, or None when no copy of it survives anywhere."""
+        flow = self.loaded(flow_id, digest)
+        if flow is None and self._archive is not None:
+            archived = await self._archive.fetch(flow_id, digest)
+            if archived is not None:
+                log.info(
+                    "resumed a conversation on an archived flow", extra={"flow": flow_id, "digest": digest}
+                )
+                flow = self._add(archived)
+        return flow
+
+    async def keep_published(self, flow: Flow) -> None:
+        """Publish a flow in use to the archive, at most once per refresh interval per process."""
+        if self._archive is None:
+            return
+        key = (flow.id, flow.digest)
+        now = self._clock()
+        if now - self._published.get(key, float("-inf")) < self._archive.ttl / 3:
+            return
+        try:
+            await self._archive.publish(flow)
+        except (RedisError, OSError, TimeoutError):
+            log.warning("could not publish a flow to the archive; will retry", extra={"flow": flow.id})
+            return
+        self._published[key] = now

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr import engine
-from ivr.engine import Output, Reply
+from ivr.engine import DEFAULT_POLICY, Output, Policy, Reply
 from ivr.flow import Flow
 from ivr.privacy import Pseudonyms
 from ivr.registry import FlowRegistry
@@ -40,6 +40,7 @@ class Triage:
         *,
         sms_ttl: int,
         voice_ttl: int,
+        policy: Policy = DEFAULT_POLICY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
@@ -47,67 +48,82 @@ class Triage:
         self.pseudonyms = pseudonyms
         self.sms_ttl = sms_ttl
         self.voice_ttl = voice_ttl
+        self.policy = policy
         self.clock = clock
 
     async def text(self, our_number: str, sender: str, body: str) -> Turn:
         """An incoming SMS: starts a triage when none is in progress, else answers the question."""
         key = conversation_key("m", self.pseudonyms.sms_conversation(our_number, sender))
         now = int(self.clock())
+        reply = Reply("text", body)
 
-        def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
-            pinned = self._resume(raw)
+        async def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
+            pinned = await self._resume(raw)
             if pinned is None:
-                session, output = engine.start(self.registry.current, "sms", now=now)
-                return encode(session), Turn(self.registry.current, output, session, fresh=True)
+                flow = self.registry.current
+                session, output = engine.start(flow, "sms", now=now, opening=reply)
+                return _save(session), Turn(flow, output, session, fresh=True)
             flow, session = pinned
-            session, output = engine.step(flow, session, Reply("text", body))
+            session, output = engine.step(flow, session, reply, self.policy)
             return _save(session), Turn(flow, output, session)
 
-        return await self.store.transition(key, self.sms_ttl, transition)
+        turn = await self.store.transition(key, self.sms_ttl, transition)
+        await self.registry.keep_published(turn.flow)
+        return turn
 
     async def call_started(self, call_sid: str) -> Turn:
-        """A new call: the intro and the first question, replacing anything stored for the call."""
+        """A new call: the notice and the first prompt, replacing anything stored for the call."""
         key = conversation_key("v", call_sid)
         now = int(self.clock())
 
-        def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
-            session, output = engine.start(self.registry.current, "voice", now=now)
-            turn = Turn(self.registry.current, output, session, self._token(call_sid, session), True)
-            return encode(session), turn
+        async def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
+            return self._start_call(call_sid, now)
 
-        return await self.store.transition(key, self.voice_ttl, transition)
+        turn = await self.store.transition(key, self.voice_ttl, transition)
+        await self.registry.keep_published(turn.flow)
+        return turn
 
     async def call_reply(self, call_sid: str, token: str, reply: Reply) -> Turn:
-        """Keys pressed (or silence) in answer to the prompt named by `token`.
+        """Keys, speech or silence in answer to the prompt named by `token`.
 
         A token that does not name the current prompt is a replay or a late duplicate: the
-        current question is asked again and nothing advances.
+        current prompt is given again and nothing advances.
         """
         key = conversation_key("v", call_sid)
         now = int(self.clock())
 
-        def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
-            pinned = self._resume(raw)
+        async def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
+            pinned = await self._resume(raw)
             if pinned is None:
-                session, output = engine.start(self.registry.current, "voice", now=now)
-                turn = Turn(self.registry.current, output, session, self._token(call_sid, session), True)
-                return encode(session), turn
+                return self._start_call(call_sid, now)
             flow, session = pinned
             if token != self._token(call_sid, session):
-                output = Output(session.lang, ask=session.node)
+                output = Output(
+                    session.lang,
+                    ask=session.node,
+                    keys_only=session.confirm,
+                    every_language=session.node == engine.LANGUAGE_MENU,
+                )
                 return raw, Turn(flow, output, session, self._token(call_sid, session))
-            session, output = engine.step(flow, session, reply)
+            session, output = engine.step(flow, session, reply, self.policy)
             return _save(session), Turn(flow, output, session, self._token(call_sid, session))
 
-        return await self.store.transition(key, self.voice_ttl, transition)
+        turn = await self.store.transition(key, self.voice_ttl, transition)
+        await self.registry.keep_published(turn.flow)
+        return turn
 
     async def call_ended(self, call_sid: str) -> None:
         await self.store.delete(conversation_key("v", call_sid))
 
+    def _start_call(self, call_sid: str, now: int) -> tuple[bytes | None, Turn]:
+        flow = self.registry.current
+        session, output = engine.start(flow, "voice", now=now)
+        return _save(session), Turn(flow, output, session, self._token(call_sid, session), fresh=True)
+
     def _token(self, call_sid: str, session: Session) -> str:
         return self.pseudonyms.step_token(call_sid, session.turns)
 
-    def _resume(self, raw: bytes | None) -> tuple[Flow, Session] | None:
+    async def _resume(self, raw: bytes | None) -> tuple[Flow, Session] | None:
         """The stored conversation and the flow it is pinned to, or None to start afresh."""
         if raw is None:
             return None
@@ -118,9 +134,12 @@ class Triage:
             return None
         if session.ended:
             return None
-        flow = self.registry.pinned(session.flow, session.digest)
+        flow = await self.registry.pinned(session.flow, session.digest)
         if flow is None:
-            log.warning("session pinned to an unknown flow version; starting a new conversation")
+            log.warning(
+                "the flow version of a conversation is gone; starting it again",
+                extra={"flow": session.flow, "digest": session.digest},
+            )
             return None
         return flow, session
 

@@ -33,6 +33,7 @@ class Session:
     turns: int = 0
     answers: tuple[tuple[str, bool], ...] = ()
     outcome: str | None = None
+    confirm: bool = False  # a spoken no to a red flag awaits confirmation by keypad
 
     @property
     def ended(self) -> bool:
@@ -58,6 +59,8 @@ def encode(session: Session) -> bytes:
     }
     if session.outcome is not None:
         data["o"] = session.outcome
+    if session.confirm:
+        data["k"] = 1
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -87,6 +90,7 @@ def decode(raw: bytes | str) -> Session:
             turns=int(data["t"]),
             answers=tuple(answers),
             outcome=str(data["o"]) if "o" in data else None,
+            confirm=bool(data.get("k", 0)),
         )
     except SessionDecodeError:
         raise

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -33,7 +33,7 @@ return {1, ''}
 
 MAX_ATTEMPTS = 50
 
-Transition = Callable[[bytes | None], tuple[bytes | None, T]]
+Transition = Callable[[bytes | None], Awaitable[tuple[bytes | None, T]]]
 
 
 class StoreContention(RuntimeError):
@@ -80,13 +80,14 @@ class SessionStore:
         """Apply `fn` to the stored value and save its result, atomically.
 
         `fn` maps the current bytes (None when absent) to the new bytes (None to delete) and a
-        result. It must be pure: under contention it runs again on the newer value, which is how
-        two webhooks for one conversation at the same moment are applied one after the other.
+        result. It must not have effects of its own: under contention it runs again on the newer
+        value, which is how two webhooks for one conversation at the same moment are applied one
+        after the other.
         """
         async with self._locks.hold(key):
             current = _as_bytes(await self.redis.get(key))
             for attempt in range(MAX_ATTEMPTS):
-                new, result = fn(current)
+                new, result = await fn(current)
                 if new == current and new is None:
                     return result
                 reply: list[Any] = await self._cas(

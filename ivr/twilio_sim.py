@@ -131,6 +131,15 @@ class Call:
             raise RuntimeError("nothing is waiting for keys")
         return await self._follow(prompt.gather_action, {**self._params("in-progress"), "Digits": keys})
 
+    async def say(self, words: str, confidence: float | None = 0.9) -> Spoken:
+        """Words spoken during the current gather, as Twilio's speech recognition reports them."""
+        if self.last is None or self.last.gather_action is None:
+            raise RuntimeError("nothing is listening")
+        params = {**self._params("in-progress"), "SpeechResult": words}
+        if confidence is not None:
+            params["Confidence"] = f"{confidence:.8f}"
+        return await self._follow(self.last.gather_action, params)
+
     async def silence(self) -> Spoken:
         """The gather times out and Twilio follows the <Redirect> after it."""
         if self.last is None or self.last.redirect is None:

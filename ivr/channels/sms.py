@@ -1,4 +1,4 @@
-"""Engine output as text messages: GSM-7 wording, at most two segments each, as <Message> TwiML."""
+"""Engine output as text messages: at most two segments each, at most two per reply, as <Message> TwiML."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr import gsm
-from ivr.engine import Output
+from ivr.engine import LANGUAGE_MENU, Output
 from ivr.flow import Flow
 
 MAX_SEGMENTS = 2
@@ -16,20 +16,23 @@ PART_SEPARATOR = "\n"
 
 def parts(flow: Flow, output: Output) -> list[str]:
     """The passages of one reply, in the order they must be read."""
-    lang = output.lang
+    langs = flow.languages if output.every_language else (output.lang,)
     texts: list[str] = []
-    for notice in output.notices:
-        texts.extend(flow.texts[notice].parts(lang, voice=False))
-    if output.ask is not None:
-        question = flow.questions[output.ask].wording.text(lang, voice=False)
-        hint = flow.texts["sms_answer_hint"].text(lang, voice=False)
+    for lang in langs:
+        for notice in output.notices:
+            texts.extend(flow.texts[notice].parts(lang, voice=False))
+    if output.ask == LANGUAGE_MENU:
+        texts.append(" ".join(flow.texts["language_menu"].text(lang, voice=False) for lang in flow.languages))
+    elif output.ask is not None:
+        question = flow.questions[output.ask].wording.text(output.lang, voice=False)
+        hint = flow.texts["sms_answer_hint"].text(output.lang, voice=False)
         texts.append(f"{question} {hint}")
     if output.outcome is not None:
         outcome = flow.outcomes[output.outcome]
-        body = list(outcome.wording.parts(lang, voice=False))
+        body = list(outcome.wording.parts(output.lang, voice=False))
         if outcome.booking is not None:
             # The last part is the safety net; the booking link goes just before it.
-            body.insert(max(len(body) - 1, 1), outcome.booking.text(lang, voice=False))
+            body.insert(max(len(body) - 1, 1), outcome.booking.text(output.lang, voice=False))
         texts.extend(body)
     return texts
 
@@ -67,6 +70,9 @@ def render(flow: Flow, output: Output) -> str:
     return twiml(messages(flow, output))
 
 
-def safety_net(flow: Flow, lang: str) -> str:
-    """What a texter gets when the line itself fails: the red flags and 911, then try later."""
-    return twiml(pack(flow.texts["safety_net"].parts(lang, voice=False)))
+def safety_net(flow: Flow) -> str:
+    """What a texter gets when the line itself fails: the red flags and 911 in every language,
+    each language in its own message so none is cut."""
+    return twiml(
+        [PART_SEPARATOR.join(flow.texts["safety_net"].parts(lang, voice=False)) for lang in flow.languages]
+    )

@@ -1,4 +1,4 @@
-"""Engine output as spoken TwiML: <Say>, a one-key <Gather> per question, <Hangup> at the end."""
+"""Engine output as spoken TwiML: <Say>, a one-key or spoken-answer <Gather>, <Hangup> at the end."""
 
 from __future__ import annotations
 
@@ -7,48 +7,55 @@ from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.engine import Output
+from ivr.engine import LANGUAGE_MENU, Output
 from ivr.flow import Flow
+
+# Twilio's <Say> limit for Amazon Polly voices, the tightest of its engines, in UTF-8 bytes.
+SAY_LIMIT_BYTES = 3000
 
 
 @dataclass(frozen=True, slots=True)
 class VoiceStyle:
-    """How the line sounds: a locale and a text-to-speech voice per flow language."""
+    """How the line sounds and listens: a locale and a text-to-speech voice per flow language."""
 
     locales: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-MX"})
     voices: Mapping[str, str] = field(default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"})
     gather_timeout: int = 6  # seconds of silence after the question before the <Redirect>
+    speech: bool = True  # accept spoken answers as well as keys
+
+    def locale(self, lang: str) -> str:
+        return self.locales.get(lang, "en-US")
 
     def say_attributes(self, lang: str) -> dict[str, str]:
-        attributes = {"language": self.locales.get(lang, "en-US")}
+        attributes = {"language": self.locale(lang)}
         if voice := self.voices.get(lang):
             attributes["voice"] = voice
         return attributes
 
 
+def speech_hints(flow: Flow, lang: str) -> str:
+    """Words the recogniser should expect: the language's yes and no words (not single letters)."""
+    words = flow.words[lang]
+    return ", ".join(sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit()))
+
+
 def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle) -> str:
     """TwiML for one turn. `action_url` receives the answer, and the silence after the gather."""
-    lang = output.lang
-    say = style.say_attributes(lang)
     response = VoiceResponse()
-    for notice in output.notices:
-        response.say(flow.texts[notice].text(lang, voice=True), **say)
+    for lang in flow.languages if output.every_language else (output.lang,):
+        for notice in output.notices:
+            response.say(flow.texts[notice].text(lang, voice=True), **style.say_attributes(lang))
+    if output.ask == LANGUAGE_MENU:
+        _language_menu(response, flow, action_url=action_url, style=style)
+    elif output.ask is not None:
+        _question(response, flow, output, output.ask, action_url=action_url, style=style)
     if output.ask is not None:
-        question = flow.questions[output.ask].wording.text(lang, voice=True)
-        hint = flow.texts["voice_answer_hint"].text(lang, voice=True)
-        gather = response.gather(
-            input="dtmf",
-            num_digits=1,
-            action=action_url,
-            method="POST",
-            timeout=style.gather_timeout,
-        )
-        gather.say(f"{question} {hint}", **say)
         # Twilio runs the next verb when the gather hears nothing: that is how silence reaches us.
         response.redirect(action_url, method="POST")
     if output.outcome is not None:
+        say = style.say_attributes(output.lang)
         outcome = flow.outcomes[output.outcome]
-        spoken = outcome.wording.parts(lang, voice=True)
+        spoken = outcome.wording.parts(output.lang, voice=True)
         response.say(" ".join(spoken), **say)
         if outcome.kind == "emergency":
             # Said once more, last, so the instruction is what a frightened caller hears at the end.
@@ -57,10 +64,39 @@ def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle) ->
     return str(response.to_xml())
 
 
-def safety_net(flow: Flow, lang: str, *, style: VoiceStyle) -> str:
-    """What a caller hears when the line itself fails: the red flags and 911, then goodbye."""
+def _language_menu(response: VoiceResponse, flow: Flow, *, action_url: str, style: VoiceStyle) -> None:
+    gather = response.gather(
+        input="dtmf", num_digits=1, action=action_url, method="POST", timeout=style.gather_timeout
+    )
+    for choice in flow.languages:
+        gather.say(flow.texts["language_menu"].text(choice, voice=True), **style.say_attributes(choice))
+
+
+def _question(
+    response: VoiceResponse, flow: Flow, output: Output, ask: str, *, action_url: str, style: VoiceStyle
+) -> None:
+    lang = output.lang
+    question = flow.questions[ask].wording.text(lang, voice=True)
+    listen = style.speech and not output.keys_only
+    hint = flow.texts["voice_answer_hint" if listen else "confirm_by_key"].text(lang, voice=True)
+    attributes: dict[str, object] = {
+        "input": "dtmf speech" if listen else "dtmf",
+        "num_digits": 1,
+        "action": action_url,
+        "method": "POST",
+        "timeout": style.gather_timeout,
+    }
+    if listen:
+        attributes.update(language=style.locale(lang), hints=speech_hints(flow, lang), speech_timeout="auto")
+    gather = response.gather(**attributes)
+    gather.say(f"{question} {hint}", **style.say_attributes(lang))
+
+
+def safety_net(flow: Flow, *, style: VoiceStyle) -> str:
+    """What a caller hears when the line itself fails: the red flags and 911 in every language."""
     response = VoiceResponse()
-    response.say(flow.texts["safety_net"].text(lang, voice=True), **style.say_attributes(lang))
+    for lang in flow.languages:
+        response.say(flow.texts["safety_net"].text(lang, voice=True), **style.say_attributes(lang))
     response.hangup()
     return str(response.to_xml())
 

@@ -15,7 +15,9 @@ from redis.asyncio import Redis
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import Settings, load_settings
+from ivr.engine import Policy
 from ivr.flow import load_flows
+from ivr.flow_archive import FlowArchive
 from ivr.privacy import Pseudonyms
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
@@ -64,17 +66,20 @@ def create_app(
     if not hash_key:
         hash_key = secrets.token_hex(32)  # dev only: pseudonyms change at every start
 
+    store = store or SessionStore(connect_redis(settings))
+    longest_session = max(settings.sms_session_ttl, settings.voice_session_ttl)
     registry = FlowRegistry(
         load_flows(settings.flows_dir),
         active=settings.flow_id,
         emergency_number=settings.emergency_number,
         booking_url=settings.booking_url,
+        archive=FlowArchive(store.redis, ttl=3 * longest_session),
     )
-    store = store or SessionStore(connect_redis(settings))
     voice_style = VoiceStyle(
         locales=settings.voice_locales,
         voices=settings.voice_names,
         gather_timeout=settings.gather_timeout,
+        speech=settings.voice_speech,
     )
     flow = registry.current
     components = Components(
@@ -86,13 +91,14 @@ def create_app(
             Pseudonyms(hash_key.encode()),
             sms_ttl=settings.sms_session_ttl,
             voice_ttl=settings.voice_session_ttl,
+            policy=Policy(min_speech_confidence=settings.speech_confidence_threshold),
             clock=clock,
         ),
         store=store,
         checker=SignatureChecker(token, settings.public_base_url),
         voice_style=voice_style,
-        sms_safety_net=sms.safety_net(flow, flow.default_language),
-        voice_safety_net=voice.safety_net(flow, flow.default_language, style=voice_style),
+        sms_safety_net=sms.safety_net(flow),
+        voice_safety_net=voice.safety_net(flow, style=voice_style),
     )
 
     @asynccontextmanager

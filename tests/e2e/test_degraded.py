@@ -33,9 +33,10 @@ async def test_sms_gets_the_safety_net(broken: tuple[TwilioSimulator, httpx.Asyn
     response = await twilio.post("/sms", {"From": "+15557654321", "To": OUR_NUMBER, "Body": "hi"})
     assert time.monotonic() - began < 2
     assert response.status_code == 200
-    [body] = messages_of(response.text)
-    assert body.startswith("Call 911 now if you have trouble breathing")
-    assert "try again later" in body
+    english, spanish = messages_of(response.text)
+    assert english.startswith("Call 911 now if you have trouble breathing")
+    assert "try again later" in english
+    assert spanish.startswith("Llame al 911 ahora")
 
 
 @pytest.mark.parametrize("path", ["/voice", "/voice/gather?t=abc"])

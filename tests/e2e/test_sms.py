@@ -71,7 +71,7 @@ async def test_after_an_outcome_the_next_text_starts_afresh(twilio: TwilioSimula
     """An ended triage leaves nothing behind, and the next text begins again with the notice."""
     await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
     await twilio.text("yes", sender=SENDER, to=OUR_NUMBER)
-    assert await redis.keys("ivr:*") == []
+    assert await redis.keys("ivr:{*") == []
     [reply] = await twilio.text("yes", sender=SENDER, to=OUR_NUMBER)
     assert "If this is an emergency, call 911 now" in reply
 
@@ -97,7 +97,7 @@ async def test_two_answers_arriving_at_once_are_both_applied_once(
     )
     asked = sorted(r[0].split(" Reply")[0] for r in replies)
     assert asked == sorted([_question(ORDER[1]), _question(ORDER[2])])
-    [key] = await redis.keys("ivr:*")
+    [key] = await redis.keys("ivr:{*")
     session = decode(await redis.get(key))  # type: ignore[arg-type]
     assert session.answers == ((ORDER[0], False), (ORDER[1], False))
     assert session.node == ORDER[2]
@@ -107,7 +107,7 @@ async def test_sessions_expire_and_hold_no_phone_number(twilio: TwilioSimulator,
     """The session key has the SMS idle TTL; neither key nor value contains the numbers or words."""
     await twilio.text("my arm feels weak", sender=SENDER, to=OUR_NUMBER)
     await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
-    keys = [as_bytes(k) for k in await redis.keys("*")]
+    keys = [as_bytes(k) for k in await redis.keys("ivr:{*")]
     assert len(keys) == 1
     ttl = await redis.ttl(keys[0])
     assert 3500 < ttl <= 3600
@@ -115,3 +115,45 @@ async def test_sessions_expire_and_hold_no_phone_number(twilio: TwilioSimulator,
     for secret in (SENDER, SENDER.lstrip("+"), OUR_NUMBER.lstrip("+"), "arm feels weak"):
         assert secret.encode() not in stored
     assert re.fullmatch(rb"ivr:\{m:[A-Za-z0-9_-]{22}\}:s", keys[0])
+
+
+async def test_a_spanish_first_text_runs_the_triage_in_spanish(twilio: TwilioSimulator) -> None:
+    """ "Hola" starts in Spanish; sí to a red flag gets the Spanish call-911 outcome at once."""
+    [first] = await twilio.text("Hola, tengo debilidad", sender=SENDER, to=OUR_NUMBER)
+    assert "llame al 911 ahora" in first
+    assert FLOW.questions[ORDER[0]].wording.text("es", voice=False) in first
+    [second] = await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    assert second.startswith(FLOW.questions[ORDER[1]].wording.text("es", voice=False))
+    [reply] = await twilio.text("Sí", sender=SENDER, to=OUR_NUMBER)
+    assert reply.startswith("Llame al 911 ahora.")
+
+
+async def test_switching_language_mid_triage_keeps_the_answers(twilio: TwilioSimulator) -> None:
+    """ESPAÑOL repeats the notice and the pending question in Spanish; answers so far are kept."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    [switched] = await twilio.text("ESPAÑOL", sender=SENDER, to=OUR_NUMBER)
+    assert "llame al 911 ahora" in switched
+    assert FLOW.questions[ORDER[1]].wording.text("es", voice=False) in switched
+    [back] = await twilio.text("English", sender=SENDER, to=OUR_NUMBER)
+    assert _question(ORDER[1]) in back
+
+
+@pytest.mark.parametrize("text", ["I can't breathe!", "No puedo respirar", "my face is drooping"])
+async def test_emergency_words_in_any_text_give_the_emergency_outcome(
+    twilio: TwilioSimulator, text: str
+) -> None:
+    """As the first text or mid-triage, words describing an emergency get call-911 at once."""
+    [first] = await twilio.text(text, sender=SENDER, to=OUR_NUMBER)
+    assert re.match(r"^(Call 911 now|Llame al 911 ahora)\.", first)
+    await twilio.text("hello", sender=SENDER, to=OUR_NUMBER)
+    await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    [mid] = await twilio.text(text, sender=SENDER, to=OUR_NUMBER)
+    assert re.match(r"^(Call 911 now|Llame al 911 ahora)\.", mid)
+
+
+async def test_a_negated_emergency_phrase_is_not_an_emergency(twilio: TwilioSimulator) -> None:
+    """'No trouble breathing' is asked again rather than treated as an emergency."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    [reply] = await twilio.text("no trouble breathing", sender=SENDER, to=OUR_NUMBER)
+    assert reply.startswith("Sorry, I did not understand.")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import Call, TwilioSimulator
 from tests.support import OUR_NUMBER, PUBLIC_BASE_URL, red_flags, shipped_flow
 
 FLOW = shipped_flow()
@@ -19,25 +19,35 @@ def _question(qid: str) -> str:
     return FLOW.questions[qid].wording.text("en", voice=True)
 
 
-async def test_a_call_opens_with_the_911_notice_then_gathers_one_key(twilio: TwilioSimulator) -> None:
-    """The intro is said before the first question, which waits for one key and posts back to us."""
+async def _english_call(twilio: TwilioSimulator) -> Call:
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    await call.press("1")
+    return call
+
+
+async def test_a_call_opens_with_the_911_notice_in_both_languages_then_the_language_menu(
+    twilio: TwilioSimulator,
+) -> None:
+    """The 911 notice is said in English and Spanish before anything is asked; a key picks the language."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     spoken = await call.start()
     assert "hang up and call 911 now" in spoken.says[0]
-    assert spoken.says[1].startswith(_question(ORDER[0]))
-    assert spoken.says[1].endswith("Press 1 for yes, or 2 for no.")
+    assert "cuelgue y llame al 911 ahora" in spoken.says[1]
+    assert spoken.says[2:] == ("For English, press 1.", "Para español, oprima 2.")
     assert spoken.gather_action is not None
     assert spoken.gather_action.startswith(f"{PUBLIC_BASE_URL}/voice/gather?t=")
     assert spoken.redirect == spoken.gather_action
-    assert 'input="dtmf"' in spoken.xml
-    assert 'numDigits="1"' in spoken.xml
     assert CALLER.lstrip("+") not in spoken.gather_action
+    first = await call.press("1")
+    assert first.says[0] == f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2."
+    assert 'input="dtmf speech"' in first.xml
+    assert 'numDigits="1"' in first.xml
 
 
 async def test_pressing_2_to_everything_reaches_the_appointment_outcome(twilio: TwilioSimulator) -> None:
     """Each question is asked once; the last answer gets the appointment advice and a hang-up."""
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-    await call.start()
+    call = await _english_call(twilio)
     for i in range(len(ORDER)):
         spoken = await call.press("2")
         if i + 1 < len(ORDER):
@@ -52,8 +62,7 @@ async def test_pressing_1_on_any_red_flag_gives_the_emergency_outcome_next(
     twilio: TwilioSimulator, flag: str
 ) -> None:
     """A yes on any red flag is answered at once with the call-911 instruction and a hang-up."""
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-    await call.start()
+    call = await _english_call(twilio)
     for _ in range(ORDER.index(flag)):
         await call.press("2")
     spoken = await call.press("1")
@@ -66,13 +75,12 @@ async def test_silence_repeats_the_question_twice_then_gives_the_safety_outcome(
     twilio: TwilioSimulator,
 ) -> None:
     """Two silent repeats, then the red flags that mean call 911, then the call ends."""
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-    await call.start()
+    call = await _english_call(twilio)
     for _ in range(2):
         spoken = await call.silence()
         assert spoken.says == (
             "I did not hear an answer.",
-            f"{_question(ORDER[0])} Press 1 for yes, or 2 for no.",
+            f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2.",
         )
     spoken = await call.silence()
     assert spoken.says[0].startswith("Call 911 now if you have any of these")
@@ -81,8 +89,7 @@ async def test_silence_repeats_the_question_twice_then_gives_the_safety_outcome(
 
 async def test_a_wrong_key_is_named_and_counts_toward_the_limit(twilio: TwilioSimulator) -> None:
     """A wrong key is said to be wrong; mixed with silence, the third miss ends the call safely."""
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-    await call.start()
+    call = await _english_call(twilio)
     spoken = await call.press("5")
     assert spoken.says[0] == "Sorry, that key is not an option."
     await call.silence()
@@ -92,8 +99,8 @@ async def test_a_wrong_key_is_named_and_counts_toward_the_limit(twilio: TwilioSi
 
 async def test_a_replayed_answer_does_not_advance_twice(twilio: TwilioSimulator) -> None:
     """Posting the same gather twice (same step token) moves the call on once only."""
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-    first = await call.start()
+    call = await _english_call(twilio)
+    first = call.last
     second = await call.press("2")
     assert second.says[0].startswith(_question(ORDER[1]))
     replay = await call.press("2", prompt=first)
@@ -103,10 +110,10 @@ async def test_a_replayed_answer_does_not_advance_twice(twilio: TwilioSimulator)
 
 async def test_the_same_answer_posted_twice_at_once_advances_once(twilio: TwilioSimulator) -> None:
     """Two identical gather posts at the same moment: one advances, the other is told the same question."""
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-    first = await call.start()
+    call = await _english_call(twilio)
+    first = call.last
     results = await asyncio.gather(call.press("2", prompt=first), call.press("2", prompt=first))
-    assert {r.says[0].split(" Press")[0] for r in results} == {_question(ORDER[1])}
+    assert {r.says[0].split(" Say yes")[0] for r in results} == {_question(ORDER[1])}
     spoken = await call.press("2", prompt=results[0])
     assert spoken.says[0].startswith(_question(ORDER[2]))
 
@@ -115,12 +122,12 @@ async def test_the_status_callback_removes_a_finished_call(twilio: TwilioSimulat
     """A completed call's session is deleted at once; until then it has the voice idle TTL."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
-    [key] = await redis.keys("ivr:*")
+    [key] = await redis.keys("ivr:{*")
     assert key == f"ivr:{{v:{call.sid}}}:s".encode()
     assert 890 < await redis.ttl(key) <= 900
     response = await call.hang_up("completed")
     assert response.status_code == 200
-    assert await redis.keys("ivr:*") == []
+    assert await redis.keys("ivr:{*") == []
 
 
 async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimulator, redis: Redis) -> None:
@@ -128,4 +135,48 @@ async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimula
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.hang_up("in-progress")
-    assert len(await redis.keys("ivr:*")) == 1
+    assert len(await redis.keys("ivr:{*")) == 1
+
+
+async def test_a_spanish_caller_hears_the_questions_and_outcome_in_spanish(twilio: TwilioSimulator) -> None:
+    """Pressing 2 at the menu runs the call in Spanish, spoken with the Spanish voice."""
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    spoken = await call.press("2")
+    assert spoken.says[0].startswith(FLOW.questions[ORDER[0]].wording.text("es", voice=True))
+    assert 'language="es-MX"' in spoken.xml
+    spoken = await call.say("Sí.", confidence=0.42)
+    assert spoken.says[0].startswith("Cuelgue y llame al 911 ahora.")
+    assert spoken.hangup
+
+
+@pytest.mark.parametrize("said", ["Yes.", "yeah", "Yes, it is."])
+async def test_a_spoken_yes_gives_the_emergency_outcome(twilio: TwilioSimulator, said: str) -> None:
+    """Spoken yes, with Twilio's punctuation and case, is a yes."""
+    call = await _english_call(twilio)
+    spoken = await call.say(said, confidence=0.91)
+    assert spoken.says[0].startswith("Hang up and call 911 now.")
+
+
+async def test_an_unsure_spoken_no_is_confirmed_by_keypad(twilio: TwilioSimulator) -> None:
+    """A spoken no with no Confidence is not trusted on a red flag: the caller is asked to press a key."""
+    call = await _english_call(twilio)
+    spoken = await call.say("No.", confidence=None)
+    assert spoken.says[0].startswith(_question(ORDER[0]))
+    assert "To be sure, please use the keypad." in spoken.says[0]
+    assert 'input="dtmf"' in spoken.xml
+    spoken = await call.press("2")
+    assert spoken.says[0].startswith(_question(ORDER[1]))
+    spoken = await call.say("no", confidence=0.97)
+    assert spoken.says[0].startswith(_question(ORDER[2]))
+
+
+async def test_spoken_emergency_words_end_the_call_with_the_emergency_outcome(
+    twilio: TwilioSimulator,
+) -> None:
+    """Saying 'I can't breathe' at any question gets the emergency outcome at once."""
+    call = await _english_call(twilio)
+    await call.press("2")
+    spoken = await call.say("I can't breathe", confidence=0.5)
+    assert spoken.says[0].startswith("Hang up and call 911 now.")
+    assert spoken.hangup

@@ -11,7 +11,7 @@ from ivr.store import SessionStore, conversation_key
 from tests.conftest import redis_test_url
 
 
-def _increment(raw: bytes | None) -> tuple[bytes | None, int]:
+async def _increment(raw: bytes | None) -> tuple[bytes | None, int]:
     value = int(raw or b"0") + 1
     return str(value).encode(), value
 
@@ -33,7 +33,11 @@ async def test_returning_none_deletes(redis: Redis) -> None:
     store = SessionStore(redis)
     key = conversation_key("m", "gone")
     await store.transition(key, 60, _increment)
-    await store.transition(key, 60, lambda raw: (None, None))
+
+    async def delete(raw: bytes | None) -> tuple[bytes | None, None]:
+        return None, None
+
+    await store.transition(key, 60, delete)
     assert await redis.exists(key) == 0
 
 
@@ -57,7 +61,7 @@ async def test_a_conflict_reruns_the_transition_on_the_newer_value(redis: Redis)
     other_process = SyncRedis.from_url(redis_test_url())
     seen: list[bytes | None] = []
 
-    def append_x(raw: bytes | None) -> tuple[bytes | None, None]:
+    async def append_x(raw: bytes | None) -> tuple[bytes | None, None]:
         if not seen:
             other_process.set(key, b"b")  # another webhook wins the race after our read
         seen.append(raw)

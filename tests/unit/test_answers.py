@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.answers import Answer, from_keys, from_text
+from ivr.answers import Answer, Vocabulary, from_keys
+from ivr.answers import from_text as read
+from tests.support import shipped_flow
+
+VOCABULARY = shipped_flow().vocabulary
+
+
+def from_text(text: str) -> Answer:
+    return read(text, VOCABULARY)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +39,7 @@ from ivr.answers import Answer, from_keys, from_text
     ],
 )
 def test_yes_in_any_case_with_stray_punctuation(text: str) -> None:
-    """Every yes form the line accepts reads as yes, whatever the case, spaces or punctuation."""
+    """Every yes form, in English or Spanish, reads as yes whatever the case or punctuation."""
     assert from_text(text) is Answer.YES
 
 
@@ -83,3 +91,11 @@ def test_anything_else_is_unclear(text: str) -> None:
 def test_keys(keys: str, answer: Answer) -> None:
     """On the keypad only 1 (yes) and 2 (no) are answers."""
     assert from_keys(keys) is answer
+
+
+def test_a_word_in_both_lists_can_never_read_as_yes_or_no_alone() -> None:
+    """The vocabulary decides; a word the flow does not list is never an answer."""
+    vocabulary = Vocabulary(yes=frozenset({"oui"}), no=frozenset({"non"}))
+    assert read("Oui!", vocabulary) is Answer.YES
+    assert read("non", vocabulary) is Answer.NO
+    assert read("yes", vocabulary) is Answer.UNCLEAR

@@ -1,20 +1,25 @@
-"""The pure engine: starting, answering, re-asking, and ending."""
+"""The pure engine: starting, answering, re-asking, languages, speech, emergency words, and ending."""
 
 from __future__ import annotations
 
 import pytest
 
 from ivr import engine
-from ivr.engine import SILENCE, Output, Reply
+from ivr.engine import LANGUAGE_MENU, SILENCE, Output, Policy, Reply, ReplyKind
 from ivr.flow import Flow
 from ivr.session import Channel, Session
 from tests.support import red_flags, shipped_flow, tiny_flow
 
 FLOW = shipped_flow()
+ORDER = FLOW.question_order()
+ENGLISH = Reply("keys", "1")
+SPANISH = Reply("keys", "2")
 
 
-def _walk(flow: Flow, replies: list[Reply], channel: Channel = "sms") -> tuple[Session, list[Output]]:
-    session, output = engine.start(flow, channel, now=100)
+def _walk(
+    flow: Flow, replies: list[Reply], channel: Channel = "sms", opening: Reply | None = None
+) -> tuple[Session, list[Output]]:
+    session, output = engine.start(flow, channel, now=100, opening=opening)
     outputs = [output]
     for reply in replies:
         session, output = engine.step(flow, session, reply)
@@ -22,25 +27,50 @@ def _walk(flow: Flow, replies: list[Reply], channel: Channel = "sms") -> tuple[S
     return session, outputs
 
 
-def test_start_gives_the_intro_before_the_first_question() -> None:
+def test_a_text_conversation_starts_with_the_intro_then_the_first_question() -> None:
     """The first output says the intro (with the emergency notice), then asks the first question."""
-    session, output = engine.start(FLOW, "sms", now=100)
+    session, output = engine.start(FLOW, "sms", now=100, opening=Reply("text", "hi"))
     assert output == Output("en", notices=("intro",), ask=FLOW.start)
     assert session.node == FLOW.start
     assert session.digest == FLOW.digest
     assert session.started == 100
 
 
+def test_a_call_says_the_notice_in_every_language_then_offers_the_language_menu() -> None:
+    """On a call the notice comes first in each language, then the choice of language by key."""
+    session, output = engine.start(FLOW, "voice", now=0)
+    assert output == Output("en", notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
+    assert session.node == LANGUAGE_MENU
+    for key, lang in (("1", "en"), ("2", "es")):
+        chosen, output = engine.step(FLOW, session, Reply("keys", key))
+        assert output == Output(lang, ask=FLOW.start)
+        assert chosen.lang == lang
+
+
+def test_the_language_menu_repeats_then_gives_way_to_the_first_language() -> None:
+    """A caller who does not choose hears the menu again, twice, then the questions in English."""
+    _, outputs = _walk(FLOW, [SILENCE, Reply("keys", "7"), SILENCE], "voice")
+    assert outputs[1] == Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
+    assert outputs[2] == Output("en", notices=("wrong_key",), ask=LANGUAGE_MENU, every_language=True)
+    assert outputs[3] == Output("en", ask=FLOW.start)
+
+
 @pytest.mark.parametrize("flag", red_flags(FLOW))
-@pytest.mark.parametrize("channel", ["sms", "voice"])
-def test_a_yes_to_any_red_flag_ends_in_the_emergency_outcome_at_once(flag: str, channel: Channel) -> None:
+@pytest.mark.parametrize(
+    ("channel", "lang", "yes", "no", "prelude"),
+    [
+        ("sms", "en", Reply("text", "yes"), Reply("text", "no"), []),
+        ("sms", "es", Reply("text", "Sí"), Reply("text", "no"), [Reply("text", "español")]),
+        ("voice", "en", Reply("keys", "1"), Reply("keys", "2"), [ENGLISH]),
+        ("voice", "es", Reply("speech", "Sí.", 0.3), Reply("keys", "2"), [SPANISH]),
+    ],
+)
+def test_a_yes_to_any_red_flag_ends_in_the_emergency_outcome_at_once(
+    flag: str, channel: Channel, lang: str, yes: Reply, no: Reply, prelude: list[Reply]
+) -> None:
     """Whatever came before, a yes to a red flag makes the very next output the emergency outcome."""
-    order = FLOW.question_order()
-    yes = Reply("keys", "1") if channel == "voice" else Reply("text", "yes")
-    no = Reply("keys", "2") if channel == "voice" else Reply("text", "no")
-    replies = [no] * order.index(flag) + [yes]
-    session, outputs = _walk(FLOW, replies, channel)
-    assert outputs[-1] == Output("en", outcome="emergency")
+    session, outputs = _walk(FLOW, [*prelude, *[no] * ORDER.index(flag), yes], channel)
+    assert outputs[-1] == Output(lang, outcome="emergency")
     assert FLOW.outcomes["emergency"].kind == "emergency"
     assert session.ended
     assert session.answers[-1] == (flag, True)
@@ -51,9 +81,9 @@ def test_no_to_everything_gives_the_appointment_outcome() -> None:
     """Answering no to every red flag asks each question once, then advises an appointment."""
     session, outputs = _walk(FLOW, [Reply("text", "no")] * len(FLOW.questions))
     asked = [o.ask for o in outputs if o.ask]
-    assert asked == FLOW.question_order()
+    assert asked == ORDER
     assert outputs[-1] == Output("en", outcome="appointment")
-    assert session.answers == tuple((q, False) for q in FLOW.question_order())
+    assert session.answers == tuple((q, False) for q in ORDER)
 
 
 def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outcome() -> None:
@@ -66,27 +96,179 @@ def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outco
 
 def test_a_clear_answer_resets_the_unclear_count() -> None:
     """Only unclear replies in a row count; a clear answer in between starts the count again."""
-    replies = [Reply("text", "hmm"), Reply("text", "no"), Reply("text", "hmm")]
-    session, outputs = _walk(FLOW, replies)
-    second = FLOW.question_order()[1]
-    assert outputs[-1] == Output("en", notices=("not_understood",), ask=second)
+    session, outputs = _walk(FLOW, [Reply("text", "hmm"), Reply("text", "no"), Reply("text", "hmm")])
+    assert outputs[-1] == Output("en", notices=("not_understood",), ask=ORDER[1])
     assert session.misses == 1
 
 
 def test_silence_on_a_call_repeats_the_question_twice_then_ends_safely() -> None:
     """Voice: two repeats after silence, and the third silence gives the safety outcome."""
-    _, outputs = _walk(FLOW, [SILENCE, SILENCE, SILENCE], "voice")
-    assert outputs[1] == Output("en", notices=("no_input",), ask=FLOW.start)
+    _, outputs = _walk(FLOW, [ENGLISH, SILENCE, SILENCE, SILENCE], "voice")
     assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start)
-    assert outputs[3] == Output("en", outcome="unclear")
+    assert outputs[3] == Output("en", notices=("no_input",), ask=FLOW.start)
+    assert outputs[4] == Output("en", outcome="unclear")
 
 
 def test_a_wrong_key_is_said_and_counted_like_an_unclear_answer() -> None:
     """Voice: a key other than 1 or 2 is named as wrong, and shares the count with silence."""
-    _, outputs = _walk(FLOW, [Reply("keys", "7"), SILENCE, Reply("keys", "#")], "voice")
-    assert outputs[1] == Output("en", notices=("wrong_key",), ask=FLOW.start)
-    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start)
-    assert outputs[3] == Output("en", outcome="unclear")
+    _, outputs = _walk(FLOW, [ENGLISH, Reply("keys", "7"), SILENCE, Reply("keys", "#")], "voice")
+    assert outputs[2] == Output("en", notices=("wrong_key",), ask=FLOW.start)
+    assert outputs[3] == Output("en", notices=("no_input",), ask=FLOW.start)
+    assert outputs[4] == Output("en", outcome="unclear")
+
+
+# ---- speech ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("said", ["Yes.", "yeah", "Yes, it is.", "Sí.", "si"])
+def test_a_spoken_yes_is_believed_at_any_confidence(said: str) -> None:
+    """A spoken yes to a red flag gives the emergency outcome even when heard with low confidence."""
+    _, outputs = _walk(FLOW, [ENGLISH, Reply("speech", said, 0.1)], "voice")
+    assert outputs[-1].outcome == "emergency"
+
+
+@pytest.mark.parametrize("confidence", [None, 0.0, 0.59])
+def test_an_unsure_spoken_no_to_a_red_flag_is_confirmed_by_keypad(confidence: float | None) -> None:
+    """A spoken no with missing or low confidence is not trusted: the keypad must confirm it."""
+    session, outputs = _walk(FLOW, [ENGLISH, Reply("speech", "No.", confidence)], "voice")
+    assert outputs[-1] == Output("en", ask=FLOW.start, keys_only=True)
+    assert session.confirm
+    assert session.answers == ()
+    confirmed, output = engine.step(FLOW, session, Reply("keys", "2"))
+    assert output == Output("en", ask=ORDER[1])
+    assert confirmed.answers == ((FLOW.start, False),)
+    assert not confirmed.confirm
+
+
+def test_while_confirming_only_a_key_or_a_yes_counts() -> None:
+    """Awaiting the keypad, another spoken no is a miss, a spoken yes is an emergency, a key decides."""
+    session, _ = _walk(FLOW, [ENGLISH, Reply("speech", "no", 0.2)], "voice")
+    again, output = engine.step(FLOW, session, Reply("speech", "no", 0.99))
+    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True)
+    _, output = engine.step(FLOW, again, Reply("speech", "yes", 0.2))
+    assert output.outcome == "emergency"
+    _, output = engine.step(FLOW, again, Reply("keys", "1"))
+    assert output.outcome == "emergency"
+
+
+def test_a_confident_spoken_no_is_accepted() -> None:
+    """At or above the threshold a spoken no moves on like a pressed 2."""
+    _, outputs = _walk(FLOW, [ENGLISH, Reply("speech", "No.", 0.6)], "voice")
+    assert outputs[-1] == Output("en", ask=ORDER[1])
+
+
+def test_the_confidence_threshold_is_a_policy() -> None:
+    """The threshold comes from configuration: at 0.0 every spoken no is accepted."""
+    session, _ = engine.start(FLOW, "voice", now=0)
+    session, _ = engine.step(FLOW, session, ENGLISH)
+    _, output = engine.step(FLOW, session, Reply("speech", "no", None), Policy(min_speech_confidence=0.0))
+    assert output == Output("en", ask=FLOW.start, keys_only=True)  # unknown confidence: still confirmed
+    _, output = engine.step(FLOW, session, Reply("speech", "no", 0.1), Policy(min_speech_confidence=0.0))
+    assert output == Output("en", ask=ORDER[1])
+
+
+@pytest.mark.parametrize("said", ["maybe", "I'm not sure", "", "hmm no yes"])
+def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
+    """Anything not plainly yes or no is asked again; it never counts as a no to a red flag."""
+    session, outputs = _walk(FLOW, [ENGLISH, Reply("speech", said, 0.95)], "voice")
+    assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start)
+    assert session.answers == ()
+
+
+# ---- emergency words ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't breathe",
+        "my face is drooping",
+        "I think it's a stroke",
+        "call 911",
+        "he passed out",
+        "No, I can't breathe",
+        "no fever but I passed out",
+        "No puedo respirar",
+        "creo que es un derrame",
+        "se desmayó",
+        "tiene la cara caída",
+        "me falta el aire",
+    ],
+)
+@pytest.mark.parametrize("channel", ["sms", "voice"])
+def test_words_describing_an_emergency_end_the_triage_at_once(text: str, channel: Channel) -> None:
+    """Whatever question is pending, free text describing an emergency gets the emergency outcome."""
+    kind: ReplyKind = "text" if channel == "sms" else "speech"
+    prelude = [] if channel == "sms" else [ENGLISH]
+    session, outputs = _walk(FLOW, [*prelude, Reply(kind, "no", 0.9), Reply(kind, text, 0.9)], channel)
+    assert outputs[-1].outcome == "emergency"
+    assert session.ended
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no trouble breathing",
+        "I don't have trouble breathing",
+        "I have not passed out",
+        "never fainted",
+        "no tengo dificultad para respirar",
+        "no me desmayé",
+        "sin dificultad para respirar",
+    ],
+)
+def test_negated_emergency_words_do_not_count(text: str) -> None:
+    """A negated phrase is not an emergency; it is asked again like any unclear reply."""
+    _, outputs = _walk(FLOW, [Reply("text", text)])
+    assert outputs[-1].outcome is None
+
+
+@pytest.mark.parametrize("text", ["I can't breathe", "no puedo respirar", "911"])
+def test_a_first_text_describing_an_emergency_is_answered_with_the_emergency_outcome(text: str) -> None:
+    """Even the opening text is read: an emergency gets the call-911 outcome as the first reply."""
+    session, output = engine.start(FLOW, "sms", now=0, opening=Reply("text", text))
+    assert output.outcome == "emergency"
+    assert session.ended
+
+
+def test_emergency_words_are_heard_at_the_language_menu() -> None:
+    """Spoken emergency words count even before a language is chosen."""
+    session, _ = engine.start(FLOW, "voice", now=0)
+    _, output = engine.step(FLOW, session, Reply("speech", "I can't breathe", 0.4))
+    assert output.outcome == "emergency"
+
+
+# ---- language ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("hola", "es"),
+        ("Hola, tengo debilidad en los brazos", "es"),
+        ("ESPAÑOL", "es"),
+        ("hi", "en"),
+        ("help me", "en"),
+        ("?", "en"),
+    ],
+)
+def test_the_first_text_picks_the_language(text: str, lang: str) -> None:
+    """A Spanish keyword or a clearly Spanish first text starts in Spanish; anything else in English."""
+    session, output = engine.start(FLOW, "sms", now=0, opening=Reply("text", text))
+    assert session.lang == output.lang == lang
+
+
+def test_a_language_keyword_switches_at_any_time_and_repeats_the_notice_and_question() -> None:
+    """Mid-conversation, ESPAÑOL switches to Spanish without using up an answer, then back with ENGLISH."""
+    session, _ = _walk(FLOW, [Reply("text", "no")], opening=Reply("text", "hi"))
+    session, output = engine.step(FLOW, session, Reply("text", "Español por favor"))
+    assert output == Output("es", notices=("intro",), ask=ORDER[1])
+    assert session.answers == ((ORDER[0], False),)
+    session, output = engine.step(FLOW, session, Reply("text", "english"))
+    assert output == Output("en", notices=("intro",), ask=ORDER[1])
+
+
+# ---- limits and purity ---------------------------------------------------------------------------
 
 
 def test_an_ended_conversation_takes_no_more_replies() -> None:
@@ -105,11 +287,10 @@ def test_a_session_on_a_node_the_flow_lacks_ends_safely() -> None:
 
 
 def test_the_turn_cap_ends_any_conversation() -> None:
-    """Even a flow that never ends a conversation is stopped by max_turns with the safety outcome."""
+    """Even a conversation that somehow keeps going is stopped by max_turns with the safety outcome."""
     flow = tiny_flow()
     session, _ = engine.start(flow, "sms", now=0)
-    session = session.evolve(turns=flow.limits.max_turns)
-    session, output = engine.step(flow, session, Reply("text", "no"))
+    session, output = engine.step(flow, session.evolve(turns=flow.limits.max_turns), Reply("text", "no"))
     assert output.outcome == "unsure"
 
 
@@ -117,13 +298,5 @@ def test_steps_are_pure() -> None:
     """The same session and reply always give the same result, and the input session is unchanged."""
     session, _ = engine.start(FLOW, "sms", now=5)
     before = session
-    first = engine.step(FLOW, session, Reply("text", "no"))
-    second = engine.step(FLOW, session, Reply("text", "no"))
-    assert first == second
+    assert engine.step(FLOW, session, Reply("text", "no")) == engine.step(FLOW, session, Reply("text", "no"))
     assert session == before
-
-
-def test_start_falls_back_to_the_default_language() -> None:
-    """An unknown language asks in the flow's first language rather than failing."""
-    session, output = engine.start(FLOW, "sms", now=0, lang="xx")
-    assert session.lang == output.lang == FLOW.default_language

@@ -35,12 +35,12 @@ def test_every_error_is_reported_at_once() -> None:
     data = _tiny()
     data["spec"] = 7
     data["questions"]["q1"]["yes"] = "nowhere"
-    data["questions"]["q2"]["text"] = {"fr": "Q2?"}
+    data["questions"]["q2"]["text"] = {"fr": "Q2?", "es": "¿P2?"}
     del data["text"]["wrong_key"]
     data["outcomes"]["urgent"]["text"]["en"] = ["Call {ambulance} now."]
     with pytest.raises(FlowError) as caught:
         parse_flow(data, source="broken")
-    problems = "\n".join(caught.value.problems)
+    problems = "\n".join(str(p) for p in caught.value.problems)
     assert "spec: must be 1" in problems
     assert "questions.q1.yes: 'nowhere' is not a node" in problems
     assert "questions.q2.text.fr: language is not declared" in problems
@@ -98,6 +98,7 @@ def test_bind_fills_placeholders_and_drops_booking_without_a_link() -> None:
     assert without.outcomes["emergency"].wording.parts("en", voice=False)[0] == "Call 911 now."
     other = load_flow(SHIPPED).bind(emergency_number="112", booking_url=None)
     assert other.texts["intro"].text("en", voice=False).count("112") == 1
+    assert other.texts["intro"].text("es", voice=True).count("112") == 1
 
 
 def test_load_flows_reports_problems_from_every_file(tmp_path: Path) -> None:
@@ -106,8 +107,28 @@ def test_load_flows_reports_problems_from_every_file(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text("this is not toml")
     with pytest.raises(FlowError) as caught:
         load_flows(tmp_path)
-    joined = "\n".join(caught.value.problems)
+    joined = "\n".join(str(p) for p in caught.value.problems)
     assert "a.toml:" in joined
-    assert "b.toml: cannot read" in joined
+    assert "b.toml: file: cannot read" in joined
     with pytest.raises(FlowError, match="no flow files"):
         load_flows(tmp_path / "missing")
+
+
+def test_missing_words_for_a_language_are_named_with_the_language() -> None:
+    """Each declared language needs its answer words; a missing list names the language."""
+    data = _tiny()
+    del data["words"]["es"]["no"]
+    data["words"]["en"]["emergency"] = []
+    with pytest.raises(FlowError) as caught:
+        parse_flow(data)
+    found = {(p.where, p.lang) for p in caught.value.problems}
+    assert ("words.es.no", "es") in found
+    assert ("words.en.emergency", "en") in found
+
+
+def test_word_lists_are_folded_like_replies() -> None:
+    """Words written with accents or capitals are stored the way replies are compared."""
+    data = _tiny()
+    data["words"]["es"]["yes"] = ["Sí", "S"]
+    flow = parse_flow(data)
+    assert flow.words["es"].yes == frozenset({"si", "s"})

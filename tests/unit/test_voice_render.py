@@ -1,29 +1,62 @@
-"""The voice renderer: exact TwiML for questions, re-prompts, outcomes and failures."""
+"""The voice renderer: exact TwiML for the opening, questions, re-prompts, outcomes and failures."""
 
 from __future__ import annotations
 
 from ivr import engine
 from ivr.channels import voice
 from ivr.channels.voice import VoiceStyle
-from ivr.engine import Output
-from tests.support import tiny_flow
+from ivr.engine import LANGUAGE_MENU, Output
+from tests.support import shipped_flow, tiny_flow
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
-STYLE = VoiceStyle(locales={"en": "en-US"}, voices={"en": "Polly.Joanna"}, gather_timeout=6)
+STYLE = VoiceStyle(
+    locales={"en": "en-US", "es": "es-MX"}, voices={"en": "Polly.Joanna", "es": "Polly.Mia"}, gather_timeout=6
+)
 SAY = '<Say language="en-US" voice="Polly.Joanna">'
+SAY_ES = '<Say language="es-MX" voice="Polly.Mia">'
 ACTION = "https://h.example/voice/gather?t=abc"
+REDIRECT = f'<Redirect method="POST">{ACTION}</Redirect>'
 
 
-def test_intro_then_question_in_a_one_key_gather_then_redirect_for_silence() -> None:
-    """The intro is said first; the question waits for one key; silence falls through to the redirect."""
+def test_a_call_opens_with_the_notice_in_each_language_then_a_one_key_language_menu() -> None:
+    """Notice in English and Spanish, then the menu in a keys-only gather, then the redirect for silence."""
     flow = tiny_flow()
     _, output = engine.start(flow, "voice", now=0)
     assert voice.render(flow, output, action_url=ACTION, style=STYLE) == (
         f"{HEAD}<Response>{SAY}Hello. Emergency? Hang up, call 911 now.</Say>"
+        f"{SAY_ES}Hola. ¿Emergencia? Llame al 911 ahora.</Say>"
         f'<Gather action="{ACTION}" input="dtmf" method="POST" numDigits="1" timeout="6">'
-        f"{SAY}Q1? Press 1 or 2.</Say></Gather>"
-        f'<Redirect method="POST">{ACTION}</Redirect></Response>'
+        f"{SAY}English: 1.</Say>{SAY_ES}Español: 2.</Say></Gather>{REDIRECT}</Response>"
     )
+
+
+def test_a_question_listens_for_keys_and_speech_in_the_call_language_with_hints() -> None:
+    """The gather takes one key or speech, in the call's locale, hinted with that language's words."""
+    flow = tiny_flow()
+    assert voice.render(flow, Output("es", ask="q1"), action_url=ACTION, style=STYLE) == (
+        f"{HEAD}<Response>"
+        f'<Gather action="{ACTION}" hints="no, si" input="dtmf speech" language="es-MX" method="POST" '
+        f'numDigits="1" speechTimeout="auto" timeout="6">'
+        f"{SAY_ES}¿P1? Diga u oprima 1 o 2.</Say></Gather>{REDIRECT}</Response>"
+    )
+
+
+def test_confirming_by_keypad_listens_for_keys_only() -> None:
+    """After an unsure spoken no, the question is asked again with keypad instructions and no speech."""
+    flow = tiny_flow()
+    assert voice.render(flow, Output("en", ask="q2", keys_only=True), action_url=ACTION, style=STYLE) == (
+        f"{HEAD}<Response>"
+        f'<Gather action="{ACTION}" input="dtmf" method="POST" numDigits="1" timeout="6">'
+        f"{SAY}Q2? Keypad: 1 or 2.</Say></Gather>{REDIRECT}</Response>"
+    )
+
+
+def test_with_speech_off_questions_take_keys_only() -> None:
+    """VOICE_SPEECH=0 gives keypad-only gathers."""
+    style = VoiceStyle(locales=STYLE.locales, voices=STYLE.voices, gather_timeout=6, speech=False)
+    xml = voice.render(tiny_flow(), Output("en", ask="q1"), action_url=ACTION, style=style)
+    assert 'input="dtmf"' in xml
+    assert "speech" not in xml
 
 
 def test_silence_and_wrong_key_are_named_before_the_question_is_repeated() -> None:
@@ -32,7 +65,15 @@ def test_silence_and_wrong_key_are_named_before_the_question_is_repeated() -> No
     for notice, words in (("no_input", "Silence."), ("wrong_key", "Wrong key.")):
         xml = voice.render(flow, Output("en", notices=(notice,), ask="q2"), action_url=ACTION, style=STYLE)
         assert xml.startswith(f"{HEAD}<Response>{SAY}{words}</Say><Gather ")
-        assert f"{SAY}Q2? Press 1 or 2.</Say></Gather>" in xml
+        assert f"{SAY}Q2? Say or press 1 or 2.</Say></Gather>{REDIRECT}</Response>" in xml
+
+
+def test_the_language_menu_again_after_silence_names_it_in_each_language() -> None:
+    """A silent caller at the menu hears 'no input' in each language and the menu again."""
+    flow = tiny_flow()
+    output = Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
+    xml = voice.render(flow, output, action_url=ACTION, style=STYLE)
+    assert xml.startswith(f"{HEAD}<Response>{SAY}Silence.</Say>{SAY_ES}Silencio.</Say><Gather ")
 
 
 def test_emergency_outcome_is_spoken_with_the_instruction_repeated_then_hangs_up() -> None:
@@ -52,10 +93,11 @@ def test_other_outcomes_are_spoken_once_then_hang_up_without_links() -> None:
     )
 
 
-def test_safety_net_and_empty() -> None:
-    """A failure is answered with the spoken safety net and a hang-up; callbacks get an empty response."""
-    assert voice.safety_net(tiny_flow(), "en", style=STYLE) == (
-        f"{HEAD}<Response>{SAY}Broken. Red flags: call 911 now.</Say><Hangup /></Response>"
+def test_safety_net_in_every_language_and_empty() -> None:
+    """A failure is answered with the spoken safety net in each language and a hang-up."""
+    assert voice.safety_net(tiny_flow(), style=STYLE) == (
+        f"{HEAD}<Response>{SAY}Red flags: call 911 now. Broken.</Say>"
+        f"{SAY_ES}Alarma: llame al 911 ahora. Falla.</Say><Hangup /></Response>"
     )
     assert voice.empty() == f"{HEAD}<Response />"
 
@@ -64,3 +106,10 @@ def test_a_language_without_a_named_voice_uses_the_locale_alone() -> None:
     """Without a configured voice name only the language is set, and Twilio picks its default voice."""
     style = VoiceStyle(locales={"en": "en-GB"}, voices={}, gather_timeout=5)
     assert style.say_attributes("en") == {"language": "en-GB"}
+
+
+def test_speech_hints_are_the_words_of_the_language_without_letters_or_digits() -> None:
+    """Hints help the recogniser with yes and no words; single letters and digits are left out."""
+    flow = shipped_flow()
+    assert voice.speech_hints(flow, "en") == "nah, no, nope, ya, yea, yeah, yep, yes, yup"
+    assert voice.speech_hints(flow, "es") == "claro, no, si"

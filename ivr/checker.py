@@ -1,0 +1,334 @@
+"""The flow checker: proves a flow safe to serve, or lists every problem with file, node and language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr import gsm
+from ivr.channels import sms
+from ivr.channels.voice import SAY_LIMIT_BYTES, VoiceStyle
+from ivr.channels.voice import render as render_voice
+from ivr.engine import LANGUAGE_MENU, Output
+from ivr.flow import Flow, FlowError, load_flow
+from ivr.twilio_sim import Spoken
+from ivr.words import fold
+
+# Words carriers (and Twilio) act on when they are a whole message: never asked for, never an answer.
+RESERVED_WORDS = frozenset(
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "revoke",
+        "optout",
+        "start",
+        "unstop",
+        "help",
+        "info",
+    }
+)
+
+# How each language says "call ... now". A language missing here cannot be proven safe, and fails.
+CALL_NOW: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "en": (re.compile(r"\bcall\b", re.I), re.compile(r"\b(now|right away|immediately|at once)\b", re.I)),
+    "es": (re.compile(r"\bll[aá]m(e|a|en|ar)\b", re.I), re.compile(r"\b(ahora|ya|de inmediato)\b", re.I)),
+}
+
+# Worst cases for what configuration puts into texts: the longest emergency number and booking URL
+# that the settings accept. A flow that fits with these fits with any valid configuration.
+WORST_EMERGENCY_NUMBER = "999999"
+WORST_BOOKING_URL = "https://" + "b" * 112
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One reason a flow is unsafe or unservable."""
+
+    file: str
+    node: str
+    lang: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.node} [{self.lang}]" if self.lang else self.node
+        return f"{self.file}: {where}: {self.message} ({self.rule})"
+
+
+def check_paths(paths: Iterable[Path]) -> tuple[list[Flow], list[Problem]]:
+    """Check flow files, and every *.toml in directories; returns the flows loaded and all problems."""
+    flows: list[Flow] = []
+    problems: list[Problem] = []
+    for path in paths:
+        files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+        if not files:
+            problems.append(Problem(str(path), "directory", "", "structure", "no flow files (*.toml)"))
+        for file in files:
+            flow, found = check_file(file)
+            problems.extend(found)
+            if flow is not None:
+                flows.append(flow)
+    return flows, problems
+
+
+def check_file(path: Path) -> tuple[Flow | None, list[Problem]]:
+    try:
+        flow = load_flow(path)
+    except FlowError as exc:
+        return None, [
+            Problem(
+                str(path),
+                p.where,
+                p.lang or "",
+                "missing-text" if p.message == "missing" and p.lang else "structure",
+                p.message,
+            )
+            for p in exc.problems
+        ]
+    return flow, check_flow(flow, str(path))
+
+
+def check_flow(flow: Flow, file: str) -> list[Problem]:
+    """Every safety rule, on a loaded (unbound) flow."""
+    checks = (
+        _graph,
+        _red_flags,
+        _emergency_wording,
+        _sms_limits,
+        _voice_limits,
+        _reserved_words,
+        _answers,
+        _language_menu,
+    )
+    return sorted({p for check in checks for p in check(flow, file)})
+
+
+# ---- the graph ------------------------------------------------------------------------------
+
+
+def _graph(flow: Flow, file: str) -> Iterator[Problem]:
+    # Any question can end in the safety outcome (answers never understood), besides yes and no.
+    safety = flow.outcome_of_kind("safety").id
+    edges = {q.id: (q.yes, q.no, safety) for q in flow.questions.values()}
+    reachable = _reach({flow.start}, lambda node: edges.get(node, ()))
+    for node in sorted(flow.node_ids() - reachable):
+        yield Problem(file, node, "", "unreachable", "cannot be reached from the start")
+    incoming: dict[str, set[str]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            incoming.setdefault(target, set()).add(source)
+    ends = _reach(set(flow.outcomes), lambda node: incoming.get(node, ()))
+    for node in sorted(reachable - ends):
+        on_cycle = node in _reach(set(edges.get(node, ())), lambda n: edges.get(n, ()))
+        detail = "is on a cycle with no exit" if on_cycle else "leads only into a cycle with no exit"
+        yield Problem(file, node, "", "no-outcome", f"never reaches an outcome: {detail}")
+
+
+def _reach(start: set[str], following: Callable[[str], Iterable[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        todo.extend(following(node))
+    return seen
+
+
+def _red_flags(flow: Flow, file: str) -> Iterator[Problem]:
+    for q in flow.questions.values():
+        if not q.red_flag:
+            continue
+        target = flow.outcomes.get(q.yes)
+        if target is None or target.kind != "emergency":
+            yield Problem(
+                file,
+                q.id,
+                "",
+                "red-flag-yes",
+                f"yes leads to {q.yes!r}, not straight to an emergency outcome",
+            )
+
+
+# ---- what must be said ------------------------------------------------------------------------
+
+
+def _first_sentence(text: str) -> str:
+    return SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+
+
+def _says_call_now(text: str, lang: str) -> bool:
+    call, now = CALL_NOW[lang]
+    return "{emergency}" in text and bool(call.search(text)) and bool(now.search(text))
+
+
+def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
+    leading = [(o.id, o.wording) for o in flow.outcomes.values() if o.kind in ("emergency", "safety")]
+    leading.append(("text.safety_net", flow.texts["safety_net"]))
+    for lang in flow.languages:
+        if lang not in CALL_NOW:
+            yield Problem(
+                file, "languages", lang, "call-now", "no rule to recognise 'call ... now' in this language"
+            )
+            continue
+        for node, wording in leading:
+            for channel, parts in (
+                ("text", wording.parts(lang, voice=False)),
+                ("voice", wording.parts(lang, voice=True)),
+            ):
+                if not _says_call_now(_first_sentence(parts[0]), lang):
+                    yield Problem(
+                        file,
+                        node,
+                        lang,
+                        "call-now",
+                        f"first sentence ({channel}) must tell the person to call {{emergency}} now: "
+                        f"{_first_sentence(parts[0])!r}",
+                    )
+        intro = flow.texts["intro"]
+        for channel, voice in (("text", False), ("voice", True)):
+            sentences = SENTENCE_END.split(intro.text(lang, voice=voice))
+            if not any(_says_call_now(s, lang) for s in sentences):
+                yield Problem(
+                    file,
+                    "text.intro",
+                    lang,
+                    "intro-notice",
+                    f"the first message ({channel}) must say to call {{emergency}} now in an emergency",
+                )
+
+
+# ---- limits of each channel ---------------------------------------------------------------------
+
+
+def _outputs(flow: Flow, lang: str) -> Iterator[Output]:
+    """Every reply a conversation in this language can receive."""
+    yield Output(lang, notices=("intro",), ask=flow.start)
+    for qid in flow.questions:
+        yield Output(lang, ask=qid)
+        yield Output(lang, notices=("intro",), ask=qid)  # after switching language
+        for notice in ("not_understood", "no_input", "wrong_key"):
+            yield Output(lang, notices=(notice,), ask=qid)
+        yield Output(lang, ask=qid, keys_only=True)
+    for oid in flow.outcomes:
+        yield Output(lang, outcome=oid)
+
+
+def _sms_limits(flow: Flow, file: str) -> Iterator[Problem]:
+    for booking in (WORST_BOOKING_URL, None):
+        bound = flow.bind(emergency_number=WORST_EMERGENCY_NUMBER, booking_url=booking)
+        replies = [
+            (o.lang, _node_of(o), sms.messages(bound, o))
+            for lang in flow.languages
+            for o in _outputs(bound, lang)
+        ]
+        net = bound.texts["safety_net"]
+        replies.extend(
+            (lang, "text.safety_net", [sms.PART_SEPARATOR.join(net.parts(lang, voice=False))])
+            for lang in flow.languages
+        )
+        for lang, node, bodies in replies:
+            if len(bodies) > sms.MAX_SEGMENTS:
+                yield Problem(
+                    file, node, lang, "sms-messages", f"a reply takes {len(bodies)} messages; at most 2"
+                )
+            for body in bodies:
+                encoding = gsm.encoding_of(body)
+                units = gsm.length_in_units(body)
+                if gsm.segments(body) > sms.MAX_SEGMENTS:
+                    limit = gsm.max_units(encoding, sms.MAX_SEGMENTS)
+                    yield Problem(
+                        file,
+                        node,
+                        lang,
+                        "sms-length",
+                        f"a message of {units} {encoding} characters is over 2 segments ({limit} max): "
+                        f"{body[:60]!r}...",
+                    )
+                if lang == "en" and encoding != "GSM-7":
+                    chars = "".join(gsm.non_gsm7_characters(body))
+                    yield Problem(
+                        file, node, lang, "gsm7", f"English text must be plain GSM-7; found {chars!r}"
+                    )
+
+
+def _node_of(output: Output) -> str:
+    return output.outcome or output.ask or "?"
+
+
+def _voice_limits(flow: Flow, file: str) -> Iterator[Problem]:
+    bound = flow.bind(emergency_number=WORST_EMERGENCY_NUMBER, booking_url=None)
+    style = VoiceStyle()
+    outputs = [o for lang in flow.languages for o in _outputs(bound, lang)]
+    outputs.append(Output(flow.default_language, notices=("intro",), ask=LANGUAGE_MENU, every_language=True))
+    for output in outputs:
+        spoken = Spoken.parse(
+            render_voice(bound, output, action_url="https://x/voice/gather?t=1", style=style)
+        )
+        for say in spoken.says:
+            size = len(say.encode("utf-8"))
+            if size > SAY_LIMIT_BYTES:
+                yield Problem(
+                    file,
+                    _node_of(output),
+                    output.lang,
+                    "say-length",
+                    f"a <Say> of {size} bytes; Twilio allows {SAY_LIMIT_BYTES}",
+                )
+
+
+# ---- words --------------------------------------------------------------------------------------
+
+
+def _reserved_words(flow: Flow, file: str) -> Iterator[Problem]:
+    texts = [(f"questions.{q.id}", q.wording) for q in flow.questions.values()]
+    texts += [(f"outcomes.{o.id}", o.wording) for o in flow.outcomes.values()]
+    texts += [
+        (f"outcomes.{o.id}.booking", o.booking) for o in flow.outcomes.values() if o.booking is not None
+    ]
+    texts += [(f"text.{t}", w) for t, w in flow.texts.items()]
+    for node, wording in texts:
+        for lang in flow.languages:
+            found = set(fold(wording.text(lang, voice=False)).split()) & RESERVED_WORDS
+            if found:
+                yield Problem(
+                    file,
+                    node,
+                    lang,
+                    "reserved-word",
+                    f"mentions carrier keyword(s) {sorted(w.upper() for w in found)}",
+                )
+    for lang, words in flow.words.items():
+        for name, values in (("yes", words.yes), ("no", words.no), ("switch", words.switch)):
+            for word in sorted(values & RESERVED_WORDS):
+                yield Problem(
+                    file,
+                    f"words.{lang}.{name}",
+                    lang,
+                    "reserved-word",
+                    f"accepts carrier keyword {word.upper()!r} as an answer",
+                )
+
+
+def _answers(flow: Flow, file: str) -> Iterator[Problem]:
+    for word in sorted(flow.vocabulary.yes & flow.vocabulary.no):
+        yield Problem(file, "words", "", "ambiguous-answer", f"{word!r} means both yes and no")
+
+
+def _language_menu(flow: Flow, file: str) -> Iterator[Problem]:
+    if len(flow.languages) < 2:
+        return
+    menu = flow.texts["language_menu"]
+    for index, lang in enumerate(flow.languages, start=1):
+        if str(index) not in menu.text(lang, voice=True):
+            yield Problem(
+                file, "text.language_menu", lang, "language-menu", f"must tell callers to press {index}"
+            )

@@ -1,0 +1,49 @@
+"""Flow definitions kept in Redis by digest, so every conversation finishes on the flow it began on."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from redis.asyncio import Redis
+
+from ivr.flow import Flow, FlowError, parse_flow
+
+log = logging.getLogger(__name__)
+
+
+def archive_key(flow_id: str, digest: str) -> str:
+    return f"ivr:flow:{flow_id}:{digest}"
+
+
+class FlowArchive:
+    """Published flows, expiring `ttl` seconds after their last publication.
+
+    A process publishes the flows it serves, and any older flow it finds a conversation on, at
+    least every `ttl / 3` seconds; a conversation idles at most its session TTL, so choosing
+    `ttl` at three times the longest session TTL keeps every live conversation's flow available
+    across deploys and restarts.
+    """
+
+    def __init__(self, redis: Redis, ttl: int) -> None:
+        self.redis = redis
+        self.ttl = ttl
+
+    async def publish(self, flow: Flow) -> None:
+        body = json.dumps(flow.source, sort_keys=True, ensure_ascii=False)
+        await self.redis.set(archive_key(flow.id, flow.digest), body, ex=self.ttl)
+
+    async def fetch(self, flow_id: str, digest: str) -> Flow | None:
+        """The archived flow with exactly this digest, or None if it is gone or does not match."""
+        raw = await self.redis.get(archive_key(flow_id, digest))
+        if raw is None:
+            return None
+        try:
+            flow = parse_flow(json.loads(raw), source=f"archive {flow_id}@{digest}")
+        except (ValueError, FlowError):
+            log.error("archived flow is unreadable", extra={"flow": flow_id, "digest": digest})
+            return None
+        if flow.digest != digest:
+            log.error("archived flow does not match its digest", extra={"flow": flow_id, "digest": digest})
+            return None
+        return flow
