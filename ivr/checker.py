@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,21 +114,38 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
 
 
 def _graph(flow: Flow, file: str) -> Iterator[Problem]:
-    # Any question can end in the safety outcome (answers never understood), besides yes and no.
+    answers = {q.id: (q.yes, q.no) for q in flow.questions.values()}
+    # Any question can also end in the safety outcome (answers never understood).
     safety = flow.outcome_of_kind("safety").id
-    edges = {q.id: (q.yes, q.no, safety) for q in flow.questions.values()}
-    reachable = _reach({flow.start}, lambda node: edges.get(node, ()))
+    reachable = _reach({flow.start}, lambda node: (*answers.get(node, ()), safety) if node in answers else ())
     for node in sorted(flow.node_ids() - reachable):
         yield Problem(file, node, "", "unreachable", "cannot be reached from the start")
-    incoming: dict[str, set[str]] = {}
-    for source, targets in edges.items():
-        for target in targets:
-            incoming.setdefault(target, set()).add(source)
-    ends = _reach(set(flow.outcomes), lambda node: incoming.get(node, ()))
-    for node in sorted(reachable - ends):
-        on_cycle = node in _reach(set(edges.get(node, ())), lambda n: edges.get(n, ()))
-        detail = "is on a cycle with no exit" if on_cycle else "leads only into a cycle with no exit"
-        yield Problem(file, node, "", "no-outcome", f"never reaches an outcome: {detail}")
+    for cycle in _cycles(answers):
+        leaves = any(t not in cycle for node in cycle for t in answers[node])
+        loop = " -> ".join([*sorted(cycle), sorted(cycle)[0]])
+        detail = "answers can go round it forever" if leaves else "it is a cycle with no exit"
+        yield Problem(
+            file, sorted(cycle)[0], "", "no-outcome", f"a path never reaches an outcome: {loop}; {detail}"
+        )
+
+
+def _cycles(edges: Mapping[str, tuple[str, ...]]) -> list[set[str]]:
+    """Sets of questions that answers can lead round and round (strongly connected, with a loop)."""
+    found: list[set[str]] = []
+    assigned: set[str] = set()
+    for node in sorted(edges):
+        if node in assigned:
+            continue
+        ahead = _reach(set(edges[node]), lambda n: edges.get(n, ()))
+        if node not in ahead:
+            continue
+        component = {
+            n for n in ahead if n in edges and node in _reach(set(edges[n]), lambda m: edges.get(m, ()))
+        }
+        component.add(node)
+        assigned |= component
+        found.append(component)
+    return found
 
 
 def _reach(start: set[str], following: Callable[[str], Iterable[str]]) -> set[str]:

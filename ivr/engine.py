@@ -70,8 +70,8 @@ def start(flow: Flow, channel: Channel, *, now: int, opening: Reply | None = Non
     session = Session(
         flow=flow.id, digest=flow.digest, channel=channel, lang=lang, node=flow.start, started=now
     )
-    if opening is not None and _describes_emergency(flow, opening):
-        return _end(flow, session, _emergency(flow))
+    if opening is not None and (urgent_lang := _emergency_language(flow, session, opening)):
+        return _end(flow, session.evolve(lang=urgent_lang), _emergency(flow))
     if channel == "voice" and len(flow.languages) > 1:
         session = session.evolve(node=LANGUAGE_MENU)
         return session, Output(lang, notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
@@ -93,8 +93,8 @@ def step(
     session = session.evolve(turns=session.turns + 1)
     if session.turns > flow.limits.max_turns:
         return _end(flow, session, _safety(flow))
-    if _describes_emergency(flow, reply):
-        return _end(flow, session, _emergency(flow))
+    if urgent_lang := _emergency_language(flow, session, reply):
+        return _end(flow, session.evolve(lang=urgent_lang), _emergency(flow))
     if reply.kind in ("text", "speech") and (wanted := flow.cues.requested(reply.value)):
         node = flow.start if session.node == LANGUAGE_MENU else session.node
         session = session.evolve(lang=wanted, node=node, misses=0, confirm=False)
@@ -153,8 +153,17 @@ def interpret(flow: Flow, reply: Reply) -> Answer:
     return Answer.UNCLEAR
 
 
-def _describes_emergency(flow: Flow, reply: Reply) -> bool:
-    return reply.kind in ("text", "speech") and flow.emergency_phrases.find(reply.value) is not None
+def _emergency_language(flow: Flow, session: Session, reply: Reply) -> str | None:
+    """When free text describes an emergency, the language to answer in: the conversation's own if
+    the phrase belongs to it ("911"), else the phrase's ("se desmayó" in an English conversation)."""
+    if reply.kind not in ("text", "speech"):
+        return None
+    match = flow.emergency_phrases.find(reply.value)
+    if match is None:
+        return None
+    if session.lang in match.langs:
+        return session.lang
+    return next(lang for lang in flow.languages if lang in match.langs)
 
 
 def _ask_again(flow: Flow, session: Session, reply: Reply, *, ask: str) -> tuple[Session, Output]:

@@ -299,7 +299,7 @@ class _Parser:
             source=data,
             vocabulary=Vocabulary.merge((w.yes, w.no) for w in words.values()),
             emergency_phrases=EmergencyPhrases.merge(
-                (w.emergency, w.negations, w.clause_breaks) for w in words.values()
+                (lang, w.emergency, w.negations, w.clause_breaks) for lang, w in words.items()
             ),
             cues=LanguageCues(
                 switch={lang: w.switch for lang, w in words.items()},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 
@@ -62,8 +63,15 @@ def app(settings: Settings, redis: Redis) -> FastAPI:
 
 
 @pytest.fixture
-async def twilio(app: FastAPI) -> AsyncIterator[TwilioSimulator]:
-    """Twilio's side of the webhooks, posting signed requests into the app in this process."""
+async def twilio(app: FastAPI, caplog: pytest.LogCaptureFixture) -> AsyncIterator[TwilioSimulator]:
+    """Twilio's side of the webhooks, posting signed requests into the app in this process.
+
+    A webhook that fails inside still answers with the safety net, which a test could mistake for
+    a reply; so any error the app logs fails the test.
+    """
     transport = httpx.ASGITransport(app=app)
+    caplog.set_level(logging.WARNING, logger="ivr")
     async with httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client:
         yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    errors = [r for r in caplog.records if r.name.startswith("ivr") and r.levelno >= logging.ERROR]
+    assert not errors, f"the app logged errors: {[r.getMessage() for r in errors]}"

@@ -1,0 +1,214 @@
+"""The flow checker: the shipped flows pass, and each rule catches a flow broken in just that way."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ivr.checker import check_file, check_paths
+from ivr.cli import main
+from ivr.config import PACKAGED_FLOWS
+from tests.support import FIXTURES
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def _dump(data: dict[str, Any], prefix: str = "") -> str:
+    """A small TOML writer: enough for flow files (tables of strings, lists, numbers, booleans)."""
+    lines = []
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f'"{key}" = {_toml_value(value)}')
+    out = "\n".join(lines) + "\n"
+    for key, value in tables:
+        name = f'{prefix}."{key}"' if prefix else f'"{key}"'
+        out += f"\n[{name}]\n" + _dump(value, name)
+    return out
+
+
+def broken_fixture(tmp_path: Path, mutate: Mutation) -> Path:
+    """The tiny fixture flow with one thing broken, written as a flow file."""
+    data = tomllib.loads((FIXTURES / "tiny.toml").read_text())
+    mutate(data)
+    path = tmp_path / "broken.toml"
+    path.write_text(_dump(data), encoding="utf-8")
+    return path
+
+
+def _add_orphan(d: dict[str, Any]) -> None:
+    d["questions"]["q3"] = {
+        "red_flag": True,
+        "text": {"en": "Q3?", "es": "¿P3?"},
+        "yes": "urgent",
+        "no": "visit",
+    }
+
+
+def _loop(d: dict[str, Any]) -> None:
+    d["questions"]["q2"]["no"] = "q1"
+
+
+def _trap(d: dict[str, Any]) -> None:
+    d["questions"]["q2"].update(yes="q3", no="q3")
+    d["questions"]["q3"] = {"text": {"en": "Q3?", "es": "¿P3?"}, "yes": "q2", "no": "q2"}
+
+
+CASES: dict[str, tuple[Mutation, str, str, str]] = {
+    # rule: (how the fixture is broken, rule reported, node named, language named)
+    "unreachable node": (_add_orphan, "unreachable", "q3", ""),
+    "a path that loops forever": (_loop, "no-outcome", "q1", ""),
+    "a cycle with no exit": (_trap, "no-outcome", "q2", ""),
+    "red flag yes not to emergency": (
+        lambda d: d["questions"]["q1"].update(yes="visit"),
+        "red-flag-yes",
+        "q1",
+        "",
+    ),
+    "emergency outcome not led by call-now": (
+        lambda d: d["outcomes"]["urgent"]["text"].update(en=["Please take care.", "Call {emergency} now."]),
+        "call-now",
+        "urgent",
+        "en",
+    ),
+    "spoken emergency outcome not led by call-now": (
+        lambda d: d["outcomes"]["urgent"]["text"]["voice"].update(en=["Stay calm. Call {emergency} now."]),
+        "call-now",
+        "urgent",
+        "en",
+    ),
+    "first message without the emergency notice": (
+        lambda d: d["text"]["intro"].update(es="Hola. Conteste unas preguntas."),
+        "intro-notice",
+        "text.intro",
+        "es",
+    ),
+    "text missing in a declared language": (
+        lambda d: d["questions"]["q2"]["text"].pop("es"),
+        "missing-text",
+        "questions.q2.text.es",
+        "es",
+    ),
+    "Spanish message over two UCS-2 segments": (
+        lambda d: d["questions"]["q2"]["text"].update(es="¿" + "Está " * 27 + "?"),
+        "sms-length",
+        "q2",
+        "es",
+    ),
+    "English text that is not GSM-7": (
+        lambda d: d["questions"]["q1"]["text"].update(en="Isn’t it hard to breathe?"),
+        "gsm7",
+        "q1",
+        "en",
+    ),
+    "a reply needing three messages": (
+        lambda d: d["outcomes"]["visit"]["text"].update(
+            en=["a" * 250, "b" * 250, "c {emergency}" + "c" * 240]
+        ),
+        "sms-messages",
+        "visit",
+        "en",
+    ),
+    "a voice prompt past the Say limit": (
+        lambda d: d["questions"]["q1"]["text"].update(voice={"en": "Is it " + "very " * 700 + "hard?"}),
+        "say-length",
+        "q1",
+        "en",
+    ),
+    "a prompt asking for a carrier keyword": (
+        lambda d: d["text"]["sms_answer_hint"].update(en="Reply Y or N, or STOP to end."),
+        "reserved-word",
+        "text.sms_answer_hint",
+        "en",
+    ),
+    "a carrier keyword accepted as an answer": (
+        lambda d: d["words"]["en"]["yes"].append("start"),
+        "reserved-word",
+        "words.en.yes",
+        "en",
+    ),
+    "a word that means yes and no": (
+        lambda d: d["words"]["es"]["yes"].append("n"),
+        "ambiguous-answer",
+        "words",
+        "",
+    ),
+    "language menu naming the wrong key": (
+        lambda d: d["text"]["language_menu"].update(es="Español: oprima 3."),
+        "language-menu",
+        "text.language_menu",
+        "es",
+    ),
+}
+
+
+def test_the_unbroken_fixture_passes() -> None:
+    """The fixture every broken case starts from has no problems, so each case isolates one rule."""
+    flow, problems = check_file(FIXTURES / "tiny.toml")
+    assert flow is not None
+    assert problems == []
+
+
+def test_the_fixture_writer_round_trips(tmp_path: Path) -> None:
+    """Writing the fixture back without changes gives a flow with the same content digest."""
+    flow, problems = check_file(broken_fixture(tmp_path, lambda d: None))
+    original, _ = check_file(FIXTURES / "tiny.toml")
+    assert problems == []
+    assert flow is not None
+    assert original is not None
+    assert flow.digest == original.digest
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_rule_catches_its_broken_flow(tmp_path: Path, case: str) -> None:
+    """The broken fixture fails with the rule, naming the file, the node and the language."""
+    mutate, rule, node, lang = CASES[case]
+    path = broken_fixture(tmp_path, mutate)
+    _, problems = check_file(path)
+    matching = [p for p in problems if p.rule == rule]
+    assert matching, f"{case}: expected {rule}, got {[str(p) for p in problems]}"
+    assert any(p.node == node and p.lang == lang and p.file == str(path) for p in matching), [
+        str(p) for p in matching
+    ]
+
+
+def test_the_shipped_flows_pass() -> None:
+    """Every flow in flows/ passes every rule."""
+    flows, problems = check_paths([PACKAGED_FLOWS])
+    assert [str(p) for p in problems] == []
+    assert [f.id for f in flows] == ["muscle-weakness"]
+
+
+def test_the_command_exits_nonzero_and_lists_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ivr flows check PATH` prints each problem with file, node and language, and exits 1."""
+    path = broken_fixture(tmp_path, lambda d: (_add_orphan(d), d["questions"]["q1"].update(yes="visit")))
+    assert main(["flows", "check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}: q3: cannot be reached from the start (unreachable)" in out
+    assert f"{path}: q1: yes leads to 'visit', not straight to an emergency outcome (red-flag-yes)" in out
+
+
+def test_the_command_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ivr flows check` with no path checks flows/ and exits 0."""
+    assert main(["flows", "check"]) == 0
+    assert "all flows pass" in capsys.readouterr().out
