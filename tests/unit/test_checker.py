@@ -201,7 +201,11 @@ def test_the_command_exits_nonzero_and_lists_every_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`ivr flows check PATH` prints each problem with file, node and language, and exits 1."""
-    path = broken_fixture(tmp_path, lambda d: (_add_orphan(d), d["questions"]["q1"].update(yes="visit")))
+    def two_problems(data: dict[str, Any]) -> None:
+        _add_orphan(data)
+        data["questions"]["q1"]["yes"] = "visit"
+
+    path = broken_fixture(tmp_path, two_problems)
     assert main(["flows", "check", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"{path}: q3: cannot be reached from the start (unreachable)" in out
