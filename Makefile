@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install serve test lint check flows-check clean chat call
+.PHONY: install serve test lint check flows-check clean chat call readme
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 flows-check: $(STAMP)
-	$(BIN)/ivr flows list
+	$(BIN)/ivr flows check
 
 check: lint flows-check test
 
@@ -40,3 +40,6 @@ chat: $(STAMP)
 
 call: $(STAMP)
 	$(BIN)/ivr call
+
+readme: $(STAMP)
+	$(BIN)/ivr flows graph muscle-weakness --readme README.md

@@ -201,6 +201,7 @@ def test_the_command_exits_nonzero_and_lists_every_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`ivr flows check PATH` prints each problem with file, node and language, and exits 1."""
+
     def two_problems(data: dict[str, Any]) -> None:
         _add_orphan(data)
         data["questions"]["q1"]["yes"] = "visit"

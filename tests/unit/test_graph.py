@@ -1,0 +1,61 @@
+"""Drawing flows: the README's diagram is current, and each format draws every node and edge."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ivr import graph
+from ivr.cli import main
+from ivr.flow import load_flow
+from tests.support import SHIPPED, red_flags
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+FLOW = load_flow(SHIPPED)  # drawn as written, placeholders and all
+
+
+def test_the_readme_shows_the_current_flow() -> None:
+    """The Mermaid diagram in README.md matches the shipped flow; `make readme` redraws it."""
+    drawn = graph.readme_drawing(README.read_text(encoding="utf-8"), FLOW.id)
+    assert drawn is not None, "README.md has no <!-- flow-graph:muscle-weakness --> block"
+    assert drawn == graph.readme_block(FLOW), "README.md's flow diagram is out of date: run `make readme`"
+
+
+def test_mermaid_draws_every_question_edge_and_outcome() -> None:
+    """Each red flag has its question, a yes edge to the emergency outcome and a no edge onward."""
+    drawing = graph.mermaid(FLOW)
+    assert drawing.startswith("flowchart TD\n")
+    for qid in red_flags(FLOW):
+        question = FLOW.questions[qid]
+        assert f"{qid} -- yes --> emergency" in drawing
+        assert f"{qid} -- no --> {question.no}" in drawing
+        assert question.wording.text("en", voice=False).replace('"', "'") in drawing
+    for oid in FLOW.outcomes:
+        assert f"    {oid}[[" in drawing
+
+
+def test_dot_draws_the_same_edges() -> None:
+    """The DOT drawing has one yes and one no edge per question."""
+    drawing = graph.dot(FLOW)
+    assert drawing.count('[label="yes"]') == len(FLOW.questions)
+    assert drawing.count('[label="no"]') == len(FLOW.questions)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed (.ci/run installs it)")
+def test_svg_through_graphviz() -> None:
+    """With Graphviz installed, --format svg gives an SVG picture."""
+    picture = graph.svg(FLOW)
+    assert "<svg" in picture
+    assert "RED FLAG" in picture
+
+
+def test_the_readme_block_is_rewritten_in_place(tmp_path: Path) -> None:
+    """`ivr flows graph FLOW --readme FILE` replaces only that flow's block."""
+    page = tmp_path / "README.md"
+    page.write_text("before\n<!-- flow-graph:muscle-weakness -->\nold\n<!-- /flow-graph -->\nafter\n")
+    assert main(["flows", "graph", "muscle-weakness", "--readme", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("before\n<!-- flow-graph:muscle-weakness -->\n```mermaid\nflowchart TD\n")
+    assert text.endswith("```\n<!-- /flow-graph -->\nafter\n")
