@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr import gsm
+from ivr import carrier, gsm
 from ivr.channels import sms
 from ivr.channels.voice import SAY_LIMIT_BYTES, VoiceStyle
 from ivr.channels.voice import render as render_voice
@@ -17,22 +17,9 @@ from ivr.twilio_sim import Spoken
 from ivr.words import fold
 
 # Words carriers (and Twilio) act on when they are a whole message: never asked for, never an answer.
-RESERVED_WORDS = frozenset(
-    {
-        "stop",
-        "stopall",
-        "unsubscribe",
-        "cancel",
-        "end",
-        "quit",
-        "revoke",
-        "optout",
-        "start",
-        "unstop",
-        "help",
-        "info",
-    }
-)
+RESERVED_WORDS = carrier.RESERVED
+# The answer to HELP must say how to stop messages (carriers require it), so it may name STOP.
+MAY_NAME_KEYWORDS = frozenset({"text.help"})
 
 # How each language says "call ... now". A language missing here cannot be proven safe, and fails.
 CALL_NOW: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -189,7 +176,7 @@ def _says_call_now(text: str, lang: str) -> bool:
 
 def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
     leading = [(o.id, o.wording) for o in flow.outcomes.values() if o.kind in ("emergency", "safety")]
-    leading.append(("text.safety_net", flow.texts["safety_net"]))
+    leading += [(f"text.{t}", flow.texts[t]) for t in ("safety_net", "help", "opted_in", "rate_limited")]
     for lang in flow.languages:
         if lang not in CALL_NOW:
             yield Problem(
@@ -237,6 +224,8 @@ def _outputs(flow: Flow, lang: str) -> Iterator[Output]:
         yield Output(lang, ask=qid, keys_only=True)
     for oid in flow.outcomes:
         yield Output(lang, outcome=oid)
+    for notice in ("help", "opted_in", "rate_limited"):
+        yield Output(lang, notices=(notice,))
 
 
 def _sms_limits(flow: Flow, file: str) -> Iterator[Problem]:
@@ -313,6 +302,8 @@ def _reserved_words(flow: Flow, file: str) -> Iterator[Problem]:
     ]
     texts += [(f"text.{t}", w) for t, w in flow.texts.items()]
     for node, wording in texts:
+        if node in MAY_NAME_KEYWORDS:
+            continue
         for lang in flow.languages:
             found = set(fold(wording.text(lang, voice=False)).split()) & RESERVED_WORDS
             if found:

@@ -75,10 +75,21 @@ class Settings(BaseSettings):
         0.5, gt=0, le=5, description="Seconds before a Redis connect or command is given up."
     )
     webhook_budget: float = Field(
-        2.0,
-        gt=0,
-        le=10,
-        description="Seconds a webhook may spend before answering with the safety net.",
+        1.5, gt=0, le=10, description="Seconds a webhook may spend before answering with the safety net."
+    )
+    redis_max_connections: int = Field(64, ge=2, le=10_000, description="Redis connections per process.")
+    replay_ttl: int = Field(
+        600,
+        ge=10,
+        le=86400,
+        description="Seconds the reply to a MessageSid is kept, to answer repeats alike.",
+    )
+    rate_limit_texts: int = Field(
+        20, ge=1, description="Texts one sender may send in the window before pausing."
+    )
+    rate_limit_window: int = Field(300, ge=10, description="Rate-limit window in seconds.")
+    opt_out_ttl: int = Field(
+        400 * 86400, ge=86400, description="Seconds an opt-out (STOP) is kept; it lapses after that."
     )
     log_level: str = Field("INFO", description="Python logging level.")
 

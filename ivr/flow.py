@@ -33,6 +33,9 @@ REQUIRED_TEXTS = (
     "no_input",  # a caller who said or pressed nothing
     "wrong_key",  # a caller who pressed a key that is not an answer
     "safety_net",  # what anyone gets when the service itself fails
+    "help",  # the answer to HELP or INFO: the 911 notice, what the line is, how to stop messages
+    "opted_in",  # the answer to START or UNSTOP after an opt-out
+    "rate_limited",  # the one reply before a sender who sends too many texts is paused
 )
 WORD_LISTS = ("yes", "no", "switch", "markers", "emergency", "negations", "clause_breaks")
 

@@ -7,30 +7,55 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ivr import engine
+from ivr import carrier, engine, recorded
 from ivr.engine import DEFAULT_POLICY, Output, Policy, Reply
 from ivr.flow import Flow
 from ivr.privacy import Pseudonyms
 from ivr.registry import FlowRegistry
 from ivr.session import Session, SessionDecodeError, decode, encode
-from ivr.store import SessionStore, conversation_key
+from ivr.store import Keys, SessionStore, Snapshot
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """The result of one webhook: what to render, on which flow, and the session it left."""
+    """The result of one webhook: what to render, on which flow, and the session it left.
+
+    `session` is None when the turn did not involve one (a repeat, a help text, a paused sender).
+    """
 
     flow: Flow
     output: Output
-    session: Session
+    session: Session | None = None
     token: str = ""  # voice only: names the prompt now awaiting an answer
     fresh: bool = False  # this turn started a new conversation
+    replayed: bool = False  # a repeat of a message already answered: the same reply again
+    event: str = ""  # what happened besides a step: opted_out, opted_in, help, rate_limited, ignored
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Operational limits on texts, from configuration."""
+
+    sms_ttl: int = 3600
+    voice_ttl: int = 900
+    replay_ttl: int = 600  # how long the reply to a MessageSid is kept to answer repeats
+    texts_per_window: int = 20  # more texts than this from one sender in the window pause replies
+    text_window: int = 300
+    opt_out_ttl: int = 400 * 86400  # an opt-out stands this long after it is made (then expires)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    """What a finished call left behind."""
+
+    abandoned: bool  # the caller hung up before an outcome
+    session: Session | None
 
 
 class Triage:
-    """Runs conversations: loads the session, steps the engine, saves, atomically per conversation."""
+    """Runs conversations: loads, steps the engine, saves, atomically per conversation."""
 
     def __init__(
         self,
@@ -38,48 +63,96 @@ class Triage:
         store: SessionStore,
         pseudonyms: Pseudonyms,
         *,
-        sms_ttl: int,
-        voice_ttl: int,
+        limits: Limits | None = None,
         policy: Policy = DEFAULT_POLICY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
         self.store = store
         self.pseudonyms = pseudonyms
-        self.sms_ttl = sms_ttl
-        self.voice_ttl = voice_ttl
+        self.limits = limits or Limits()
         self.policy = policy
         self.clock = clock
 
-    async def text(self, our_number: str, sender: str, body: str) -> Turn:
-        """An incoming SMS: starts a triage when none is in progress, else answers the question."""
-        key = conversation_key("m", self.pseudonyms.sms_conversation(our_number, sender))
+    # ---- texts ------------------------------------------------------------------------------
+
+    async def text(self, our_number: str, sender: str, body: str, message_sid: str) -> Turn:
+        """An incoming SMS. Carrier keywords first (opt-out, opt-in, help); then, unless the sender
+        has opted out or is sending too fast, a step of the triage (or the start of one)."""
+        keys = Keys("m", self.pseudonyms.sms_conversation(our_number, sender))
+        word = carrier.keyword(body)
+        current = self.registry.current
+        if word == "stop":
+            await self.store.opt_out(keys, self.limits.opt_out_ttl)
+            return Turn(current, Output(current.default_language), event="opted_out")
+        if word == "start" and await self.store.opt_in(keys):
+            return Turn(current, Output(current.default_language, notices=("opted_in",)), event="opted_in")
+
         now = int(self.clock())
         reply = Reply("text", body)
 
-        async def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
-            pinned = await self._resume(raw)
+        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+            unchanged = snapshot.session
+            if snapshot.replay is not None and (repeat := await self._replay(snapshot.replay)):
+                return unchanged, repeat, None
+            if snapshot.opted_out:
+                return unchanged, Turn(current, Output(current.default_language), event="ignored"), None
+            if snapshot.texts_in_window > self.limits.texts_per_window:
+                return unchanged, self._paused(current, snapshot.texts_in_window), None
+            pinned = await self._resume(snapshot.session)
+            if word == "help":
+                lang = pinned[1].lang if pinned else current.default_language
+                turn = Turn(current, Output(lang, notices=("help",)), event="help")
+                return unchanged, turn, _record(turn)
             if pinned is None:
-                flow = self.registry.current
-                session, output = engine.start(flow, "sms", now=now, opening=reply)
-                return _save(session), Turn(flow, output, session, fresh=True)
-            flow, session = pinned
-            session, output = engine.step(flow, session, reply, self.policy)
-            return _save(session), Turn(flow, output, session)
+                session, output = engine.start(current, "sms", now=now, opening=reply)
+                turn = Turn(current, output, session, fresh=True)
+            else:
+                flow, session = pinned
+                session, output = engine.step(flow, session, reply, self.policy)
+                turn = Turn(flow, output, session)
+            return _save(turn.session), turn, _record(turn)
 
-        turn = await self.store.transition(key, self.sms_ttl, transition)
+        turn = await self.store.turn(
+            keys,
+            self.limits.sms_ttl,
+            decide,
+            message_sid=message_sid,
+            count_window=self.limits.text_window,
+            replay_ttl=self.limits.replay_ttl,
+        )
         await self.registry.keep_published(turn.flow)
         return turn
 
+    def _paused(self, flow: Flow, count: int) -> Turn:
+        """Too many texts: one notice (with the 911 instruction) as the limit is crossed, then silence.
+        It ends loops with auto-responders and caps what a flood can cost."""
+        if count == self.limits.texts_per_window + 1:
+            log.warning("sender paused: too many texts", extra={"limit": self.limits.texts_per_window})
+            return Turn(flow, Output(flow.default_language, notices=("rate_limited",)), event="rate_limited")
+        return Turn(flow, Output(flow.default_language), event="rate_limited")
+
+    async def _replay(self, raw: bytes) -> Turn | None:
+        found = recorded.decode(raw)
+        if found is None:
+            return None
+        flow = await self.registry.pinned(found.flow, found.digest)
+        if flow is None:
+            return None
+        return Turn(flow, found.output, replayed=True)
+
+    # ---- calls ------------------------------------------------------------------------------
+
     async def call_started(self, call_sid: str) -> Turn:
         """A new call: the notice and the first prompt, replacing anything stored for the call."""
-        key = conversation_key("v", call_sid)
+        keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
-            return self._start_call(call_sid, now)
+        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+            turn = self._start_call(call_sid, now)
+            return _save(turn.session), turn, None
 
-        turn = await self.store.transition(key, self.voice_ttl, transition)
+        turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
         await self.registry.keep_published(turn.flow)
         return turn
 
@@ -87,15 +160,24 @@ class Triage:
         """Keys, speech or silence in answer to the prompt named by `token`.
 
         A token that does not name the current prompt is a replay or a late duplicate: the
-        current prompt is given again and nothing advances.
+        current prompt is given again and nothing advances. A webhook for a call that has already
+        ended gets an empty answer and leaves nothing behind.
         """
-        key = conversation_key("v", call_sid)
+        keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def transition(raw: bytes | None) -> tuple[bytes | None, Turn]:
-            pinned = await self._resume(raw)
+        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+            if snapshot.finished:
+                current = self.registry.current
+                return (
+                    snapshot.session,
+                    Turn(current, Output(current.default_language), event="ignored"),
+                    None,
+                )
+            pinned = await self._resume(snapshot.session)
             if pinned is None:
-                return self._start_call(call_sid, now)
+                turn = self._start_call(call_sid, now)
+                return _save(turn.session), turn, None
             flow, session = pinned
             if token != self._token(call_sid, session):
                 output = Output(
@@ -104,24 +186,34 @@ class Triage:
                     keys_only=session.confirm,
                     every_language=session.node == engine.LANGUAGE_MENU,
                 )
-                return raw, Turn(flow, output, session, self._token(call_sid, session))
+                return snapshot.session, Turn(flow, output, session, self._token(call_sid, session)), None
             session, output = engine.step(flow, session, reply, self.policy)
-            return _save(session), Turn(flow, output, session, self._token(call_sid, session))
+            return _save(session), Turn(flow, output, session, self._token(call_sid, session)), None
 
-        turn = await self.store.transition(key, self.voice_ttl, transition)
+        turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
         await self.registry.keep_published(turn.flow)
         return turn
 
-    async def call_ended(self, call_sid: str) -> None:
-        await self.store.delete(conversation_key("v", call_sid))
+    async def call_ended(self, call_sid: str) -> CallEnd:
+        """The call is over: forget it at once; a session still present means a hang-up mid-triage."""
+        raw = await self.store.finish_call(Keys("v", call_sid), self.limits.voice_ttl)
+        session = None
+        if raw is not None:
+            try:
+                session = decode(raw)
+            except SessionDecodeError:
+                session = None
+        return CallEnd(abandoned=raw is not None, session=session)
 
-    def _start_call(self, call_sid: str, now: int) -> tuple[bytes | None, Turn]:
+    def _start_call(self, call_sid: str, now: int) -> Turn:
         flow = self.registry.current
         session, output = engine.start(flow, "voice", now=now)
-        return _save(session), Turn(flow, output, session, self._token(call_sid, session), fresh=True)
+        return Turn(flow, output, session, self._token(call_sid, session), fresh=True)
 
     def _token(self, call_sid: str, session: Session) -> str:
         return self.pseudonyms.step_token(call_sid, session.turns)
+
+    # ---- shared -----------------------------------------------------------------------------
 
     async def _resume(self, raw: bytes | None) -> tuple[Flow, Session] | None:
         """The stored conversation and the flow it is pinned to, or None to start afresh."""
@@ -144,6 +236,10 @@ class Triage:
         return flow, session
 
 
-def _save(session: Session) -> bytes | None:
+def _save(session: Session | None) -> bytes | None:
     """Ended conversations are deleted: nothing about them outlives the reply."""
-    return None if session.ended else encode(session)
+    return None if session is None or session.ended else encode(session)
+
+
+def _record(turn: Turn) -> bytes:
+    return recorded.encode(recorded.Recorded(turn.flow.id, turn.flow.digest, turn.output))

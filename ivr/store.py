@@ -1,4 +1,4 @@
-"""Sessions in Redis: load, transition and save each conversation atomically, with idle TTLs."""
+"""Conversations in Redis: one script call to load, one to commit atomically; every key expires."""
 
 from __future__ import annotations
 
@@ -6,48 +6,150 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Compare-and-set: the new value is written only if the key still holds what the caller read.
-# On a conflict the current value comes back, so a retry needs no extra GET.
-_COMPARE_AND_SET = """
+# One round trip to read everything a turn needs. Counting a text (rate limit) happens here too.
+# KEYS: session, replay record (or the session key again when there is none), text counter,
+#       opt-out flag, finished-call tombstone.  ARGV: counter window in seconds (0: do not count).
+_LOAD = """
+local count = 0
+local window = tonumber(ARGV[1])
+if window > 0 then
+  count = redis.call('INCR', KEYS[3])
+  if count == 1 then redis.call('EXPIRE', KEYS[3], window) end
+end
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), count,
+        redis.call('EXISTS', KEYS[4]), redis.call('EXISTS', KEYS[5])}
+"""
+
+# One round trip to save: compare-and-set the session, and record the reply to a message so a
+# repeat of it gets the same reply. A reply already recorded wins (the message was handled).
+# KEYS: session, replay record.  ARGV: expected session ('' = absent), new session ('' = delete),
+#       session TTL ms, reply to record ('' = none), reply TTL ms.
+# Returns {1} saved, {0, current} the session changed meanwhile, {2, reply} already answered.
+_COMMIT = """
+if ARGV[4] ~= '' then
+  local seen = redis.call('GET', KEYS[2])
+  if seen then return {2, seen} end
+end
 local current = redis.call('GET', KEYS[1])
 if current == false then current = '' end
-if current ~= ARGV[1] then
-  return {0, current}
-end
+if current ~= ARGV[1] then return {0, current} end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
-return {1, ''}
+if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) end
+return {1}
+"""
+
+# A finished call: remove its session, leave a tombstone so a late webhook cannot revive it, and
+# hand back what the session was (to count a hang-up mid-triage as abandoned).
+# KEYS: session, tombstone.  ARGV: tombstone TTL seconds.
+_FINISH = """
+local session = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+return session
 """
 
 MAX_ATTEMPTS = 50
 
-Transition = Callable[[bytes | None], Awaitable[tuple[bytes | None, T]]]
+
+class StoreUnavailable(ConnectionError):
+    """Redis cannot be reached (now, or it failed a moment ago and is left alone for a while);
+    the caller answers with the safety net."""
 
 
 class StoreContention(RuntimeError):
     """A conversation changed under us on every attempt; the caller answers with the safety net."""
 
 
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The keys of one conversation. The braces are a Redis Cluster hash tag: every key of one
+    conversation lands on one slot, so one script may touch them together."""
+
+    channel: str
+    conversation: str
+
+    @property
+    def _base(self) -> str:
+        return f"ivr:{{{self.channel}:{self.conversation}}}"
+
+    @property
+    def session(self) -> str:
+        return f"{self._base}:s"
+
+    def replay(self, message_sid: str) -> str:
+        return f"{self._base}:r:{message_sid}"
+
+    @property
+    def counter(self) -> str:
+        return f"{self._base}:n"
+
+    @property
+    def opt_out(self) -> str:
+        return f"{self._base}:o"
+
+    @property
+    def finished(self) -> str:
+        return f"{self._base}:x"
+
+
 def conversation_key(channel: str, conversation: str) -> str:
-    """One conversation's session key. The braces are a Redis Cluster hash tag: every key of one
-    conversation lands on one slot, so a script may touch them together."""
-    return f"ivr:{{{channel}:{conversation}}}:s"
+    """The session key of a conversation."""
+    return Keys(channel, conversation).session
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What is stored about a conversation at the start of a turn."""
+
+    session: bytes | None
+    replay: bytes | None = None  # the reply already given to this very message
+    texts_in_window: int = 0  # texts from this sender in the rate-limit window, this one included
+    opted_out: bool = False
+    finished: bool = False  # the call has already ended
+
+
+Decide = Callable[[Snapshot], Awaitable[tuple[bytes | None, T, bytes | None]]]
+
+
+class CircuitBreaker:
+    """After Redis fails, skip it for a short while: callers get the safety net at once instead of
+    each waiting out a timeout, and Redis is not hammered while it recovers."""
+
+    def __init__(self, cool_off: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cool_off = cool_off
+        self.clock = clock
+        self._failed_at = float("-inf")
+
+    def check(self) -> None:
+        if self.clock() - self._failed_at < self.cool_off:
+            raise StoreUnavailable("Redis failed moments ago")
+
+    def failed(self) -> None:
+        self._failed_at = self.clock()
+
+    def succeeded(self) -> None:
+        self._failed_at = float("-inf")
 
 
 class KeyLocks:
-    """Serialises transitions on one key inside this process, so its own webhooks never race
+    """Serialises turns on one conversation inside this process, so its own webhooks never race
     each other in Redis; compare-and-set still guards against other processes."""
 
     def __init__(self) -> None:
@@ -69,39 +171,98 @@ class KeyLocks:
 
 
 class SessionStore:
-    """Session persistence over a redis.asyncio client (real Redis, or fakeredis in-process)."""
+    """Conversation persistence over a redis.asyncio client (real Redis, or fakeredis in-process)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, breaker: CircuitBreaker | None = None) -> None:
         self.redis = redis
-        self._cas = redis.register_script(_COMPARE_AND_SET)
+        self.breaker = breaker or CircuitBreaker()
+        self._load = redis.register_script(_LOAD)
+        self._commit = redis.register_script(_COMMIT)
+        self._finish = redis.register_script(_FINISH)
         self._locks = KeyLocks()
 
-    async def transition(self, key: str, ttl_seconds: int, fn: Transition[T]) -> T:
-        """Apply `fn` to the stored value and save its result, atomically.
+    @contextlib.asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        self.breaker.check()
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            self.breaker.failed()
+            raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
+        self.breaker.succeeded()
 
-        `fn` maps the current bytes (None when absent) to the new bytes (None to delete) and a
-        result. It must not have effects of its own: under contention it runs again on the newer
-        value, which is how two webhooks for one conversation at the same moment are applied one
-        after the other.
+    async def turn(
+        self,
+        keys: Keys,
+        ttl_seconds: int,
+        decide: Decide[T],
+        *,
+        message_sid: str | None = None,
+        count_window: int = 0,
+        replay_ttl: int = 600,
+    ) -> T:
+        """Load a conversation, let `decide` work out the change, and save it atomically.
+
+        `decide` gets a Snapshot and returns (new session bytes or None to delete, a result, and
+        bytes to record as the reply to `message_sid` or None). It must not have effects of its
+        own: when another webhook changed the session meanwhile it runs again on the newer state,
+        and when another copy of the same message was answered meanwhile, that answer is returned
+        through `decide` (as Snapshot.replay) instead.
         """
-        async with self._locks.hold(key):
-            current = _as_bytes(await self.redis.get(key))
+        replay_key = keys.replay(message_sid) if message_sid else keys.session
+        async with self._locks.hold(keys.session), self._guard():
+            raw = await self._load(
+                keys=[keys.session, replay_key, keys.counter, keys.opt_out, keys.finished],
+                args=[count_window],
+            )
+            snapshot = Snapshot(
+                session=_as_bytes(raw[0]),
+                replay=_as_bytes(raw[1]) if message_sid else None,
+                texts_in_window=int(raw[2]),
+                opted_out=bool(raw[3]),
+                finished=bool(raw[4]),
+            )
             for attempt in range(MAX_ATTEMPTS):
-                new, result = await fn(current)
-                if new == current and new is None:
-                    return result
-                reply: list[Any] = await self._cas(
-                    keys=[key], args=[current or b"", new or b"", ttl_seconds * 1000]
+                new, result, reply = await decide(snapshot)
+                if snapshot.replay is not None or (new == snapshot.session and reply is None):
+                    return result  # nothing to write: a repeat, or a turn that changes nothing
+                outcome: list[Any] = await self._commit(
+                    keys=[keys.session, replay_key],
+                    args=[
+                        snapshot.session or b"",
+                        new or b"",
+                        ttl_seconds * 1000,
+                        reply or b"",
+                        replay_ttl * 1000,
+                    ],
                 )
-                if int(reply[0]) == 1:
+                status = int(outcome[0])
+                if status == 1:
                     return result
-                current = _as_bytes(reply[1]) or None
-                # Another process won; a little jitter keeps several from colliding again in step.
-                await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))  # noqa: S311 - not crypto
-        raise StoreContention(key)
+                if status == 2:
+                    snapshot = replace(snapshot, replay=_as_bytes(outcome[1]))
+                else:
+                    snapshot = replace(snapshot, session=_as_bytes(outcome[1]) or None)
+                    # Another process won; a little jitter keeps several from colliding again in step.
+                    await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))  # noqa: S311 - not crypto
+        raise StoreContention(keys.session)
 
-    async def delete(self, key: str) -> None:
-        await self.redis.delete(key)
+    async def opt_out(self, keys: Keys, ttl_seconds: int) -> None:
+        """Remember that this sender opted out, and end any triage in progress."""
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.session)
+            pipe.set(keys.opt_out, b"1", ex=ttl_seconds)
+            await pipe.execute()
+
+    async def opt_in(self, keys: Keys) -> bool:
+        """Forget an opt-out; True when there was one."""
+        async with self._guard():
+            return bool(await self.redis.delete(keys.opt_out))
+
+    async def finish_call(self, keys: Keys, tombstone_ttl: int) -> bytes | None:
+        """Remove a finished call's session; returns what it was, or None if there was none."""
+        async with self._guard():
+            return _as_bytes(await self._finish(keys=[keys.session, keys.finished], args=[tombstone_ttl]))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 import fakeredis
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
@@ -18,10 +20,11 @@ from ivr.config import Settings, load_settings
 from ivr.engine import Policy
 from ivr.flow import load_flows
 from ivr.flow_archive import FlowArchive
+from ivr.metrics import Metrics
 from ivr.privacy import Pseudonyms
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
-from ivr.service import Triage
+from ivr.service import Limits, Triage
 from ivr.store import SessionStore
 from ivr.web import health
 from ivr.web import sms as sms_routes
@@ -34,10 +37,14 @@ log = logging.getLogger("ivr")
 def connect_redis(settings: Settings) -> Redis:
     """A real Redis client with short timeouts, or an in-process one when no URL is configured."""
     if settings.redis_url:
+        # Fail fast: one quick retry at most, inside the webhook budget; the store's circuit breaker
+        # then answers with the safety net at once until Redis is back.
         return Redis.from_url(
             settings.redis_url,
             socket_connect_timeout=settings.redis_timeout,
             socket_timeout=settings.redis_timeout,
+            retry=Retry(NoBackoff(), retries=1),
+            max_connections=settings.redis_max_connections,
             health_check_interval=30,
         )
     log.warning(
@@ -89,14 +96,21 @@ def create_app(
             registry,
             store,
             Pseudonyms(hash_key.encode()),
-            sms_ttl=settings.sms_session_ttl,
-            voice_ttl=settings.voice_session_ttl,
+            limits=Limits(
+                sms_ttl=settings.sms_session_ttl,
+                voice_ttl=settings.voice_session_ttl,
+                replay_ttl=settings.replay_ttl,
+                texts_per_window=settings.rate_limit_texts,
+                text_window=settings.rate_limit_window,
+                opt_out_ttl=settings.opt_out_ttl,
+            ),
             policy=Policy(min_speech_confidence=settings.speech_confidence_threshold),
             clock=clock,
         ),
         store=store,
         checker=SignatureChecker(token, settings.public_base_url),
         voice_style=voice_style,
+        metrics=Metrics(),
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
     )

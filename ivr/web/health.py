@@ -1,11 +1,12 @@
-"""Liveness and readiness probes for the orchestrator and the load balancer."""
+"""For operators: liveness and readiness probes, and Prometheus metrics."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ivr.web.deps import Deps
 
@@ -29,3 +30,8 @@ async def readyz(c: Deps) -> JSONResponse:
     if ready:
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "redis unavailable"}, status_code=503)
+
+
+@router.get("/metrics")
+async def metrics(c: Deps) -> Response:
+    return Response(content=c.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

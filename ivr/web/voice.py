@@ -1,10 +1,12 @@
-"""The Voice webhooks: the incoming call, each gathered answer or silence, and the status callback."""
+"""The Voice webhooks: the call, each answer or silence, the status callback, and the fallback."""
 
 from __future__ import annotations
 
+import logging
+import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 
 from ivr.channels import voice
 from ivr.engine import SILENCE, Reply
@@ -12,10 +14,19 @@ from ivr.service import Turn
 from ivr.web.deps import Components, Deps, Form, answer_safely, twiml
 from ivr.web.twilio_form import TwilioForm
 
+log = logging.getLogger("ivr.web")
 router = APIRouter()
 
 GATHER_PATH = "/voice/gather"
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+def _call_sid(form: TwilioForm) -> str:
+    (call_sid,) = form.require("CallSid")
+    if not CALL_SID.fullmatch(call_sid):
+        raise HTTPException(400, "malformed CallSid")
+    return call_sid
 
 
 def _render(c: Components, turn: Turn) -> str:
@@ -41,10 +52,12 @@ def reply_from(form: TwilioForm) -> Reply:
 
 @router.post("/voice")
 async def incoming_call(form: Form, c: Deps) -> Response:
-    (call_sid,) = form.require("CallSid")
+    call_sid = _call_sid(form)
 
     async def reply() -> str:
-        return _render(c, await c.triage.call_started(call_sid))
+        turn = await c.triage.call_started(call_sid)
+        c.observe(turn, "voice")
+        return _render(c, turn)
 
     return await answer_safely(c, "voice", reply, c.voice_safety_net)
 
@@ -52,24 +65,38 @@ async def incoming_call(form: Form, c: Deps) -> Response:
 @router.post(GATHER_PATH)
 async def gathered(form: Form, c: Deps, t: str = "") -> Response:
     """A key press or spoken answer from the <Gather>, or the <Redirect> that follows a silence."""
-    (call_sid,) = form.require("CallSid")
+    call_sid = _call_sid(form)
     answer = reply_from(form)
 
     async def reply() -> str:
-        return _render(c, await c.triage.call_reply(call_sid, t, answer))
+        turn = await c.triage.call_reply(call_sid, t, answer)
+        c.observe(turn, "voice")
+        return _render(c, turn)
 
     return await answer_safely(c, "voice_gather", reply, c.voice_safety_net)
 
 
 @router.post("/voice/status")
 async def call_status(form: Form, c: Deps) -> Response:
-    """A finished call's session is removed at once rather than left to expire."""
-    call_sid, status = form.require("CallSid", "CallStatus")
-    if status in FINISHED:
+    """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
+    status acts, and the second one finds nothing left to count."""
+    call_sid = _call_sid(form)
+    (status,) = form.require("CallStatus")
+    if status not in FINISHED:
+        return twiml(voice.empty())
 
-        async def forget() -> str:
-            await c.triage.call_ended(call_sid)
-            return voice.empty()
+    async def forget() -> str:
+        end = await c.triage.call_ended(call_sid)
+        if end.abandoned:
+            c.metrics.abandoned.inc()
+            log.info("call ended before an outcome", extra={"call_sid": call_sid, "status": status})
+        return voice.empty()
 
-        return await answer_safely(c, "voice_status", forget, voice.empty())
-    return twiml(voice.empty())
+    return await answer_safely(c, "voice_status", forget, voice.empty())
+
+
+@router.post("/voice/fallback")
+async def call_fallback(form: Form, c: Deps) -> Response:
+    """Twilio's Fallback URL for voice: the spoken safety net, without touching Redis."""
+    c.metrics.safety_nets.labels("voice_fallback", "fallback").inc()
+    return twiml(c.voice_safety_net)

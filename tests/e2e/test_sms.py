@@ -68,10 +68,10 @@ async def test_two_unclear_replies_in_a_row_end_with_the_safety_outcome(twilio: 
 
 
 async def test_after_an_outcome_the_next_text_starts_afresh(twilio: TwilioSimulator, redis: Redis) -> None:
-    """An ended triage leaves nothing behind, and the next text begins again with the notice."""
+    """An ended triage leaves no session behind, and the next text begins again with the notice."""
     await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
     await twilio.text("yes", sender=SENDER, to=OUR_NUMBER)
-    assert await redis.keys("ivr:{*") == []
+    assert await redis.keys("ivr:{*}:s") == []
     [reply] = await twilio.text("yes", sender=SENDER, to=OUR_NUMBER)
     assert "If this is an emergency, call 911 now" in reply
 
@@ -97,7 +97,7 @@ async def test_two_answers_arriving_at_once_are_both_applied_once(
     )
     asked = sorted(r[0].split(" Reply")[0] for r in replies)
     assert asked == sorted([_question(ORDER[1]), _question(ORDER[2])])
-    [key] = await redis.keys("ivr:{*")
+    [key] = await redis.keys("ivr:{*}:s")
     session = decode(await redis.get(key))  # type: ignore[arg-type]
     assert session.answers == ((ORDER[0], False), (ORDER[1], False))
     assert session.node == ORDER[2]
@@ -107,7 +107,7 @@ async def test_sessions_expire_and_hold_no_phone_number(twilio: TwilioSimulator,
     """The session key has the SMS idle TTL; neither key nor value contains the numbers or words."""
     await twilio.text("my arm feels weak", sender=SENDER, to=OUR_NUMBER)
     await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
-    keys = [as_bytes(k) for k in await redis.keys("ivr:{*")]
+    keys = [as_bytes(k) for k in await redis.keys("ivr:{*}:s")]
     assert len(keys) == 1
     ttl = await redis.ttl(keys[0])
     assert 3500 < ttl <= 3600

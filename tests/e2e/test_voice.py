@@ -122,12 +122,12 @@ async def test_the_status_callback_removes_a_finished_call(twilio: TwilioSimulat
     """A completed call's session is deleted at once; until then it has the voice idle TTL."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
-    [key] = await redis.keys("ivr:{*")
+    [key] = await redis.keys("ivr:{*}:s")
     assert key == f"ivr:{{v:{call.sid}}}:s".encode()
     assert 890 < await redis.ttl(key) <= 900
     response = await call.hang_up("completed")
     assert response.status_code == 200
-    assert await redis.keys("ivr:{*") == []
+    assert await redis.keys("ivr:{*}:s") == []
 
 
 async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimulator, redis: Redis) -> None:
@@ -135,7 +135,7 @@ async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimula
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.hang_up("in-progress")
-    assert len(await redis.keys("ivr:{*")) == 1
+    assert len(await redis.keys("ivr:{*}:s")) == 1
 
 
 async def test_a_spanish_caller_hears_the_questions_and_outcome_in_spanish(twilio: TwilioSimulator) -> None:
