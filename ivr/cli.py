@@ -15,13 +15,17 @@ import httpx
 import uvicorn
 
 from ivr import graph
+from ivr.channels import sms as sms_channel
+from ivr.channels import voice as voice_channel
+from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
-from ivr.flow import FlowError, load_flows
+from ivr.flow import Flow, FlowError, load_flows
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 
 EXIT_CONFIG = 2
+TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
 PLAY_BASE_URL = "https://ivr.local"
 PLAY_OUR_NUMBER = "+15550100000"
 PLAY_THEIR_NUMBER = "+15550100001"
@@ -77,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--dir", type=Path, default=PACKAGED_FLOWS, help="directory of flow files")
     graph.add_argument("--readme", type=Path, help="rewrite this file's diagram block instead of printing")
     graph.set_defaults(run=_flows_graph)
+
+    bins = flows.add_parser("twiml-bins", help="write the static safety-net TwiML for Twilio TwiML Bins")
+    bins.add_argument("--dir", type=Path, default=PACKAGED_FLOWS, help="directory of flow files")
+    bins.add_argument("--flow", default="muscle-weakness")
+    bins.add_argument("--out", type=Path, default=TWIML_BINS, help="where to write sms.xml and voice.xml")
+    bins.add_argument("--emergency-number", default="911")
+    bins.set_defaults(run=_flows_twiml_bins)
     return parser
 
 
@@ -142,6 +153,23 @@ def _flows_graph(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
     return 0
+
+
+def _flows_twiml_bins(args: argparse.Namespace) -> int:
+    flow = load_flows(args.dir)[args.flow].bind(emergency_number=args.emergency_number, booking_url=None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, xml in static_safety_nets(flow).items():
+        (args.out / name).write_text(xml + "\n", encoding="utf-8")
+        print(f"wrote {args.out / name}")
+    return 0
+
+
+def static_safety_nets(flow: Flow) -> dict[str, str]:
+    """The safety net as TwiML files that work with the app down: paste them into TwiML Bins."""
+    return {
+        "sms.xml": sms_channel.safety_net(flow),
+        "voice.xml": voice_channel.safety_net(flow, style=VoiceStyle()),
+    }
 
 
 # ---- trying the line in a terminal ------------------------------------------------------------

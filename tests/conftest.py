@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -12,7 +13,6 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from ivr.config import Settings
-from ivr.store import SessionStore
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
@@ -57,9 +57,23 @@ def settings() -> Settings:
     return make_settings()
 
 
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[TwilioSimulator]:
+    """An app built as in production (its own Redis client and pool), with Twilio's side posting
+    signed requests into it in this process; the app's lifespan runs around it."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client,
+    ):
+        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+
+
 @pytest.fixture
 def app(settings: Settings, redis: Redis) -> FastAPI:
-    return create_app(settings, store=SessionStore(redis))
+    """The app as production builds it; `redis` (a separate client) empties the database first."""
+    return create_app(settings)
 
 
 @pytest.fixture
@@ -71,7 +85,17 @@ async def twilio(app: FastAPI, caplog: pytest.LogCaptureFixture) -> AsyncIterato
     """
     transport = httpx.ASGITransport(app=app)
     caplog.set_level(logging.WARNING, logger="ivr")
-    async with httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client,
+    ):
         yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    failures = [
+        r
+        for r in caplog.records
+        if r.name.startswith("ivr") and r.getMessage().startswith("webhook answered")
+    ]
     errors = [r for r in caplog.records if r.name.startswith("ivr") and r.levelno >= logging.ERROR]
-    assert not errors, f"the app logged errors: {[r.getMessage() for r in errors]}"
+    assert not failures + errors, (
+        f"the app failed: {[(r.getMessage(), r.__dict__.get('reason')) for r in failures + errors]}"
+    )

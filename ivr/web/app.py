@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import fakeredis
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -39,14 +39,19 @@ def connect_redis(settings: Settings) -> Redis:
     if settings.redis_url:
         # Fail fast: one quick retry at most, inside the webhook budget; the store's circuit breaker
         # then answers with the safety net at once until Redis is back.
-        return Redis.from_url(
+        # Under load, requests queue for a pooled connection rather than fail; the webhook budget
+        # (shorter than the pool's wait) still bounds how long anyone waits.
+        pool = BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.webhook_budget + 1,
             socket_connect_timeout=settings.redis_timeout,
             socket_timeout=settings.redis_timeout,
             retry=Retry(NoBackoff(), retries=1),
-            max_connections=settings.redis_max_connections,
             health_check_interval=30,
         )
+        pooled: Redis = Redis.from_pool(pool)
+        return pooled
     log.warning(
         "REDIS_URL is not set: using an in-process store. Conversations live in this one process "
         "and are lost when it stops; set REDIS_URL in production."

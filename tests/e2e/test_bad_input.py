@@ -1,0 +1,154 @@
+"""Bad requests are refused with the right status and touch no state; fallbacks need no Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from ivr.security import SIGNATURE_HEADER, SignatureChecker
+from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator, messages_of, new_sid
+from ivr.web import create_app
+from tests.conftest import make_settings
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
+
+SMS = {"MessageSid": "SM" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "Body": "hi"}
+CALL = {"CallSid": "CA" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "CallStatus": "ringing"}
+
+
+async def test_a_body_over_64_kb_is_413(twilio: TwilioSimulator, redis: Redis) -> None:
+    """A huge body is refused before it is read in full, and nothing is stored."""
+    response = await twilio.post("/sms", {**SMS, "Body": "x" * (65 * 1024)})
+    assert response.status_code == 413
+    assert await redis.dbsize() == 0
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "multipart/form-data; boundary=x", ""]
+)
+async def test_a_body_that_is_not_a_form_is_415(
+    twilio: TwilioSimulator, redis: Redis, content_type: str
+) -> None:
+    """Twilio posts forms; anything else is refused."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = await twilio.client.post("/sms", content=b'{"Body": "hi"}', headers=headers)
+    assert response.status_code == 415
+    assert await redis.dbsize() == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/sms", {k: v for k, v in SMS.items() if k != "From"}),
+        ("/sms", {k: v for k, v in SMS.items() if k != "To"}),
+        ("/sms", {k: v for k, v in SMS.items() if k != "MessageSid"}),
+        ("/sms", {**SMS, "MessageSid": "SM123"}),
+        ("/sms", {**SMS, "MessageSid": "XX" + "1" * 32}),
+        ("/voice", {}),
+        ("/voice", {**CALL, "CallSid": "CA-not-a-sid"}),
+        ("/voice/gather?t=x", {**CALL, "CallSid": ""}),
+        ("/voice/status", {k: v for k, v in CALL.items() if k != "CallStatus"}),
+    ],
+)
+async def test_missing_or_malformed_fields_are_400(
+    twilio: TwilioSimulator, redis: Redis, path: str, params: dict[str, str]
+) -> None:
+    """A signed request without the fields Twilio always sends, or with malformed SIDs, is refused."""
+    response = await twilio.post(path, params)
+    assert response.status_code == 400
+    assert await redis.dbsize() == 0
+
+
+async def test_a_body_that_is_not_utf8_is_400(twilio: TwilioSimulator, redis: Redis) -> None:
+    """Bytes that are not UTF-8 are a malformed form."""
+    response = await twilio.client.post("/sms", content=b"Body=\xff\xfe", headers=FORM_HEADERS)
+    assert response.status_code == 400
+    assert await redis.dbsize() == 0
+
+
+@pytest.mark.parametrize(("path", "channel"), [("/sms/fallback", "sms"), ("/voice/fallback", "voice")])
+async def test_fallbacks_answer_with_the_safety_net_without_redis(path: str, channel: str) -> None:
+    """The Fallback URLs answer from memory: here the app's Redis does not even exist."""
+    app = create_app(make_settings(redis_url="redis://127.0.0.1:1/0"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+        twilio = TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+        response = await twilio.post(path, {**SMS, **CALL})
+        assert response.status_code == 200
+        if channel == "sms":
+            english, spanish = messages_of(response.text)
+            assert english.startswith("Call 911 now if you have trouble breathing")
+            assert spanish.startswith("Llame al 911 ahora")
+        else:
+            assert "<Say" in response.text
+            assert response.text.endswith("<Hangup /></Response>")
+        unsigned = await client.post(path, content=urlencode(SMS), headers=FORM_HEADERS)
+        assert unsigned.status_code == 403
+
+
+# ---- signatures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def behind_proxy_with_port(redis: Redis) -> AsyncIterator[httpx.AsyncClient]:
+    """The app configured with a public base URL that carries a port, as some proxies are set up."""
+    app = create_app(make_settings(public_base_url="https://triage.example.org:8443"))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://10.0.0.5:8000") as client,
+    ):
+        yield client
+
+
+async def test_a_public_url_with_a_port_is_what_is_signed(behind_proxy_with_port: httpx.AsyncClient) -> None:
+    """Twilio signs the URL as configured, port included; the internal URL does not count."""
+    params = {**SMS, "MessageSid": new_sid("SM")}
+    signer = SignatureChecker(AUTH_TOKEN, None)
+    good = signer.sign("https://triage.example.org:8443/sms", list(params.items()))
+    response = await behind_proxy_with_port.post(
+        "/sms", content=urlencode(params), headers={**FORM_HEADERS, SIGNATURE_HEADER: good}
+    )
+    assert response.status_code == 200
+    internal = signer.sign("http://10.0.0.5:8000/sms", list(params.items()))
+    response = await behind_proxy_with_port.post(
+        "/sms", content=urlencode(params), headers={**FORM_HEADERS, SIGNATURE_HEADER: internal}
+    )
+    assert response.status_code == 403
+
+
+async def test_a_signed_request_replayed_on_another_url_is_403(twilio: TwilioSimulator, redis: Redis) -> None:
+    """A signature captured from /voice/status cannot be reused to post to /voice/gather or /sms."""
+    params = {**CALL, "CallStatus": "completed"}
+    signature = SignatureChecker(AUTH_TOKEN, None).sign(
+        f"{PUBLIC_BASE_URL}/voice/status", list(params.items())
+    )
+    for path in ("/voice/gather?t=x", "/voice", "/sms"):
+        response = await twilio.client.post(
+            path, content=urlencode(params), headers={**FORM_HEADERS, SIGNATURE_HEADER: signature}
+        )
+        assert response.status_code == 403, path
+    assert await redis.dbsize() == 0
+
+
+async def test_a_query_string_is_covered_by_the_signature(twilio: TwilioSimulator, redis: Redis) -> None:
+    """Changing the step token in the URL of a signed gather post breaks its signature."""
+    params = {**CALL, "Digits": "1"}
+    signature = SignatureChecker(AUTH_TOKEN, None).sign(
+        f"{PUBLIC_BASE_URL}/voice/gather?t=aaa", list(params.items())
+    )
+    response = await twilio.client.post(
+        "/voice/gather?t=bbb",
+        content=urlencode(params),
+        headers={**FORM_HEADERS, SIGNATURE_HEADER: signature},
+    )
+    assert response.status_code == 403
+
+
+async def test_signature_rejections_are_counted(twilio: TwilioSimulator) -> None:
+    """Each refused signature shows in /metrics by route."""
+    await twilio.client.post("/sms", content=urlencode(SMS), headers=FORM_HEADERS)
+    metrics = (await twilio.client.get("/metrics")).text
+    assert 'ivr_signature_rejections_total{route="/sms"} 1.0' in metrics
