@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -92,6 +92,30 @@ class Settings(BaseSettings):
         400 * 86400, ge=86400, description="Seconds an opt-out (STOP) is kept; it lapses after that."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["json", "text"] = Field("json", description="json (one object per line) or text.")
+    nurse_number: str | None = Field(
+        None, description="E.164 number callers reach by pressing 0; unset: no handoff."
+    )
+    nurse_dial_timeout: int = Field(20, ge=5, le=120, description="Seconds the nurse's phone rings.")
+    followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
+    twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
+    twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")
+    audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
+
+    @field_validator("nurse_number")
+    @classmethod
+    def _nurse_number(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number, e.g. +15551234567")
+        return value
+
+    @model_validator(mode="after")
+    def _followup(self) -> Self:
+        if self.followup_sms and not re.fullmatch(r"AC[0-9a-f]{32}", self.twilio_account_sid or ""):
+            raise ValueError("FOLLOWUP_SMS needs TWILIO_ACCOUNT_SID (AC followed by 32 hex digits)")
+        return self
 
     @field_validator("voice_locales", "voice_names", mode="before")
     @classmethod

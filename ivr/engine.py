@@ -34,6 +34,8 @@ class Policy:
 
     # A spoken no to a red flag heard with less confidence than this (or none) is confirmed by keypad.
     min_speech_confidence: float = 0.6
+    # A nurse can take calls: pressing 0 at a question asks to be put through.
+    handoff: bool = False
 
 
 DEFAULT_POLICY = Policy()
@@ -55,6 +57,10 @@ class Output:
     outcome: str | None = None
     keys_only: bool = False
     every_language: bool = False
+    handoff: bool = False  # put the caller through to a person; `ask` is where they return to
+
+
+HANDOFF_KEY = "0"
 
 
 def start(flow: Flow, channel: Channel, *, now: int, opening: Reply | None = None) -> tuple[Session, Output]:
@@ -108,6 +114,8 @@ def step(
 
 def _answer(flow: Flow, session: Session, reply: Reply, policy: Policy) -> tuple[Session, Output]:
     question = flow.questions[session.node]
+    if policy.handoff and reply.kind == "keys" and reply.value == HANDOFF_KEY:
+        return session, Output(session.lang, ask=question.id, keys_only=session.confirm, handoff=True)
     answer = interpret(flow, reply)
     if session.confirm and reply.kind != "keys" and answer is not Answer.YES:
         # Waiting for the keypad: only a key, or a yes (always believed), settles it.

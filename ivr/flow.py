@@ -36,6 +36,9 @@ REQUIRED_TEXTS = (
     "help",  # the answer to HELP or INFO: the 911 notice, what the line is, how to stop messages
     "opted_in",  # the answer to START or UNSTOP after an opt-out
     "rate_limited",  # the one reply before a sender who sends too many texts is paused
+    "nurse_offer",  # when NURSE_NUMBER is set: added to the intro (calls) and the help text (texts)
+    "nurse_connecting",  # said before a call is put through to the nurse
+    "nurse_unavailable",  # said when the nurse did not answer, before the question is asked again
 )
 WORD_LISTS = ("yes", "no", "switch", "markers", "emergency", "negations", "clause_breaks")
 

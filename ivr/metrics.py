@@ -57,6 +57,9 @@ class Metrics:
         self.followups = Counter(
             "ivr_followup_sms", "Follow-up texts after calls, by result.", ["result"], registry=r
         )
+        self.handoffs = Counter(
+            "ivr_nurse_handoffs", "Calls put through to the nurse, by result.", ["result"], registry=r
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

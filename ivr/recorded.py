@@ -28,6 +28,8 @@ def encode(recorded: Recorded) -> bytes:
         data["k"] = 1
     if o.every_language:
         data["e"] = 1
+    if o.handoff:
+        data["h"] = 1
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -42,6 +44,7 @@ def decode(raw: bytes) -> Recorded | None:
             outcome=str(data["o"]) if "o" in data else None,
             keys_only=bool(data.get("k", 0)),
             every_language=bool(data.get("e", 0)),
+            handoff=bool(data.get("h", 0)),
         )
         return Recorded(str(data["f"]), str(data["d"]), output)
     except (ValueError, KeyError, TypeError):

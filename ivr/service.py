@@ -194,6 +194,42 @@ class Triage:
         await self.registry.keep_published(turn.flow)
         return turn
 
+    async def call_handed_back(self, call_sid: str, token: str, dial_status: str) -> Turn:
+        """The call to the nurse is over. Answered (completed): the triage ends there and the call
+        is hung up. Not answered: back to the question the caller was on."""
+        keys = Keys("v", call_sid)
+        now = int(self.clock())
+
+        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+            current = self.registry.current
+            if snapshot.finished:
+                return (
+                    snapshot.session,
+                    Turn(current, Output(current.default_language), event="ignored"),
+                    None,
+                )
+            pinned = await self._resume(snapshot.session)
+            if pinned is None:
+                turn = self._start_call(call_sid, now)
+                return _save(turn.session), turn, None
+            flow, session = pinned
+            token_now = self._token(call_sid, session)
+            if dial_status == "completed" and token == token_now:
+                return None, Turn(flow, Output(session.lang), session, event="handed_off"), None
+            output = Output(
+                session.lang,
+                notices=("nurse_unavailable",) if token == token_now else (),
+                ask=session.node,
+                keys_only=session.confirm,
+            )
+            return snapshot.session, Turn(flow, output, session, token_now), None
+
+        return await self.store.turn(keys, self.limits.voice_ttl, decide)
+
+    async def opted_out(self, our_number: str, number: str) -> bool:
+        """Whether a number has opted out of texts from one of our numbers."""
+        return await self.store.opted_out(Keys("m", self.pseudonyms.sms_conversation(our_number, number)))
+
     async def call_ended(self, call_sid: str) -> CallEnd:
         """The call is over: forget it at once; a session still present means a hang-up mid-triage."""
         raw = await self.store.finish_call(Keys("v", call_sid), self.limits.voice_ttl)

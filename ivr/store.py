@@ -259,6 +259,10 @@ class SessionStore:
         async with self._guard():
             return bool(await self.redis.delete(keys.opt_out))
 
+    async def opted_out(self, keys: Keys) -> bool:
+        async with self._guard():
+            return bool(await self.redis.exists(keys.opt_out))
+
     async def finish_call(self, keys: Keys, tombstone_ttl: int) -> bytes | None:
         """Remove a finished call's session; returns what it was, or None if there was none."""
         async with self._guard():

@@ -14,13 +14,16 @@ MAX_SEGMENTS = 2
 PART_SEPARATOR = "\n"
 
 
-def parts(flow: Flow, output: Output) -> list[str]:
-    """The passages of one reply, in the order they must be read."""
+def parts(flow: Flow, output: Output, *, nurse: bool = False) -> list[str]:
+    """The passages of one reply, in the order they must be read. With `nurse`, the help text says
+    how to reach the nurse."""
     langs = flow.languages if output.every_language else (output.lang,)
     texts: list[str] = []
     for lang in langs:
         for notice in output.notices:
             texts.extend(flow.texts[notice].parts(lang, voice=False))
+            if nurse and notice == "help":
+                texts.extend(flow.texts["nurse_offer"].parts(lang, voice=False))
     if output.ask == LANGUAGE_MENU:
         texts.append(" ".join(flow.texts["language_menu"].text(lang, voice=False) for lang in flow.languages))
     elif output.ask is not None:
@@ -54,8 +57,8 @@ def pack(passages: Sequence[str]) -> list[str]:
     return messages
 
 
-def messages(flow: Flow, output: Output) -> list[str]:
-    return pack(parts(flow, output))
+def messages(flow: Flow, output: Output, *, nurse: bool = False) -> list[str]:
+    return pack(parts(flow, output, nurse=nurse))
 
 
 def twiml(bodies: Sequence[str]) -> str:
@@ -66,8 +69,8 @@ def twiml(bodies: Sequence[str]) -> str:
     return str(response.to_xml())
 
 
-def render(flow: Flow, output: Output) -> str:
-    return twiml(messages(flow, output))
+def render(flow: Flow, output: Output, *, nurse: bool = False) -> str:
+    return twiml(messages(flow, output, nurse=nurse))
 
 
 def safety_net(flow: Flow) -> str:

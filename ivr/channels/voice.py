@@ -16,12 +16,15 @@ SAY_LIMIT_BYTES = 3000
 
 @dataclass(frozen=True, slots=True)
 class VoiceStyle:
-    """How the line sounds and listens: a locale and a text-to-speech voice per flow language."""
+    """How the line sounds, listens and hands over: a locale and a voice per flow language, and
+    the nurse's number when callers can press 0 to reach one."""
 
     locales: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-MX"})
     voices: Mapping[str, str] = field(default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"})
     gather_timeout: int = 6  # seconds of silence after the question before the <Redirect>
     speech: bool = True  # accept spoken answers as well as keys
+    nurse_number: str | None = None
+    dial_timeout: int = 20  # seconds the nurse's phone rings before the caller returns to the questions
 
     def locale(self, lang: str) -> str:
         return self.locales.get(lang, "en-US")
@@ -39,12 +42,20 @@ def speech_hints(flow: Flow, lang: str) -> str:
     return ", ".join(sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit()))
 
 
-def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle) -> str:
-    """TwiML for one turn. `action_url` receives the answer, and the silence after the gather."""
+def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, handoff_url: str = "") -> str:
+    """TwiML for one turn. `action_url` receives the answer, and the silence after the gather;
+    `handoff_url` is told how a call put through to the nurse ended."""
     response = VoiceResponse()
     for lang in flow.languages if output.every_language else (output.lang,):
         for notice in output.notices:
             response.say(flow.texts[notice].text(lang, voice=True), **style.say_attributes(lang))
+            if notice == "intro" and style.nurse_number:
+                response.say(flow.texts["nurse_offer"].text(lang, voice=True), **style.say_attributes(lang))
+    if output.handoff and style.nurse_number:
+        say = style.say_attributes(output.lang)
+        response.say(flow.texts["nurse_connecting"].text(output.lang, voice=True), **say)
+        response.dial(style.nurse_number, timeout=style.dial_timeout, action=handoff_url, method="POST")
+        return str(response.to_xml())
     if output.ask == LANGUAGE_MENU:
         _language_menu(response, flow, action_url=action_url, style=style)
     elif output.ask is not None:

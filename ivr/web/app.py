@@ -14,12 +14,15 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from ivr.audit import AuditLog
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import Settings, load_settings
 from ivr.engine import Policy
 from ivr.flow import load_flows
 from ivr.flow_archive import FlowArchive
+from ivr.followup import FollowUpSender
+from ivr.logs import RequestIdMiddleware
 from ivr.metrics import Metrics
 from ivr.privacy import Pseudonyms
 from ivr.registry import FlowRegistry
@@ -92,7 +95,14 @@ def create_app(
         voices=settings.voice_names,
         gather_timeout=settings.gather_timeout,
         speech=settings.voice_speech,
+        nurse_number=settings.nurse_number,
+        dial_timeout=settings.nurse_dial_timeout,
     )
+    followup = None
+    if settings.followup_sms and settings.twilio_account_sid:
+        followup = FollowUpSender(
+            settings.twilio_account_sid, token, api_base_url=settings.twilio_api_base_url
+        )
     flow = registry.current
     components = Components(
         settings=settings,
@@ -109,13 +119,18 @@ def create_app(
                 text_window=settings.rate_limit_window,
                 opt_out_ttl=settings.opt_out_ttl,
             ),
-            policy=Policy(min_speech_confidence=settings.speech_confidence_threshold),
+            policy=Policy(
+                min_speech_confidence=settings.speech_confidence_threshold,
+                handoff=settings.nurse_number is not None,
+            ),
             clock=clock,
         ),
         store=store,
         checker=SignatureChecker(token, settings.public_base_url),
         voice_style=voice_style,
         metrics=Metrics(),
+        audit=AuditLog(store.redis, settings.audit_retention_days),
+        followup=followup,
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
     )
@@ -133,6 +148,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.components = components
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)
     app.include_router(voice_routes.router)
     app.include_router(health.router)

@@ -9,16 +9,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import BackgroundTasks, Depends, HTTPException, Request, Response
 from redis.exceptions import RedisError
 
+from ivr.audit import AuditLog, record_for
+from ivr.channels import sms
 from ivr.channels.voice import VoiceStyle
 from ivr.config import Settings
 from ivr.flow import Flow
+from ivr.followup import FollowUpSender
+from ivr.logs import set_sids
 from ivr.metrics import Metrics
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
 from ivr.service import Triage, Turn
+from ivr.session import Session
 from ivr.store import SessionStore, StoreContention, StoreUnavailable
 from ivr.web.twilio_form import TwilioForm, read_form
 
@@ -38,6 +43,8 @@ class Components:
     checker: SignatureChecker
     voice_style: VoiceStyle
     metrics: Metrics
+    audit: AuditLog
+    followup: FollowUpSender | None
     sms_safety_net: str
     voice_safety_net: str
 
@@ -45,17 +52,25 @@ class Components:
         """An absolute URL when the public base is known; else a path Twilio resolves itself."""
         return (self.settings.public_base_url or "") + path
 
-    def observe(self, turn: Turn, channel: str) -> None:
-        """Count what a turn did. Labels are channel, language and outcome kind: nothing personal."""
+    @property
+    def flow(self) -> Flow:
+        return self.registry.current
+
+    def observe(self, turn: Turn, channel: str, *, caller: str, later: BackgroundTasks) -> None:
+        """Count what a turn did, and queue its audit record for after the reply has gone.
+
+        Metric labels are channel, language and outcome kind: nothing personal.
+        """
         m = self.metrics
         if turn.replayed:
             m.replays.labels(channel).inc()
             return
         if turn.fresh:
             m.started.labels(channel, turn.output.lang).inc()
-        if turn.output.outcome is not None:
+        if turn.output.outcome is not None and turn.session is not None:
             kind = turn.flow.outcomes[turn.output.outcome].kind
             m.outcomes.labels(channel, turn.output.lang, kind).inc()
+            self.record(turn.flow, turn.session, kind, caller, later)
         counters = {
             "opted_out": m.opt_outs,
             "opted_in": m.opt_ins,
@@ -65,9 +80,44 @@ class Components:
         if turn.event in counters:
             counters[turn.event].inc()
 
-    @property
-    def flow(self) -> Flow:
-        return self.registry.current
+    def record(self, flow: Flow, session: Session, outcome: str, caller: str, later: BackgroundTasks) -> None:
+        """Queue one audit record: who (keyed hash), when, how it went; never the number itself."""
+        entry = record_for(flow, session, outcome, self.triage.pseudonyms.caller(caller), time.time())
+        later.add_task(quietly, "audit", self.audit.append(entry))
+
+    def follow_up(self, turn: Turn, *, caller: str, our_number: str, later: BackgroundTasks) -> None:
+        """After a call reaches an outcome, text the caller the advice (when FOLLOWUP_SMS is on)."""
+        if (
+            self.followup is None
+            or turn.replayed
+            or turn.output.outcome is None
+            or not caller
+            or not our_number
+        ):
+            return
+        bodies = sms.messages(turn.flow, turn.output)
+        later.add_task(quietly, "followup", self._send_followup(caller, our_number, bodies))
+
+    async def _send_followup(self, caller: str, our_number: str, bodies: list[str]) -> None:
+        assert self.followup is not None  # checked by follow_up  # noqa: S101
+        if await self.triage.opted_out(our_number, caller):
+            self.metrics.followups.labels("skipped_opted_out").inc()
+            return
+        try:
+            await self.followup.send(to=caller, from_=our_number, bodies=bodies)
+        except Exception as exc:  # any failure of the REST call: counted and logged, never retried
+            self.metrics.followups.labels("failed").inc()
+            log.warning("follow-up text failed", extra={"error": type(exc).__name__})
+            return
+        self.metrics.followups.labels("sent").inc()
+
+
+async def quietly(what: str, work: Awaitable[object]) -> None:
+    """Run work after the response has gone; a failure is logged, never raised into the server."""
+    try:
+        await work
+    except Exception as exc:  # background work must not take the worker down with it
+        log.warning("background work failed", extra={"event": what, "error": type(exc).__name__})
 
 
 def components(request: Request) -> Components:
@@ -77,12 +127,14 @@ def components(request: Request) -> Components:
 
 async def twilio_form(request: Request, c: Annotated[Components, Depends(components)]) -> TwilioForm:
     try:
-        return await read_form(request, c.checker)
+        form = await read_form(request, c.checker)
     except HTTPException as exc:
         if exc.status_code == 403:
             c.metrics.signature_rejections.labels(request.url.path).inc()
             log.warning("webhook refused: bad signature", extra={"route": request.url.path})
         raise
+    set_sids(message_sid=form.get("MessageSid"), call_sid=form.get("CallSid"))
+    return form
 
 
 Deps = Annotated[Components, Depends(components)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Response
 
 from ivr.channels import sms
 from ivr.web.deps import Deps, Form, answer_safely, twiml
@@ -15,7 +15,7 @@ MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
 @router.post("/sms")
-async def incoming_text(form: Form, c: Deps) -> Response:
+async def incoming_text(form: Form, c: Deps, later: BackgroundTasks) -> Response:
     our_number, sender, message_sid = form.require("To", "From", "MessageSid")
     if not MESSAGE_SID.fullmatch(message_sid):
         raise HTTPException(400, "malformed MessageSid")
@@ -23,8 +23,8 @@ async def incoming_text(form: Form, c: Deps) -> Response:
 
     async def reply() -> str:
         turn = await c.triage.text(our_number, sender, body, message_sid)
-        c.observe(turn, "sms")
-        return sms.render(turn.flow, turn.output)
+        c.observe(turn, "sms", caller=sender, later=later)
+        return sms.render(turn.flow, turn.output, nurse=c.voice_style.nurse_number is not None)
 
     return await answer_safely(c, "sms", reply, c.sms_safety_net)
 

@@ -6,7 +6,7 @@ import logging
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Response
 
 from ivr.channels import voice
 from ivr.engine import SILENCE, Reply
@@ -18,6 +18,7 @@ log = logging.getLogger("ivr.web")
 router = APIRouter()
 
 GATHER_PATH = "/voice/gather"
+HANDOFF_PATH = "/voice/handoff"
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -30,8 +31,14 @@ def _call_sid(form: TwilioForm) -> str:
 
 
 def _render(c: Components, turn: Turn) -> str:
-    action = c.url(f"{GATHER_PATH}?t={quote(turn.token)}")
-    return voice.render(turn.flow, turn.output, action_url=action, style=c.voice_style)
+    token = quote(turn.token)
+    return voice.render(
+        turn.flow,
+        turn.output,
+        action_url=c.url(f"{GATHER_PATH}?t={token}"),
+        handoff_url=c.url(f"{HANDOFF_PATH}?t={token}"),
+        style=c.voice_style,
+    )
 
 
 def reply_from(form: TwilioForm) -> Reply:
@@ -51,33 +58,53 @@ def reply_from(form: TwilioForm) -> Reply:
 
 
 @router.post("/voice")
-async def incoming_call(form: Form, c: Deps) -> Response:
+async def incoming_call(form: Form, c: Deps, later: BackgroundTasks) -> Response:
     call_sid = _call_sid(form)
 
     async def reply() -> str:
         turn = await c.triage.call_started(call_sid)
-        c.observe(turn, "voice")
+        c.observe(turn, "voice", caller=form.get("From"), later=later)
         return _render(c, turn)
 
     return await answer_safely(c, "voice", reply, c.voice_safety_net)
 
 
 @router.post(GATHER_PATH)
-async def gathered(form: Form, c: Deps, t: str = "") -> Response:
+async def gathered(form: Form, c: Deps, later: BackgroundTasks, t: str = "") -> Response:
     """A key press or spoken answer from the <Gather>, or the <Redirect> that follows a silence."""
     call_sid = _call_sid(form)
     answer = reply_from(form)
+    caller, our_number = form.get("From"), form.get("To")
 
     async def reply() -> str:
         turn = await c.triage.call_reply(call_sid, t, answer)
-        c.observe(turn, "voice")
+        c.observe(turn, "voice", caller=caller, later=later)
+        c.follow_up(turn, caller=caller, our_number=our_number, later=later)
         return _render(c, turn)
 
     return await answer_safely(c, "voice_gather", reply, c.voice_safety_net)
 
 
+@router.post(HANDOFF_PATH)
+async def handed_back(form: Form, c: Deps, later: BackgroundTasks, t: str = "") -> Response:
+    """The <Dial> to the nurse ended: answered, the call ends; not answered, back to the questions."""
+    call_sid = _call_sid(form)
+    dial_status = form.get("DialCallStatus")
+
+    async def reply() -> str:
+        turn = await c.triage.call_handed_back(call_sid, t, dial_status)
+        if turn.event == "handed_off" and turn.session is not None:
+            c.metrics.handoffs.labels("answered").inc()
+            c.record(turn.flow, turn.session, "handoff", form.get("From"), later)
+        elif turn.output.notices == ("nurse_unavailable",):
+            c.metrics.handoffs.labels("unanswered").inc()
+        return _render(c, turn)
+
+    return await answer_safely(c, "voice_handoff", reply, c.voice_safety_net)
+
+
 @router.post("/voice/status")
-async def call_status(form: Form, c: Deps) -> Response:
+async def call_status(form: Form, c: Deps, later: BackgroundTasks) -> Response:
     """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
     status acts, and the second one finds nothing left to count."""
     call_sid = _call_sid(form)
@@ -89,7 +116,10 @@ async def call_status(form: Form, c: Deps) -> Response:
         end = await c.triage.call_ended(call_sid)
         if end.abandoned:
             c.metrics.abandoned.inc()
-            log.info("call ended before an outcome", extra={"call_sid": call_sid, "status": status})
+            log.info("call ended before an outcome", extra={"status": status})
+            flow = await c.registry.pinned(end.session.flow, end.session.digest) if end.session else None
+            if end.session is not None and flow is not None:
+                c.record(flow, end.session, "abandoned", form.get("From"), later)
         return voice.empty()
 
     return await answer_safely(c, "voice_status", forget, voice.empty())
