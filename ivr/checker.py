@@ -236,6 +236,10 @@ def _sms_limits(flow: Flow, file: str) -> Iterator[Problem]:
             for lang in flow.languages
             for o in _outputs(bound, lang)
         ]
+        replies.extend(
+            (lang, "text.help", sms.messages(bound, Output(lang, notices=("help",)), nurse=True))
+            for lang in flow.languages
+        )
         net = bound.texts["safety_net"]
         replies.extend(
             (lang, "text.safety_net", [sms.PART_SEPARATOR.join(net.parts(lang, voice=False))])

@@ -5,22 +5,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 import httpx
 import uvicorn
+from redis.asyncio import Redis
 
 from ivr import graph
+from ivr.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.channels import sms as sms_channel
 from ivr.channels import voice as voice_channel
 from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.flow import Flow, FlowError, load_flows
+from ivr.logs import logging_config
+from ivr.report import as_csv, as_html, as_table, summarize
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 
@@ -58,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
 
+    report = commands.add_parser("report", help="counts of what the line advised, from the audit stream")
+    report.add_argument("--since", help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--until", help="last day, YYYY-MM-DD (UTC), included")
+    report.add_argument("--format", choices=["table", "csv", "html"], default="table")
+    report.add_argument("--out", type=Path, help="write to this file instead of printing")
+    report.set_defaults(run=_report)
+
     chat = commands.add_parser("chat", help="text the line from this terminal")
     chat.set_defaults(run=lambda args: _play(_chat))
 
@@ -93,8 +106,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
-    load_flows(settings.flows_dir)
-    logging.getLogger().setLevel(settings.log_level)
+    if args.workers > 1 and not settings.redis_url:
+        raise ConfigError(
+            "several workers need a shared Redis: set REDIS_URL (the in-process store is per process)"
+        )
+    _, problems = check_paths([settings.flows_dir])
+    if problems:  # a flow that is not proven safe is never served
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    config = logging_config(settings.log_level, settings.log_format)
+    logging.config.dictConfig(config)
     uvicorn.run(
         "ivr.web.app:create_app",
         factory=True,
@@ -102,11 +124,43 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
-        access_log=False,  # access logs would carry nothing personal, but add nothing either
-        log_level=settings.log_level.lower(),
+        access_log=False,  # access lines add nothing the app's own logs and metrics do not have
+        log_config=config,
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    settings = load_settings(ivr_insecure_dev=True)  # reading counts needs Redis, not the secrets
+    if not settings.redis_url:
+        print("ivr report reads the audit stream in Redis: set REDIS_URL", file=sys.stderr)
+        return EXIT_CONFIG
+    since_ms = _day_ms(args.since) if args.since else 0
+    until_ms = _day_ms(args.until) + DAY_MS - 1 if args.until else None
+
+    async def read() -> list[AuditRecord]:
+        client = Redis.from_url(settings.redis_url or "", socket_connect_timeout=5)
+        try:
+            return await AuditLog(client, settings.audit_retention_days).read(since_ms, until_ms)
+        finally:
+            await client.aclose()
+
+    summary = summarize(asyncio.run(read()), since=args.since or "", until=args.until or "")
+    text = {"table": as_table, "csv": as_csv, "html": as_html}[args.format](summary)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _day_ms(day: str) -> int:
+    try:
+        return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
+    except ValueError:
+        raise ConfigError(f"not a day in YYYY-MM-DD form: {day!r}") from None
 
 
 def _flows_list(args: argparse.Namespace) -> int:

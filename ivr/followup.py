@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import Sequence
 
-from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-
-log = logging.getLogger(__name__)
 
 
 class FollowUpSender:
-    """Sends text messages with the twilio library's REST client, asynchronously.
+    """Sends text messages with the twilio library's REST client, off the event loop.
 
-    No retries: a failure is logged and counted, and that is the end of it, so a fault at Twilio
-    can never turn into a loop of messages. `api_base_url` points the client at a stand-in for
-    Twilio's API (tests, staging).
+    No retries: a failure is logged and counted by the caller, and that is the end of it, so a
+    fault at Twilio can never turn into a loop of messages. `api_base_url` points the client at a
+    stand-in for Twilio's API (tests, staging).
     """
 
     def __init__(
         self, account_sid: str, auth_token: str, *, api_base_url: str | None = None, timeout: float = 5
     ) -> None:
-        # A session per request: nothing to open before the event loop runs, nothing left to close.
-        http = AsyncTwilioHttpClient(pool_connections=False, timeout=timeout)
-        self.client = Client(account_sid, auth_token, http_client=http)
+        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
 
@@ -32,6 +28,7 @@ class FollowUpSender:
         """Send each body as a message; returns how many were accepted. Raises on the first failure."""
         sent = 0
         for body in bodies:
-            await self.client.messages.create_async(to=to, from_=from_, body=body)
+            # The synchronous client runs in a worker thread, so the event loop never waits on Twilio.
+            await asyncio.to_thread(self.client.messages.create, to=to, from_=from_, body=body)
             sent += 1
         return sent

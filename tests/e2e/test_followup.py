@@ -1,0 +1,136 @@
+"""The follow-up text after a call, against a local stand-in for Twilio's REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+
+from ivr.twilio_sim import TwilioSimulator
+from ivr.web import create_app
+from tests.conftest import make_settings, serving
+from tests.redis_servers import free_port
+from tests.standins import TwilioApiStandIn
+from tests.support import AUTH_TOKEN, OUR_NUMBER
+
+ACCOUNT = "AC" + "0123456789abcdef" * 2
+CALLER = "+15550901234"
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioApiStandIn]:
+    api = TwilioApiStandIn()
+    yield api
+    api.close()
+
+
+def _settings(standin: TwilioApiStandIn, **more: object) -> dict[str, object]:
+    return {"followup_sms": True, "twilio_account_sid": ACCOUNT, "twilio_api_base_url": standin.url, **more}
+
+
+async def _reach_emergency(twilio: TwilioSimulator) -> None:
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    await call.press("1")
+    await call.press("2")
+    await call.press("1")
+
+
+async def test_a_caller_who_reached_an_outcome_gets_the_advice_by_text(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """From our number to the caller, through the REST API with our account: the outcome's messages."""
+    async with serving(make_settings(**_settings(standin, booking_url="https://book.example.org"))) as twilio:
+        await _reach_emergency(twilio)
+        call = twilio.call(caller="+15550905555", to=OUR_NUMBER)
+        await call.start()
+        await call.press("2")
+        for _ in range(7):
+            await call.press("2")
+        metrics = (await twilio.client.get("/metrics")).text
+    requests = standin.wait_for(3)
+    assert [r.path for r in requests] == [f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"] * 3
+    assert all(r.account == ACCOUNT for r in requests)
+    emergency, appointment_1, appointment_2 = (r.form for r in requests)
+    assert (emergency["To"], emergency["From"]) == (CALLER, OUR_NUMBER)
+    assert emergency["Body"].startswith("Call 911 now.")  # English was chosen at the menu
+    assert appointment_1["To"] == "+15550905555"  # this caller chose Spanish
+    assert appointment_1["Body"].startswith("Pida una cita")
+    assert "https://book.example.org" in appointment_2["Body"]
+    assert 'ivr_followup_sms_total{result="sent"} 2.0' in metrics
+
+
+async def test_a_failure_is_counted_and_not_retried(standin: TwilioApiStandIn, redis: Redis) -> None:
+    """Twilio answering 500: one attempt, a warning, a count; the call itself was answered normally."""
+    standin.status = 500
+    async with serving(make_settings(**_settings(standin))) as twilio:
+        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+        await call.start()
+        await call.press("1")
+        spoken = await call.press("1")
+        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        await asyncio.sleep(0.5)
+        metrics = (await twilio.client.get("/metrics")).text
+    assert len(standin.requests) == 1
+    assert 'ivr_followup_sms_total{result="failed"} 1.0' in metrics
+
+
+async def test_no_follow_up_to_someone_who_opted_out(standin: TwilioApiStandIn, redis: Redis) -> None:
+    """A caller who texted STOP to our number gets no follow-up text."""
+    async with serving(make_settings(**_settings(standin))) as twilio:
+        await twilio.text("STOP", sender=CALLER, to=OUR_NUMBER)
+        await _reach_emergency(twilio)
+        metrics = (await twilio.client.get("/metrics")).text
+    assert standin.requests == []
+    assert 'ivr_followup_sms_total{result="skipped_opted_out"} 1.0' in metrics
+
+
+async def test_without_followup_sms_nothing_is_sent(standin: TwilioApiStandIn, redis: Redis) -> None:
+    """FOLLOWUP_SMS off (the default): no request reaches the API."""
+    async with serving(make_settings(twilio_api_base_url=standin.url)) as twilio:
+        await _reach_emergency(twilio)
+    await asyncio.sleep(0.3)
+    assert standin.requests == []
+
+
+@contextlib.asynccontextmanager
+async def _real_server(settings: dict[str, object]) -> AsyncIterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(make_settings(public_base_url=base, **settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # uvicorn offers no event to wait on  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_the_text_never_delays_the_callers_answer(standin: TwilioApiStandIn, redis: Redis) -> None:
+    """With the API taking 2 s to answer, the outcome still reaches the caller at once over real HTTP;
+    the text is sent after the reply."""
+    standin.delay = 2.0
+    async with (
+        _real_server(_settings(standin)) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as client,
+    ):
+        twilio = TwilioSimulator(client, AUTH_TOKEN, base)
+        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+        await call.start()
+        await call.press("1")
+        began = time.monotonic()
+        spoken = await call.press("1")
+        answered = time.monotonic() - began
+        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        assert answered < 0.5, answered
+        await asyncio.to_thread(standin.wait_for, 1)
+    assert len(standin.requests) == 1

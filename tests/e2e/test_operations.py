@@ -1,0 +1,184 @@
+"""What operators see: a whole conversation shows up in /metrics, in the audit stream, in `ivr report`
+(all three formats), and in JSON logs carrying a request id and the SIDs, never a number."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from ivr.audit import STREAM, AuditLog, AuditRecord
+from ivr.cli import main
+from ivr.logs import JsonFormatter
+from ivr.twilio_sim import TwilioSimulator
+from tests.conftest import redis_test_url
+from tests.support import OUR_NUMBER, shipped_flow
+
+FLOW = shipped_flow()
+TEXTER = "+15550811111"
+CALLER = "+15550822222"
+
+
+async def _one_of_each(twilio: TwilioSimulator) -> None:
+    """A text conversation to the emergency outcome, a call to the appointment, a call abandoned."""
+    await twilio.text("hi", sender=TEXTER, to=OUR_NUMBER)
+    await twilio.text("no", sender=TEXTER, to=OUR_NUMBER)
+    await twilio.text("yes", sender=TEXTER, to=OUR_NUMBER)
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    await call.press("2")
+    for _ in range(7):
+        await call.press("2")
+    await call.hang_up("completed")
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    await call.press("1")
+    await call.hang_up("completed")
+
+
+async def test_a_conversation_shows_in_metrics(twilio: TwilioSimulator) -> None:
+    """Latency per endpoint, outcomes by channel, language and outcome, starts, and abandoned calls."""
+    await _one_of_each(twilio)
+    metrics = (await twilio.client.get("/metrics")).text
+    assert 'ivr_triage_outcomes_total{channel="sms",lang="en",outcome="emergency"} 1.0' in metrics
+    assert 'ivr_triage_outcomes_total{channel="voice",lang="es",outcome="appointment"} 1.0' in metrics
+    assert 'ivr_conversations_started_total{channel="sms",lang="en"} 1.0' in metrics
+    assert "ivr_calls_abandoned_total 1.0" in metrics
+    assert 'ivr_webhook_seconds_count{route="sms"} 3.0' in metrics
+    assert 'ivr_webhook_seconds_bucket{le="0.1",route="voice_gather"}' in metrics
+    assert "ivr_safety_net_answers_total" in metrics
+    assert TEXTER.lstrip("+") not in metrics
+
+
+async def test_each_finished_or_abandoned_triage_appends_one_audit_record(
+    twilio: TwilioSimulator, redis: Redis
+) -> None:
+    """Three conversations, three records: channel, language, flow version, outcome, answers,
+    duration and the caller's keyed hash; the stream expires like every key."""
+    await _one_of_each(twilio)
+    records = await AuditLog(redis, 90).read()
+    assert [(r.channel, r.lang, r.outcome) for r in records] == [
+        ("sms", "en", "emergency"),
+        ("voice", "es", "appointment"),
+        ("voice", "en", "abandoned"),
+    ]
+    first = records[0]
+    assert first.answers == "breathing=n,fainting=y"
+    assert (first.flow, first.version, first.digest) == (FLOW.id, FLOW.version, FLOW.digest)
+    assert len(first.caller) == 22
+    assert records[1].caller != first.caller
+    assert records[2].answers == ""
+    assert 0 <= first.duration_s < 60
+    assert 89 * 86400 < await redis.ttl(STREAM) <= 90 * 86400
+    raw = json.dumps([r.fields() for r in records])
+    assert TEXTER.lstrip("+") not in raw
+    assert CALLER.lstrip("+") not in raw
+
+
+async def test_old_records_are_trimmed_by_minid(redis: Redis) -> None:
+    """Appending trims every entry older than the retention window."""
+    audit = AuditLog(redis, retention_days=1)
+    now_ms = int(time.time() * 1000)
+    old = AuditRecord(now_ms - 2 * 86_400_000, "sms", "en", "f", "1", "d", "appointment", "", 1, "c" * 22)
+    await redis.xadd(STREAM, dict(old.fields()), id=f"{old.ts_ms}-0")  # type: ignore[arg-type]
+    new = AuditRecord(now_ms, "sms", "en", "f", "1", "d", "emergency", "a=y", 1, "c" * 22)
+    await audit.append(new)
+    assert [r.outcome for r in await audit.read()] == ["emergency"]
+
+
+async def test_the_report_in_three_formats(
+    twilio: TwilioSimulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ivr report` prints a table, writes CSV and a self-contained HTML page with a chart."""
+    await _one_of_each(twilio)
+    monkeypatch.setenv("REDIS_URL", redis_test_url())
+    monkeypatch.chdir(tmp_path)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert await asyncio.to_thread(main, ["report", "--since", today, "--until", today]) == 0
+    table = capsys.readouterr().out
+    assert "conversations        3" in table
+    assert "emergencies          1 (50.0% of outcomes)" in table
+    assert "abandoned calls      1" in table
+    assert "most common yes      fainting (1)" in table
+
+    assert await asyncio.to_thread(main, ["report", "--format", "csv", "--out", str(tmp_path / "r.csv")]) == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert {(r["channel"], r["language"], r["outcome"], r["count"]) for r in rows} == {
+        ("sms", "en", "emergency", "1"),
+        ("voice", "es", "appointment", "1"),
+        ("voice", "en", "abandoned", "1"),
+    }
+    assert (
+        await asyncio.to_thread(main, ["report", "--format", "html", "--out", str(tmp_path / "r.html")]) == 0
+    )
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!doctype html>")
+    assert "<svg" in page
+    assert "<script" not in page
+    assert 'src="http' not in page
+
+
+def test_the_report_refuses_to_run_without_redis(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without REDIS_URL the report says what it needs."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report"]) == 2
+    assert "set REDIS_URL" in capsys.readouterr().err
+
+
+async def test_logs_are_json_with_a_request_id_and_sids_only(
+    twilio: TwilioSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Log lines the app writes are JSON with the request id and Twilio SIDs, and no phone number."""
+    caplog.set_level(logging.DEBUG, logger="ivr")
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect(level=logging.DEBUG)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ivr")
+    logger.addHandler(handler)
+    try:
+        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+        await call.start()
+        await call.hang_up("completed")
+        response = await twilio.client.post(
+            "/sms",
+            content=b"From=x",
+            headers={"content-type": "application/x-www-form-urlencoded", "x-request-id": "req-123"},
+        )
+        assert response.headers["x-request-id"] == "req-123"
+    finally:
+        logger.removeHandler(handler)
+    parsed = [json.loads(line) for line in lines]
+    abandoned = next(p for p in parsed if p["msg"] == "call ended before an outcome")
+    assert abandoned["call_sid"] == call.sid
+    assert len(abandoned["request_id"]) == 32
+    refused = next(p for p in parsed if p["msg"] == "webhook refused: bad signature")
+    assert refused["request_id"] == "req-123"
+    assert not any(CALLER.lstrip("+") in line for line in lines)
+
+
+def test_the_formatter_drops_fields_it_does_not_know() -> None:
+    """Only listed fields reach a log line: an accidental `extra={"body": ...}` is dropped."""
+    record = logging.LogRecord("ivr.x", logging.INFO, __file__, 1, "hello", None, None)
+    record.__dict__.update(body="my arm is numb", route="sms", From=TEXTER)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["route"] == "sms"
+    assert "body" not in line
+    assert "From" not in line
