@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from ivr import graph
 from ivr.audit import DAY_MS, AuditLog, AuditRecord
+from ivr.bench import run as bench
 from ivr.channels import sms as sms_channel
 from ivr.channels import voice as voice_channel
 from ivr.channels.voice import VoiceStyle
@@ -70,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["table", "csv", "html"], default="table")
     report.add_argument("--out", type=Path, help="write to this file instead of printing")
     report.set_defaults(run=_report)
+
+    bench = commands.add_parser("bench", help="measure the line against a bare endpoint, on a private Redis")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds of load per measurement")
+    bench.add_argument("--connections", type=int, default=64)
+    bench.add_argument("--smoke", action="store_true", help="a few seconds: check the figures are produced")
+    bench.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    bench.set_defaults(run=_bench)
 
     chat = commands.add_parser("chat", help="text the line from this terminal")
     chat.set_defaults(run=lambda args: _play(_chat))
@@ -129,6 +137,11 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    plan = bench.SMOKE if args.smoke else bench.Plan(duration=args.duration, connections=args.connections)
+    return bench.main(plan, args.out)
 
 
 def _report(args: argparse.Namespace) -> int:

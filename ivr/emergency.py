@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ivr.words import clauses
 
@@ -20,6 +20,14 @@ class EmergencyPhrases:
     phrases: Mapping[tuple[str, ...], frozenset[str]]
     negations: frozenset[str]
     clause_breaks: frozenset[str]
+    by_first_word: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Phrases by their first word, longest first: a text is scanned once, word by word.
+        index: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in self.phrases:
+            index.setdefault(phrase[0], []).append(phrase)
+        object.__setattr__(self, "by_first_word", {w: tuple(p) for w, p in index.items()})
 
     @classmethod
     def merge(
@@ -41,11 +49,13 @@ class EmergencyPhrases:
         """The first emergency phrase the text states (not negates), or None."""
         for clause in clauses(text):
             for part in _split(clause, self.clause_breaks):
-                for phrase, langs in self.phrases.items():
-                    for start in _occurrences(part, phrase):
+                for start, word in enumerate(part):
+                    for phrase in self.by_first_word.get(word, ()):
+                        if tuple(part[start : start + len(phrase)]) != phrase:
+                            continue
                         before = part[max(0, start - NEGATION_REACH) : start]
-                        if not any(word in self.negations for word in before):
-                            return Match(phrase, langs)
+                        if not any(w in self.negations for w in before):
+                            return Match(phrase, self.phrases[phrase])
         return None
 
 
@@ -65,8 +75,3 @@ def _split(words: list[str], breaks: frozenset[str]) -> list[list[str]]:
         else:
             parts[-1].append(word)
     return [p for p in parts if p]
-
-
-def _occurrences(words: list[str], phrase: tuple[str, ...]) -> list[int]:
-    size = len(phrase)
-    return [i for i in range(len(words) - size + 1) if tuple(words[i : i + size]) == phrase]

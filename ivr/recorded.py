@@ -10,42 +10,37 @@ from ivr.engine import Output
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """Which flow version answered, and what it said (as engine output, not text: small and exact)."""
+    """Which flow version answered (its digest), and what it said (as engine output, not text:
+    small and exact)."""
 
-    flow: str
     digest: str
     output: Output
 
 
+_KEYS_ONLY, _EVERY_LANGUAGE, _HANDOFF = 1, 2, 4
+
+
 def encode(recorded: Recorded) -> bytes:
+    """A short JSON array: one is kept per text for a while, so its size is memory per conversation."""
     o = recorded.output
-    data: dict[str, object] = {"f": recorded.flow, "d": recorded.digest, "l": o.lang, "n": list(o.notices)}
-    if o.ask is not None:
-        data["a"] = o.ask
-    if o.outcome is not None:
-        data["o"] = o.outcome
-    if o.keys_only:
-        data["k"] = 1
-    if o.every_language:
-        data["e"] = 1
-    if o.handoff:
-        data["h"] = 1
-    return json.dumps(data, separators=(",", ":")).encode()
+    flags = (_KEYS_ONLY * o.keys_only) | (_EVERY_LANGUAGE * o.every_language) | (_HANDOFF * o.handoff)
+    data = [recorded.digest, o.lang, list(o.notices), o.ask or "", o.outcome or "", flags]
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode(raw: bytes) -> Recorded | None:
     """The recorded reply, or None when the bytes are not one (it is then answered afresh)."""
     try:
-        data = json.loads(raw)
+        digest, lang, notices, ask, outcome, flags = json.loads(raw)
         output = Output(
-            lang=str(data["l"]),
-            notices=tuple(str(n) for n in data["n"]),
-            ask=str(data["a"]) if "a" in data else None,
-            outcome=str(data["o"]) if "o" in data else None,
-            keys_only=bool(data.get("k", 0)),
-            every_language=bool(data.get("e", 0)),
-            handoff=bool(data.get("h", 0)),
+            lang=str(lang),
+            notices=tuple(str(n) for n in notices),
+            ask=str(ask) or None,
+            outcome=str(outcome) or None,
+            keys_only=bool(int(flags) & _KEYS_ONLY),
+            every_language=bool(int(flags) & _EVERY_LANGUAGE),
+            handoff=bool(int(flags) & _HANDOFF),
         )
-        return Recorded(str(data["f"]), str(data["d"]), output)
+        return Recorded(str(digest), output)
     except (ValueError, KeyError, TypeError):
         return None

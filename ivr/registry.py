@@ -64,6 +64,17 @@ class FlowRegistry:
                 flow = self._add(archived)
         return flow
 
+    async def with_digest(self, digest: str) -> Flow | None:
+        """The flow version with this digest, under any id this process knows (a recorded reply
+        names only the digest, to stay small)."""
+        for (_, known), flow in self._by_digest.items():
+            if known == digest:
+                return flow
+        for flow_id in sorted({flow_id for flow_id, _ in self._by_digest}):
+            if (found := await self.pinned(flow_id, digest)) is not None:
+                return found
+        return None
+
     async def keep_published(self, flow: Flow) -> None:
         """Publish a flow in use to the archive, at most once per refresh interval per process."""
         if self._archive is None:

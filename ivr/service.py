@@ -119,6 +119,7 @@ class Triage:
             decide,
             message_sid=message_sid,
             count_window=self.limits.text_window,
+            count_limit=self.limits.texts_per_window,
             replay_ttl=self.limits.replay_ttl,
         )
         await self.registry.keep_published(turn.flow)
@@ -136,7 +137,7 @@ class Triage:
         found = recorded.decode(raw)
         if found is None:
             return None
-        flow = await self.registry.pinned(found.flow, found.digest)
+        flow = await self.registry.with_digest(found.digest)
         if flow is None:
             return None
         return Turn(flow, found.output, replayed=True)
@@ -278,4 +279,4 @@ def _save(session: Session | None) -> bytes | None:
 
 
 def _record(turn: Turn) -> bytes:
-    return recorded.encode(recorded.Recorded(turn.flow.id, turn.flow.digest, turn.output))
+    return recorded.encode(recorded.Recorded(turn.flow.digest, turn.output))

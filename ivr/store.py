@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -19,28 +21,54 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# One round trip to read everything a turn needs. Counting a text (rate limit) happens here too.
-# KEYS: session, replay record (or the session key again when there is none), text counter,
-#       opt-out flag, finished-call tombstone.  ARGV: counter window in seconds (0: do not count).
-_LOAD = """
+# One round trip for a whole turn, in the usual case. The process guesses the stored session (the
+# one it last wrote for this conversation, or none for a new one) and decides the turn on that
+# guess; this script counts the text, checks the guess and everything else that would change the
+# decision (a repeated message, an opt-out, a finished call, too many texts), and saves only if
+# the guess held. Otherwise it returns what is really stored, and the turn is decided again.
+# KEYS: session, replies (a hash of message id to reply), text counter, opt-out flag, finished-call
+#       tombstone.
+# ARGV: guessed session ('' = absent), new session ('' = delete), session TTL ms, message id ('' =
+#       none), reply to record, reply TTL ms, counter window s (0 = do not count), texts allowed
+#       (0 = no limit).
+# Returns {1} saved, or {0, session, replay, count, opted_out, finished}.
+_SPECULATE = """
 local count = 0
-local window = tonumber(ARGV[1])
+local window = tonumber(ARGV[7])
 if window > 0 then
   count = redis.call('INCR', KEYS[3])
   if count == 1 then redis.call('EXPIRE', KEYS[3], window) end
 end
-return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), count,
-        redis.call('EXISTS', KEYS[4]), redis.call('EXISTS', KEYS[5])}
+local replay = false
+if ARGV[4] ~= '' then replay = redis.call('HGET', KEYS[2], ARGV[4]) end
+local opted_out = redis.call('EXISTS', KEYS[4])
+local finished = redis.call('EXISTS', KEYS[5])
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+local limit = tonumber(ARGV[8])
+if replay or opted_out == 1 or finished == 1 or (limit > 0 and count > limit) or current ~= ARGV[1] then
+  return {0, current, replay or '', count, opted_out, finished}
+end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return {1}
 """
 
-# One round trip to save: compare-and-set the session, and record the reply to a message so a
-# repeat of it gets the same reply. A reply already recorded wins (the message was handled).
-# KEYS: session, replay record.  ARGV: expected session ('' = absent), new session ('' = delete),
-#       session TTL ms, reply to record ('' = none), reply TTL ms.
+# When the guess was wrong: compare-and-set the session against what is really stored, and record
+# the reply to a message so a repeat of it gets the same reply. A reply already recorded wins.
+# KEYS: session, replies.  ARGV: expected session ('' = absent), new session ('' = delete),
+#       session TTL ms, message id ('' = none), reply to record ('' = none), reply TTL ms.
 # Returns {1} saved, {0, current} the session changed meanwhile, {2, reply} already answered.
 _COMMIT = """
 if ARGV[4] ~= '' then
-  local seen = redis.call('GET', KEYS[2])
+  local seen = redis.call('HGET', KEYS[2], ARGV[4])
   if seen then return {2, seen} end
 end
 local current = redis.call('GET', KEYS[1])
@@ -51,7 +79,10 @@ if ARGV[2] == '' then
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
-if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
 return {1}
 """
 
@@ -93,8 +124,11 @@ class Keys:
     def session(self) -> str:
         return f"{self._base}:s"
 
-    def replay(self, message_sid: str) -> str:
-        return f"{self._base}:r:{message_sid}"
+    @property
+    def replies(self) -> str:
+        """A hash of message id to the reply given to it: one key however many texts, which
+        costs far less memory than one key per message."""
+        return f"{self._base}:r"
 
     @property
     def counter(self) -> str:
@@ -170,16 +204,44 @@ class KeyLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+class RecentSessions:
+    """The session this process last saved for each conversation: its guess of what Redis holds.
+
+    A guess, never a source of truth: the store checks it against Redis in the same script that
+    saves, so a stale entry (another process took a turn) costs a second round trip, not a mistake.
+    """
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+
+    def guess(self, key: str) -> bytes | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def remember(self, key: str, session: bytes | None) -> None:
+        if session is None:
+            self._entries.pop(key, None)
+            return
+        self._entries[key] = session
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+
 class SessionStore:
     """Conversation persistence over a redis.asyncio client (real Redis, or fakeredis in-process)."""
 
     def __init__(self, redis: Redis, *, breaker: CircuitBreaker | None = None) -> None:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
-        self._load = redis.register_script(_LOAD)
+        self._speculate = redis.register_script(_SPECULATE)
         self._commit = redis.register_script(_COMMIT)
         self._finish = redis.register_script(_FINISH)
         self._locks = KeyLocks()
+        self.recent = RecentSessions()
 
     @contextlib.asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -199,45 +261,63 @@ class SessionStore:
         *,
         message_sid: str | None = None,
         count_window: int = 0,
+        count_limit: int = 0,
         replay_ttl: int = 600,
     ) -> T:
-        """Load a conversation, let `decide` work out the change, and save it atomically.
+        """Decide a turn of a conversation and save it atomically; usually one round trip.
 
         `decide` gets a Snapshot and returns (new session bytes or None to delete, a result, and
         bytes to record as the reply to `message_sid` or None). It must not have effects of its
-        own: when another webhook changed the session meanwhile it runs again on the newer state,
-        and when another copy of the same message was answered meanwhile, that answer is returned
-        through `decide` (as Snapshot.replay) instead.
+        own: it runs first on a guess (the session this process last saved, and nothing unusual),
+        and again on what Redis really holds whenever the guess was wrong or another webhook for
+        the conversation changed it meanwhile. A repeat of a message already answered reaches it
+        as Snapshot.replay.
         """
-        replay_key = keys.replay(message_sid) if message_sid else keys.session
         async with self._locks.hold(keys.session), self._guard():
-            raw = await self._load(
-                keys=[keys.session, replay_key, keys.counter, keys.opt_out, keys.finished],
-                args=[count_window],
+            guess = Snapshot(session=self.recent.guess(keys.session))
+            new, result, reply = await decide(guess)
+            outcome: list[Any] = await self._speculate(
+                keys=[keys.session, keys.replies, keys.counter, keys.opt_out, keys.finished],
+                args=[
+                    guess.session or b"",
+                    new or b"",
+                    ttl_seconds * 1000,
+                    _reply_field(message_sid),
+                    (reply or b"") if message_sid else b"",
+                    replay_ttl * 1000,
+                    count_window,
+                    count_limit,
+                ],
             )
+            if int(outcome[0]) == 1:
+                self.recent.remember(keys.session, new)
+                return result
             snapshot = Snapshot(
-                session=_as_bytes(raw[0]),
-                replay=_as_bytes(raw[1]) if message_sid else None,
-                texts_in_window=int(raw[2]),
-                opted_out=bool(raw[3]),
-                finished=bool(raw[4]),
+                session=_as_bytes(outcome[1]) or None,
+                replay=(_as_bytes(outcome[2]) or None) if message_sid else None,
+                texts_in_window=int(outcome[3]),
+                opted_out=bool(outcome[4]),
+                finished=bool(outcome[5]),
             )
             for attempt in range(MAX_ATTEMPTS):
                 new, result, reply = await decide(snapshot)
                 if snapshot.replay is not None or (new == snapshot.session and reply is None):
+                    self.recent.remember(keys.session, snapshot.session)
                     return result  # nothing to write: a repeat, or a turn that changes nothing
-                outcome: list[Any] = await self._commit(
-                    keys=[keys.session, replay_key],
+                outcome = await self._commit(
+                    keys=[keys.session, keys.replies],
                     args=[
                         snapshot.session or b"",
                         new or b"",
                         ttl_seconds * 1000,
-                        reply or b"",
+                        _reply_field(message_sid),
+                        (reply or b"") if message_sid else b"",
                         replay_ttl * 1000,
                     ],
                 )
                 status = int(outcome[0])
                 if status == 1:
+                    self.recent.remember(keys.session, new)
                     return result
                 if status == 2:
                     snapshot = replace(snapshot, replay=_as_bytes(outcome[1]))
@@ -249,6 +329,7 @@ class SessionStore:
 
     async def opt_out(self, keys: Keys, ttl_seconds: int) -> None:
         """Remember that this sender opted out, and end any triage in progress."""
+        self.recent.remember(keys.session, None)
         async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.session)
             pipe.set(keys.opt_out, b"1", ex=ttl_seconds)
@@ -265,6 +346,7 @@ class SessionStore:
 
     async def finish_call(self, keys: Keys, tombstone_ttl: int) -> bytes | None:
         """Remove a finished call's session; returns what it was, or None if there was none."""
+        self.recent.remember(keys.session, None)
         async with self._guard():
             return _as_bytes(await self._finish(keys=[keys.session, keys.finished], args=[tombstone_ttl]))
 
@@ -273,6 +355,12 @@ class SessionStore:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _reply_field(message_sid: str | None) -> bytes:
+    """The field a message's reply is kept under: 8 bytes of a hash of the message id, which tell
+    apart the texts of one conversation for a quarter of the id's memory."""
+    return hashlib.blake2b(message_sid.encode(), digest_size=8).digest() if message_sid else b""
 
 
 def _as_bytes(value: bytes | str | None) -> bytes | None:

@@ -33,6 +33,8 @@ from ivr.web import health
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
 from ivr.web.deps import Components
+from ivr.web.replies import Replies
+from ivr.web.voice import GATHER_PATH, HANDOFF_PATH
 
 log = logging.getLogger("ivr")
 
@@ -61,6 +63,11 @@ def connect_redis(settings: Settings) -> Redis:
     )
     client: Redis = fakeredis.FakeAsyncRedis()
     return client
+
+
+def settings_url(settings: Settings, path: str) -> str:
+    """An absolute URL when the public base is known; else a path Twilio resolves itself."""
+    return (settings.public_base_url or "") + path
 
 
 def create_app(
@@ -131,6 +138,12 @@ def create_app(
         metrics=Metrics(),
         audit=AuditLog(store.redis, settings.audit_retention_days),
         followup=followup,
+        replies=Replies(
+            voice_style,
+            settings_url(settings, GATHER_PATH),
+            settings_url(settings, HANDOFF_PATH),
+            nurse=settings.nurse_number is not None,
+        ),
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
     )

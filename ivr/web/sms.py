@@ -4,33 +4,33 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Response
 
-from ivr.channels import sms
-from ivr.web.deps import Deps, Form, answer_safely, twiml
+from ivr.web.deps import Hook, answer_safely, twiml, webhook
 
 router = APIRouter()
 
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
-@router.post("/sms")
-async def incoming_text(form: Form, c: Deps, later: BackgroundTasks) -> Response:
-    our_number, sender, message_sid = form.require("To", "From", "MessageSid")
+@webhook(router, "/sms")
+async def incoming_text(hook: Hook) -> Response:
+    c = hook.c
+    our_number, sender, message_sid = hook.form.require("To", "From", "MessageSid")
     if not MESSAGE_SID.fullmatch(message_sid):
         raise HTTPException(400, "malformed MessageSid")
-    body = form.get("Body")
+    body = hook.form.get("Body")
 
     async def reply() -> str:
         turn = await c.triage.text(our_number, sender, body, message_sid)
-        c.observe(turn, "sms", caller=sender, later=later)
-        return sms.render(turn.flow, turn.output, nurse=c.voice_style.nurse_number is not None)
+        c.observe(turn, "sms", caller=sender, later=hook.later)
+        return c.replies.sms(turn.flow, turn.output)
 
     return await answer_safely(c, "sms", reply, c.sms_safety_net)
 
 
-@router.post("/sms/fallback")
-async def text_fallback(form: Form, c: Deps) -> Response:
+@webhook(router, "/sms/fallback")
+async def text_fallback(hook: Hook) -> Response:
     """Twilio's Fallback URL for messaging: the static safety net, without touching Redis."""
-    c.metrics.safety_nets.labels("sms_fallback", "fallback").inc()
-    return twiml(c.sms_safety_net)
+    hook.c.metrics.safety_nets.labels("sms_fallback", "fallback").inc()
+    return twiml(hook.c.sms_safety_net)

@@ -6,12 +6,12 @@ import logging
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Response
 
 from ivr.channels import voice
 from ivr.engine import SILENCE, Reply
 from ivr.service import Turn
-from ivr.web.deps import Components, Deps, Form, answer_safely, twiml
+from ivr.web.deps import Components, Hook, answer_safely, twiml, webhook
 from ivr.web.twilio_form import TwilioForm
 
 log = logging.getLogger("ivr.web")
@@ -31,14 +31,7 @@ def _call_sid(form: TwilioForm) -> str:
 
 
 def _render(c: Components, turn: Turn) -> str:
-    token = quote(turn.token)
-    return voice.render(
-        turn.flow,
-        turn.output,
-        action_url=c.url(f"{GATHER_PATH}?t={token}"),
-        handoff_url=c.url(f"{HANDOFF_PATH}?t={token}"),
-        style=c.voice_style,
-    )
+    return c.replies.voice(turn.flow, turn.output, quote(turn.token))
 
 
 def reply_from(form: TwilioForm) -> Reply:
@@ -57,8 +50,9 @@ def reply_from(form: TwilioForm) -> Reply:
     return SILENCE
 
 
-@router.post("/voice")
-async def incoming_call(form: Form, c: Deps, later: BackgroundTasks) -> Response:
+@webhook(router, "/voice")
+async def incoming_call(hook: Hook) -> Response:
+    c, form, later = hook.c, hook.form, hook.later
     call_sid = _call_sid(form)
 
     async def reply() -> str:
@@ -69,9 +63,10 @@ async def incoming_call(form: Form, c: Deps, later: BackgroundTasks) -> Response
     return await answer_safely(c, "voice", reply, c.voice_safety_net)
 
 
-@router.post(GATHER_PATH)
-async def gathered(form: Form, c: Deps, later: BackgroundTasks, t: str = "") -> Response:
+@webhook(router, GATHER_PATH)
+async def gathered(hook: Hook) -> Response:
     """A key press or spoken answer from the <Gather>, or the <Redirect> that follows a silence."""
+    c, form, later, t = hook.c, hook.form, hook.later, hook.query("t")
     call_sid = _call_sid(form)
     answer = reply_from(form)
     caller, our_number = form.get("From"), form.get("To")
@@ -85,9 +80,10 @@ async def gathered(form: Form, c: Deps, later: BackgroundTasks, t: str = "") -> 
     return await answer_safely(c, "voice_gather", reply, c.voice_safety_net)
 
 
-@router.post(HANDOFF_PATH)
-async def handed_back(form: Form, c: Deps, later: BackgroundTasks, t: str = "") -> Response:
+@webhook(router, HANDOFF_PATH)
+async def handed_back(hook: Hook) -> Response:
     """The <Dial> to the nurse ended: answered, the call ends; not answered, back to the questions."""
+    c, form, later, t = hook.c, hook.form, hook.later, hook.query("t")
     call_sid = _call_sid(form)
     dial_status = form.get("DialCallStatus")
 
@@ -103,10 +99,11 @@ async def handed_back(form: Form, c: Deps, later: BackgroundTasks, t: str = "") 
     return await answer_safely(c, "voice_handoff", reply, c.voice_safety_net)
 
 
-@router.post("/voice/status")
-async def call_status(form: Form, c: Deps, later: BackgroundTasks) -> Response:
+@webhook(router, "/voice/status")
+async def call_status(hook: Hook) -> Response:
     """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
     status acts, and the second one finds nothing left to count."""
+    c, form, later = hook.c, hook.form, hook.later
     call_sid = _call_sid(form)
     (status,) = form.require("CallStatus")
     if status not in FINISHED:
@@ -125,8 +122,8 @@ async def call_status(form: Form, c: Deps, later: BackgroundTasks) -> Response:
     return await answer_safely(c, "voice_status", forget, voice.empty())
 
 
-@router.post("/voice/fallback")
-async def call_fallback(form: Form, c: Deps) -> Response:
+@webhook(router, "/voice/fallback")
+async def call_fallback(hook: Hook) -> Response:
     """Twilio's Fallback URL for voice: the spoken safety net, without touching Redis."""
-    c.metrics.safety_nets.labels("voice_fallback", "fallback").inc()
-    return twiml(c.voice_safety_net)
+    hook.c.metrics.safety_nets.labels("voice_fallback", "fallback").inc()
+    return twiml(hook.c.voice_safety_net)

@@ -58,24 +58,53 @@ async def test_concurrent_turns_on_separate_connections_lose_nothing(redis: Redi
 
 
 async def test_a_conflict_reruns_the_decision_on_the_newer_session(redis: Redis) -> None:
-    """When the session changes between read and write, the decision runs again on what is there now."""
+    """When the session changes between this process's last save and its next turn (another
+    process took a turn), the decision runs again on what is really stored."""
     store = SessionStore(redis)
     other_process = SyncRedis.from_url(redis_test_url())
     seen: list[bytes | None] = []
 
+    async def save_a(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
+        return b"a", None, None
+
     async def append_x(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
         if not seen:
-            other_process.set(KEYS.session, b"b")  # another webhook wins the race after our read
+            other_process.set(KEYS.session, b"b")  # another webhook wins the race meanwhile
         seen.append(snapshot.session)
         return (snapshot.session or b"") + b"x", None, None
 
-    await redis.set(KEYS.session, b"a")
     try:
+        await store.turn(KEYS, 60, save_a)
         await store.turn(KEYS, 60, append_x)
     finally:
         other_process.close()
     assert seen == [b"a", b"b"]
     assert await redis.get(KEYS.session) == b"bx"
+
+
+async def _evalsha_calls(redis: Redis) -> int:
+    stats: dict[str, Any] = await redis.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+async def test_a_usual_turn_is_one_round_trip_and_a_stale_guess_two(redis: Redis) -> None:
+    """New conversations and turns after this process's own save take one script call; when another
+    process moved the conversation on, the guess fails and a second call saves correctly."""
+    store = SessionStore(redis)
+    await store.turn(KEYS, 60, _increment)  # loads the scripts
+    await redis.config_resetstat()
+    for _ in range(5):
+        await store.turn(KEYS, 60, _increment)
+    assert await _evalsha_calls(redis) == 5
+    other = SessionStore(Redis.from_url(redis_test_url()))
+    try:
+        await other.turn(KEYS, 60, _increment)  # moves the session on behind `store`'s back
+        await redis.config_resetstat()
+        assert await store.turn(KEYS, 60, _increment) == 8
+    finally:
+        await other.close()
+    assert await _evalsha_calls(redis) == 2
+    assert await redis.get(KEYS.session) == b"8"
 
 
 async def test_a_repeated_message_gets_the_recorded_reply_and_changes_nothing(redis: Redis) -> None:
@@ -92,9 +121,9 @@ async def test_a_repeated_message_gets_the_recorded_reply_and_changes_nothing(re
     sid = "SM" + "a" * 32
     assert await store.turn(KEYS, 60, answer, message_sid=sid, replay_ttl=600) == b"reply-1"
     assert await store.turn(KEYS, 60, answer, message_sid=sid, replay_ttl=600) == b"reply-1"
-    assert calls[1].replay == b"reply-1"
+    assert calls[-1].replay == b"reply-1"  # the second turn's decision, on what Redis really holds
     assert await redis.get(KEYS.session) == b"step-1"
-    assert 590 < await redis.ttl(KEYS.replay(sid)) <= 600
+    assert 590 < await redis.ttl(KEYS.replies) <= 600
 
 
 async def test_the_same_message_twice_at_once_is_applied_once(redis: Redis) -> None:
@@ -116,8 +145,9 @@ async def test_the_same_message_twice_at_once_is_applied_once(redis: Redis) -> N
     assert await redis.get(KEYS.session) == b"1"
 
 
-async def test_texts_are_counted_in_a_window(redis: Redis) -> None:
-    """The counter rises with each counted turn and expires with its window."""
+async def test_texts_are_counted_in_a_window_and_the_limit_is_seen(redis: Redis) -> None:
+    """Each counted turn raises the counter, which expires with its window; past the limit the
+    decision sees the real count (the guess of an ordinary turn does not hold)."""
     store = SessionStore(redis)
     seen: list[int] = []
 
@@ -126,10 +156,11 @@ async def test_texts_are_counted_in_a_window(redis: Redis) -> None:
         return snapshot.session, None, None
 
     for _ in range(3):
-        await store.turn(KEYS, 60, look, count_window=300)
+        await store.turn(KEYS, 60, look, count_window=300, count_limit=2)
     await store.turn(KEYS, 60, look)  # not counted
-    assert seen == [1, 2, 3, 0]
+    assert await redis.get(KEYS.counter) == b"3"
     assert 290 < await redis.ttl(KEYS.counter) <= 300
+    assert seen[-2:] == [3, 0]  # the third turn, decided again on the real count; the fourth, a guess
 
 
 async def test_opt_out_ends_the_session_and_is_seen_until_opt_in(redis: Redis) -> None:
@@ -146,10 +177,11 @@ async def test_opt_out_ends_the_session_and_is_seen_until_opt_in(redis: Redis) -
         return snapshot.session, None, None
 
     await store.turn(KEYS, 60, look)
+    assert flags[-1] is True
     assert await store.opt_in(KEYS) is True
     assert await store.opt_in(KEYS) is False
     await store.turn(KEYS, 60, look)
-    assert flags == [True, False]
+    assert flags[-1] is False
 
 
 async def test_a_finished_call_leaves_only_a_tombstone(redis: Redis) -> None:
@@ -168,7 +200,7 @@ async def test_a_finished_call_leaves_only_a_tombstone(redis: Redis) -> None:
         return snapshot.session, None, None
 
     await store.turn(call, 900, look)
-    assert finished == [True]
+    assert finished[-1] is True
 
 
 async def test_every_key_the_store_writes_expires(redis: Redis) -> None:

@@ -1,0 +1,228 @@
+"""The benchmark's load: real conversations as pre-signed HTTP requests, replayed by a lean client.
+
+Every request is built before the clock starts (the engine, run here, predicts each reply and each
+voice step token), so the client spends its time sending and reading, and can check every reply
+byte for byte against what the line must answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from ivr import engine
+from ivr.channels import sms, voice
+from ivr.channels.voice import VoiceStyle
+from ivr.engine import Reply
+from ivr.flow import Flow
+from ivr.privacy import Pseudonyms
+from ivr.security import SignatureChecker
+from ivr.session import Session
+
+OUR_NUMBER = "+15550100000"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One webhook: the raw request, and the exact body the line must answer with."""
+
+    raw: bytes
+    expect: bytes
+
+
+@dataclass
+class Generator:
+    """Builds conversations the way Twilio would send them, and the replies the line must give."""
+
+    flow: Flow
+    base_url: str
+    auth_token: str
+    hash_key: bytes
+    seed: int = 7
+    unclear_rate: float = 0.1  # share of conversations with one unclear reply (a re-prompt)
+    style: VoiceStyle = field(default_factory=VoiceStyle)
+
+    def __post_init__(self) -> None:
+        self._sms: dict[engine.Output, bytes] = {}
+        self._voice: dict[engine.Output, str] = {}
+        self.signer = SignatureChecker(self.auth_token, None)
+        self.pseudonyms = Pseudonyms(self.hash_key)
+        self.random = random.Random(self.seed)  # noqa: S311 - picks test paths, not secrets
+        host = self.base_url.split("://", 1)[1]
+        self.host = host.encode()
+
+    def _request(self, path: str, params: dict[str, str]) -> bytes:
+        body = urlencode(params).encode()
+        signature = self.signer.sign(self.base_url + path, list(params.items()))
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host.decode()}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+    def _plan(self) -> tuple[str, int | None, int | None]:
+        """A language, the red flag answered yes (None: all no), the step with an unclear reply."""
+        lang = self.random.choice(self.flow.languages)
+        questions = len(self.flow.questions)
+        flag = self.random.choice([*range(questions), None, None, None])
+        unclear = self.random.randrange(questions) if self.random.random() < self.unclear_rate else None
+        return lang, flag, unclear
+
+    def _answers(self, flag: int | None, unclear: int | None) -> Iterator[bool | None]:
+        """The yes/no answers in order (None: an unclear reply), up to the outcome."""
+        for index in range(len(self.flow.questions)):
+            if index == unclear:
+                yield None
+            yield index == flag
+            if index == flag:
+                return
+
+    def text(self, number: int) -> list[Step]:
+        lang, flag, unclear = self._plan()
+        sender = f"+1556{number:07d}"
+        words = {True: "sí" if lang == "es" else "yes", False: "no", None: "hmm"}
+        opening = "hola" if lang == "es" else "hi"
+        session, output = engine.start(self.flow, "sms", now=0, opening=Reply("text", opening))
+        steps = [self._sms_step(sender, opening, number, 0, self._sms_reply(output))]
+        for turn, answer in enumerate(self._answers(flag, unclear), start=1):
+            session, output = engine.step(self.flow, session, Reply("text", words[answer]))
+            steps.append(self._sms_step(sender, words[answer], number, turn, self._sms_reply(output)))
+        return steps
+
+    def _sms_reply(self, output: engine.Output) -> bytes:
+        if output not in self._sms:
+            self._sms[output] = sms.render(self.flow, output).encode()
+        return self._sms[output]
+
+    def _sms_step(self, sender: str, body: str, number: int, turn: int, expect: bytes) -> Step:
+        params = {
+            "MessageSid": f"SM{number:024x}{turn:08x}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": sender,
+            "To": OUR_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        return Step(self._request("/sms", params), expect)
+
+    def call(self, number: int) -> list[Step]:
+        lang, flag, unclear = self._plan()
+        call_sid = f"CA{number:032x}"
+        params = {
+            "CallSid": call_sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": f"+1557{number:07d}",
+            "To": OUR_NUMBER,
+            "CallStatus": "in-progress",
+        }
+        session, output = engine.start(self.flow, "voice", now=0)
+        steps = [Step(self._request("/voice", params), self._voice_reply(call_sid, session, output))]
+        presses = [str(self.flow.languages.index(lang) + 1)]
+        presses += [
+            "9" if answer is None else ("1" if answer else "2") for answer in self._answers(flag, unclear)
+        ]
+        for keys in presses:
+            path = f"/voice/gather?t={self.pseudonyms.step_token(call_sid, session.turns)}"
+            session, output = engine.step(self.flow, session, Reply("keys", keys))
+            steps.append(
+                Step(
+                    self._request(path, {**params, "Digits": keys}),
+                    self._voice_reply(call_sid, session, output),
+                )
+            )
+        return steps
+
+    def _voice_reply(self, call_sid: str, session: Session, output: engine.Output) -> bytes:
+        if output not in self._voice:
+            self._voice[output] = voice.render(
+                self.flow,
+                output,
+                action_url=f"{self.base_url}/voice/gather?t=@TOKEN@",
+                handoff_url=f"{self.base_url}/voice/handoff?t=@TOKEN@",
+                style=self.style,
+            )
+        token = self.pseudonyms.step_token(call_sid, session.turns)
+        return self._voice[output].replace("@TOKEN@", token).encode()
+
+    def conversations(self, count: int, first: int) -> list[list[Step]]:
+        """Half texts, half calls, interleaved: even numbers text, odd numbers call."""
+        return [self.text(n) if n % 2 == 0 else self.call(n) for n in range(first, first + count)]
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    mismatches: int = 0
+    failures: int = 0
+    conversations: int = 0  # finished within the time
+    started: int = 0
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def percentile(self, share: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    status_line = await reader.readline()
+    status = int(status_line.split(b" ", 2)[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value.strip())
+    return status, await reader.readexactly(length)
+
+
+async def drive(
+    host: str,
+    port: int,
+    conversations: list[list[Step]],
+    *,
+    connections: int,
+    duration: float,
+    check: bool = True,
+) -> Tally:
+    """Run conversations over keep-alive connections, each connection one conversation at a time,
+    for `duration` seconds; every reply is checked against the one the line must give."""
+    tally = Tally()
+    queue = iter(conversations)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + duration
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while loop.time() < deadline and (conversation := next(queue, None)) is not None:
+                tally.started += 1
+                for step in conversation:
+                    if loop.time() >= deadline:
+                        return
+                    began = time.perf_counter()
+                    writer.write(step.raw)
+                    status, body = await _read_response(reader)
+                    tally.latencies.append(time.perf_counter() - began)
+                    tally.requests += 1
+                    if status != 200:
+                        tally.failures += 1
+                        break
+                    if check and body != step.expect:
+                        tally.mismatches += 1
+                        break
+                else:
+                    tally.conversations += 1
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    tally.seconds = time.perf_counter() - began
+    return tally

@@ -1,0 +1,36 @@
+"""Recorded replies: what is kept per text to answer a repeat must decode to the same output."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr import recorded
+from ivr.engine import Output
+from ivr.recorded import Recorded
+
+OUTPUTS = [
+    Output("en", notices=("intro",), ask="breathing"),
+    Output("es", notices=("unclear", "again"), ask="onset", keys_only=True),
+    Output("en", outcome="emergency"),
+    Output("en", notices=("intro",), ask="@language", every_language=True),
+    Output("en", ask="face", handoff=True, keys_only=True, every_language=True),
+    Output("en", notices=("help",)),
+]
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_a_recorded_reply_decodes_to_the_same_output(output: Output) -> None:
+    original = Recorded("0123456789abcdef", output)
+    assert recorded.decode(recorded.encode(original)) == original
+
+
+def test_a_recorded_reply_is_small() -> None:
+    """One is kept per text for the replay window: its size is memory per conversation."""
+    raw = recorded.encode(Recorded("0123456789abcdef", Output("es", notices=("unclear",), ask="breathing")))
+    # Redis keeps a small hash compact (listpack) only while every value is at most 64 bytes.
+    assert len(raw) <= 64, raw
+
+
+@pytest.mark.parametrize("raw", [b"", b"{}", b"[1,2]", b"not json", b'["d","en",[],"","","x"]'])
+def test_anything_else_is_not_a_recorded_reply(raw: bytes) -> None:
+    assert recorded.decode(raw) is None
