@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from ivr import graph
 from ivr.audit import DAY_MS, AuditLog, AuditRecord
+from ivr.bench import profile as bench_profile
 from ivr.bench import run as bench
 from ivr.channels import sms as sms_channel
 from ivr.channels import voice as voice_channel
@@ -77,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--connections", type=int, default=64)
     bench.add_argument("--smoke", action="store_true", help="a few seconds: check the figures are produced")
     bench.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    bench.add_argument(
+        "--profile", action="store_true", help="instead: where one worker's time goes (pyinstrument)"
+    )
     bench.set_defaults(run=_bench)
 
     chat = commands.add_parser("chat", help="text the line from this terminal")
@@ -140,6 +144,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.profile:
+        return bench_profile.main(duration=min(args.duration, 10.0), connections=min(args.connections, 8))
     plan = bench.SMOKE if args.smoke else bench.Plan(duration=args.duration, connections=args.connections)
     return bench.main(plan, args.out)
 

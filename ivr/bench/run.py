@@ -44,7 +44,7 @@ class Plan:
 SMOKE = Plan(duration=1.5, connections=8, populations=(100, 1_000), workers=(1,))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -57,7 +57,7 @@ def private_redis() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("ivr bench needs redis-server on PATH")
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as directory:
         process = subprocess.Popen(  # noqa: S603 - redis-server from PATH, fixed arguments
             [
@@ -115,19 +115,22 @@ def server(factory: str, port: int, workers: int, env: dict[str, str]) -> Iterat
     ]
     process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)  # noqa: S603
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.post(f"http://127.0.0.1:{port}/sms", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit(f"{factory} did not start")
+        wait_until_serving(port)
         yield process
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def wait_until_serving(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/sms", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing answered on port {port}")
 
 
 def _cpu_seconds(root: int) -> float:
@@ -263,7 +266,7 @@ def run(plan: Plan) -> dict[str, Any]:
                     else plan.populations[:1]
                 )
                 admin.flushall()
-                port = _free_port()
+                port = free_port()
                 base = f"http://127.0.0.1:{port}"
                 env = {
                     "TWILIO_AUTH_TOKEN": AUTH_TOKEN,

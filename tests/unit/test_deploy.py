@@ -5,6 +5,8 @@ Docker itself may be missing where tests run, so these read the files rather tha
 
 from __future__ import annotations
 
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +67,13 @@ def test_the_image_runs_unprivileged_with_a_healthcheck_and_graceful_stop() -> N
     assert "\nHEALTHCHECK " in dockerfile
     assert "\nSTOPSIGNAL SIGTERM\n" in dockerfile
     assert '"ivr", "serve"' in dockerfile
+
+
+def test_the_installed_package_holds_every_module() -> None:
+    """The image installs the project as a package (not editable): every subpackage must be in it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    on_disk = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "ivr").rglob("__init__.py")}
+    # setuptools' `include` patterns match package names the way fnmatch does.
+    left_out = {p for p in on_disk if not any(fnmatch(p, pattern) for pattern in config["include"])}
+    assert not left_out
+    assert {"ivr.web", "ivr.channels", "ivr.bench"} <= on_disk
