@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from ivr.flow import Flow
+from ivr.redis_connect import AnyRedis
 from ivr.session import Session
 
 STREAM = "ivr:audit"
@@ -82,7 +81,7 @@ class AuditLog:
     """Appends to and reads the audit stream. Old entries are trimmed by MINID as new ones arrive,
     and the stream itself expires if nothing is added for a whole retention window."""
 
-    def __init__(self, redis: Redis, retention_days: int) -> None:
+    def __init__(self, redis: AnyRedis, retention_days: int) -> None:
         self.redis = redis
         self.retention_ms = retention_days * DAY_MS
 

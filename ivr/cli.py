@@ -15,7 +15,6 @@ from typing import TextIO
 
 import httpx
 import uvicorn
-from redis.asyncio import Redis
 
 from ivr import graph
 from ivr.audit import DAY_MS, AuditLog, AuditRecord
@@ -28,6 +27,7 @@ from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.flow import Flow, FlowError, load_flows
 from ivr.logs import logging_config
+from ivr.redis_connect import connect
 from ivr.report import as_csv, as_html, as_table, summarize
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
@@ -159,7 +159,7 @@ def _report(args: argparse.Namespace) -> int:
     until_ms = _day_ms(args.until) + DAY_MS - 1 if args.until else None
 
     async def read() -> list[AuditRecord]:
-        client = Redis.from_url(settings.redis_url or "", socket_connect_timeout=5)
+        client = connect(settings.redis_url or "", timeout=5, max_connections=4, pool_wait=5)
         try:
             return await AuditLog(client, settings.audit_retention_days).read(since_ms, until_ms)
         finally:

@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ivr import gsm
+from ivr.redis_connect import RedisUrlError
+from ivr.redis_connect import parse as redis_target
 
 PACKAGED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 
@@ -44,7 +46,10 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="redis:// or rediss:// URL; unset means an in-process store (one process).",
+        description=(
+            "redis://, rediss:// (TLS), redis+cluster:// or redis+sentinel:// URL (see the README);"
+            " unset means an in-process store (one process)."
+        ),
     )
     public_base_url: str | None = Field(
         None,
@@ -125,6 +130,17 @@ class Settings(BaseSettings):
             if any(len(p) != 2 for p in pairs):
                 raise ValueError("expected lang=value pairs separated by commas")
             return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            redis_target(value)
+        except RedisUrlError as exc:
+            raise ValueError(str(exc)) from None  # the message names the form, never the password
         return value
 
     @field_validator("emergency_number")

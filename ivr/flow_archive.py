@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from redis.asyncio import Redis
-
 from ivr.flow import Flow, FlowError, parse_flow
+from ivr.redis_connect import AnyRedis
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ class FlowArchive:
     across deploys and restarts.
     """
 
-    def __init__(self, redis: Redis, ttl: int) -> None:
+    def __init__(self, redis: AnyRedis, ttl: int) -> None:
         self.redis = redis
         self.ttl = ttl
 

@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ivr.redis_connect import AnyRedis, close
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,19 @@ return session
 """
 
 MAX_ATTEMPTS = 50
+
+# Errors that mean Redis cannot take the turn now, not that the turn is wrong: the network, a
+# timeout, a Sentinel failover under way (the old master is read-only, or no master is known yet),
+# a Cluster moving slots or missing a node.
+UNAVAILABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    ReadOnlyError,
+    TryAgainError,
+    ClusterError,
+    RedisClusterException,
+)
 
 
 class StoreUnavailable(ConnectionError):
@@ -234,7 +250,7 @@ class RecentSessions:
 class SessionStore:
     """Conversation persistence over a redis.asyncio client (real Redis, or fakeredis in-process)."""
 
-    def __init__(self, redis: Redis, *, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(self, redis: AnyRedis, *, breaker: CircuitBreaker | None = None) -> None:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
         self._speculate = redis.register_script(_SPECULATE)
@@ -248,7 +264,7 @@ class SessionStore:
         self.breaker.check()
         try:
             yield
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except UNAVAILABLE as exc:
             self.breaker.failed()
             raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
         self.breaker.succeeded()
@@ -350,11 +366,25 @@ class SessionStore:
         async with self._guard():
             return _as_bytes(await self._finish(keys=[keys.session, keys.finished], args=[tombstone_ttl]))
 
+    async def warm_up(self) -> None:
+        """Learn a Redis Cluster's layout before the first webhook. Left to the first commands, a
+        burst of them discover it all at once, and redis-py (8.1) then recycles connections that
+        other commands are still using. Unreachable now is fine: webhooks get the safety net and
+        the client learns the layout when the cluster answers."""
+        if isinstance(self.redis, RedisCluster):
+            try:
+                await self.redis.initialize()
+            except UNAVAILABLE as exc:
+                log.warning("Redis Cluster not reachable at start", extra={"error": type(exc).__name__})
+
     async def ping(self) -> bool:
-        return bool(await self.redis.ping())
+        """Redis answers, and turns are being taken: not ready while the circuit breaker holds
+        webhooks to the safety net; a ping that gets through closes it."""
+        async with self._guard():
+            return bool(await self.redis.ping())
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await close(self.redis)
 
 
 def _reply_field(message_sid: str | None) -> bytes:

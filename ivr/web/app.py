@@ -10,9 +10,6 @@ from contextlib import asynccontextmanager
 
 import fakeredis
 from fastapi import FastAPI
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from ivr.audit import AuditLog
 from ivr.channels import sms, voice
@@ -25,6 +22,7 @@ from ivr.followup import FollowUpSender
 from ivr.logs import RequestIdMiddleware
 from ivr.metrics import Metrics
 from ivr.privacy import Pseudonyms
+from ivr.redis_connect import AnyRedis, connect
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
 from ivr.service import Limits, Triage
@@ -39,29 +37,21 @@ from ivr.web.voice import GATHER_PATH, HANDOFF_PATH
 log = logging.getLogger("ivr")
 
 
-def connect_redis(settings: Settings) -> Redis:
-    """A real Redis client with short timeouts, or an in-process one when no URL is configured."""
+def connect_redis(settings: Settings) -> AnyRedis:
+    """A real Redis client (one server, Cluster or Sentinel, as REDIS_URL says) with short
+    timeouts, or an in-process one when no URL is configured."""
     if settings.redis_url:
-        # Fail fast: one quick retry at most, inside the webhook budget; the store's circuit breaker
-        # then answers with the safety net at once until Redis is back.
-        # Under load, requests queue for a pooled connection rather than fail; the webhook budget
-        # (shorter than the pool's wait) still bounds how long anyone waits.
-        pool = BlockingConnectionPool.from_url(
+        return connect(
             settings.redis_url,
+            timeout=settings.redis_timeout,
             max_connections=settings.redis_max_connections,
-            timeout=settings.webhook_budget + 1,
-            socket_connect_timeout=settings.redis_timeout,
-            socket_timeout=settings.redis_timeout,
-            retry=Retry(NoBackoff(), retries=1),
-            health_check_interval=30,
+            pool_wait=settings.webhook_budget + 1,
         )
-        pooled: Redis = Redis.from_pool(pool)
-        return pooled
     log.warning(
         "REDIS_URL is not set: using an in-process store. Conversations live in this one process "
         "and are lost when it stops; set REDIS_URL in production."
     )
-    client: Redis = fakeredis.FakeAsyncRedis()
+    client: AnyRedis = fakeredis.FakeAsyncRedis()
     return client
 
 
@@ -150,6 +140,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await components.store.warm_up()
         yield
         await components.store.close()
 

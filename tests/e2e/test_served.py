@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,63 +11,15 @@ from redis.asyncio import Redis
 
 from ivr.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
-from tests.support import AUTH_TOKEN, HASH_KEY, OUR_NUMBER
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.processes import ivr_serve
+from tests.support import AUTH_TOKEN, OUR_NUMBER
 
 
 @pytest.fixture
 def served(redis: Redis, tmp_path: Path) -> Iterator[str]:
-    """Starts `ivr serve` with two workers and waits until it is ready; stops it afterwards."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "IVR_HASH_KEY": HASH_KEY,
-        "REDIS_URL": redis_test_url(),
-        "PUBLIC_BASE_URL": base,
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "ivr.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                error = (tmp_path / "serve.log").read_text()
-                pytest.fail(f"ivr serve did not become ready: {error[-2000:]}")
-            time.sleep(0.1)
+    """`ivr serve` with two workers on the test Redis (emptied first by the `redis` fixture)."""
+    with ivr_serve(redis_test_url(), tmp_path / "serve.log", workers=2) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture

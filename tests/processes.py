@@ -1,0 +1,63 @@
+"""`ivr serve` as real processes on real ports, for tests that need the server as deployed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import AUTH_TOKEN, HASH_KEY
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def ivr_serve(
+    redis_url: str, log_path: Path, *, workers: int = 1, public_base_url: str | None = None
+) -> Iterator[str]:
+    """Starts `ivr serve` and waits until it is ready; yields its base URL; stops it afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "ivr.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = {
+        **os.environ,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "IVR_HASH_KEY": HASH_KEY,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": public_base_url or base,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+            [*command, "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"ivr serve did not become ready: {log_path.read_text()[-2000:]}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
