@@ -24,6 +24,22 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# The end of a turn both scripts below share: save the new session (or delete it) and record the
+# reply to the message. KEYS[1] session, KEYS[2] replies; ARGV[2] new session ('' = delete), ARGV[3]
+# session TTL ms, ARGV[4] message id, ARGV[5] reply to record ('' = none), ARGV[6] reply TTL ms.
+_SAVE = """
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return {1}
+"""
+
 # One round trip for a whole turn, in the usual case. The process guesses the stored session (the
 # one it last wrote for this conversation, or none for a new one) and decides the turn on that
 # guess; this script counts the text, checks the guess and everything else that would change the
@@ -35,7 +51,8 @@ T = TypeVar("T")
 #       none), reply to record, reply TTL ms, counter window s (0 = do not count), texts allowed
 #       (0 = no limit).
 # Returns {1} saved, or {0, session, replay, count, opted_out, finished}.
-_SPECULATE = """
+_SPECULATE = (
+    """
 local count = 0
 local window = tonumber(ARGV[7])
 if window > 0 then
@@ -52,24 +69,17 @@ local limit = tonumber(ARGV[8])
 if replay or opted_out == 1 or finished == 1 or (limit > 0 and count > limit) or current ~= ARGV[1] then
   return {0, current, replay or '', count, opted_out, finished}
 end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-end
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
-end
-return {1}
 """
+    + _SAVE
+)
 
 # When the guess was wrong: compare-and-set the session against what is really stored, and record
 # the reply to a message so a repeat of it gets the same reply. A reply already recorded wins.
 # KEYS: session, replies.  ARGV: expected session ('' = absent), new session ('' = delete),
 #       session TTL ms, message id ('' = none), reply to record ('' = none), reply TTL ms.
 # Returns {1} saved, {0, current} the session changed meanwhile, {2, reply} already answered.
-_COMMIT = """
+_COMMIT = (
+    """
 if ARGV[4] ~= '' then
   local seen = redis.call('HGET', KEYS[2], ARGV[4])
   if seen then return {2, seen} end
@@ -77,17 +87,9 @@ end
 local current = redis.call('GET', KEYS[1])
 if current == false then current = '' end
 if current ~= ARGV[1] then return {0, current} end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-end
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
-end
-return {1}
 """
+    + _SAVE
+)
 
 # A finished call: remove its session, leave a tombstone so a late webhook cannot revive it, and
 # hand back what the session was (to count a hang-up mid-triage as abandoned).

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.bench.load import Generator, drive
+from ivr.bench.run import AUTH_TOKEN, free_port, line_env, private_redis, uvicorn_args, wait_until_serving
 from ivr.config import PACKAGED_FLOWS
 from ivr.flow import load_flows
 
@@ -91,7 +92,6 @@ def breakdown(session_path: Path) -> Breakdown:
 
 def profile(duration: float = 8.0, connections: int = 8) -> Breakdown:
     """Run the line under pyinstrument (one worker, private Redis), drive the load, read the profile."""
-    from ivr.bench.run import AUTH_TOKEN, free_port, private_redis, wait_until_serving  # noqa: PLC0415
 
     flow = load_flows(PACKAGED_FLOWS)["muscle-weakness"].bind(emergency_number="911", booking_url=None)
     hash_key = secrets.token_hex(32)
@@ -99,36 +99,9 @@ def profile(duration: float = 8.0, connections: int = 8) -> Breakdown:
         out = Path(directory) / "line.pyisession"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "IVR_HASH_KEY": hash_key,
-            "REDIS_URL": redis_url,
-            "PUBLIC_BASE_URL": base,
-            "LOG_LEVEL": "WARNING",
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "pyinstrument",
-            "-r",
-            "session",
-            "-o",
-            str(out),
-            "-m",
-            "uvicorn",
-            "ivr.web.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        env = {**os.environ, **line_env(redis_url, hash_key, base)}
+        profiler = [sys.executable, "-m", "pyinstrument", "-r", "session", "-o", str(out), "-m"]
+        command = [*profiler, *uvicorn_args("ivr.web.app:create_app", port)]
         process = subprocess.Popen(command, env=env)  # noqa: S603 - this interpreter, fixed arguments
         try:
             wait_until_serving(port)

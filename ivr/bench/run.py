@@ -90,12 +90,9 @@ def private_redis() -> Iterator[str]:
             process.wait(timeout=10)
 
 
-@contextmanager
-def server(factory: str, port: int, workers: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """uvicorn with the same settings for the line and for the floor: uvloop, httptools, no access log."""
-    command = [
-        sys.executable,
-        "-m",
+def uvicorn_args(factory: str, port: int, workers: int = 1) -> list[str]:
+    """The server settings every measurement uses (after `python -m`): uvloop, httptools, no access log."""
+    return [
         "uvicorn",
         factory,
         "--factory",
@@ -113,6 +110,23 @@ def server(factory: str, port: int, workers: int, env: dict[str, str]) -> Iterat
         "--log-level",
         "warning",
     ]
+
+
+def line_env(redis_url: str, hash_key: str, base: str) -> dict[str, str]:
+    """The line's settings for a measurement: the benchmark's token and key, its private Redis."""
+    return {
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "IVR_HASH_KEY": hash_key,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": base,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@contextmanager
+def server(factory: str, port: int, workers: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """uvicorn with the same settings for the line and for the floor."""
+    command = [sys.executable, "-m", *uvicorn_args(factory, port, workers)]
     process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)  # noqa: S603
     try:
         wait_until_serving(port)
@@ -268,13 +282,7 @@ def run(plan: Plan) -> dict[str, Any]:
                 admin.flushall()
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
-                env = {
-                    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                    "IVR_HASH_KEY": hash_key,
-                    "REDIS_URL": redis_url,
-                    "PUBLIC_BASE_URL": base,
-                    "LOG_LEVEL": "WARNING",
-                }
+                env = line_env(redis_url, hash_key, base)
                 factory = "ivr.bench.bare:create_bare_app" if target == "bare" else "ivr.web.app:create_app"
                 generator = Generator(bound, base, AUTH_TOKEN, hash_key.encode(), seed=next_number)
                 populated = 0

@@ -18,29 +18,13 @@ CONVERSATIONS = 24
 
 async def _probe(twilio: TwilioSimulator, n: int) -> tuple[int, float, str]:
     """One webhook from someone new (a text, or a call, by turns): its status, time and TwiML."""
-    began = time.monotonic()
+    params = {"AccountSid": "AC" + "0" * 32, "From": f"+1666{n:07d}", "To": OUR_NUMBER}
     if n % 2:
-        response = await twilio.post(
-            "/voice",
-            {
-                "CallSid": new_sid("CA"),
-                "AccountSid": "AC" + "0" * 32,
-                "From": f"+1666{n:07d}",
-                "To": OUR_NUMBER,
-                "CallStatus": "ringing",
-            },
-        )
+        path, extra = "/voice", {"CallSid": new_sid("CA"), "CallStatus": "ringing"}
     else:
-        response = await twilio.post(
-            "/sms",
-            {
-                "MessageSid": new_sid("SM"),
-                "AccountSid": "AC" + "0" * 32,
-                "From": f"+1666{n:07d}",
-                "To": OUR_NUMBER,
-                "Body": "hi",
-            },
-        )
+        path, extra = "/sms", {"MessageSid": new_sid("SM"), "Body": "hi"}
+    began = time.monotonic()
+    response = await twilio.post(path, {**params, **extra})
     return response.status_code, time.monotonic() - began, response.text
 
 
