@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr import carrier, gsm
 from ivr.channels import sms
 from ivr.channels.voice import SAY_LIMIT_BYTES, VoiceStyle
 from ivr.channels.voice import render as render_voice
-from ivr.engine import LANGUAGE_MENU, Output
-from ivr.flow import Flow, FlowError, load_flow
+from ivr.core import carrier, gsm
+from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core.flow import Flow, FlowError, load_flow
+from ivr.core.words import fold
 from ivr.twilio_sim import Spoken
-from ivr.words import fold
 
 # Words carriers (and Twilio) act on when they are a whole message: never asked for, never an answer.
 RESERVED_WORDS = carrier.RESERVED

@@ -17,7 +17,6 @@ import httpx
 import uvicorn
 
 from ivr import graph
-from ivr.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.bench import profile as bench_profile
 from ivr.bench import run as bench
 from ivr.channels import sms as sms_channel
@@ -25,10 +24,11 @@ from ivr.channels import voice as voice_channel
 from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
-from ivr.flow import Flow, FlowError, load_flows
-from ivr.logs import logging_config
-from ivr.redis_connect import connect
-from ivr.report import as_csv, as_html, as_table, summarize
+from ivr.core.flow import Flow, FlowError, load_flows
+from ivr.ops.logs import logging_config
+from ivr.ops.report import as_csv, as_html, as_table, summarize
+from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
+from ivr.store.connect import connect
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 

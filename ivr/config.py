@@ -9,9 +9,9 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ivr import gsm
-from ivr.redis_connect import RedisUrlError
-from ivr.redis_connect import parse as redis_target
+from ivr.core import gsm
+from ivr.store.connect import RedisUrlError
+from ivr.store.connect import parse as redis_target
 
 PACKAGED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from ivr.flow import Flow
+from ivr.core.flow import Flow
 
 README_BLOCK = re.compile(
     r"(<!-- flow-graph:(?P<id>[\w-]+) -->\n)(?P<body>.*?)(<!-- /flow-graph -->)", re.DOTALL

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 
 from redis.exceptions import RedisError
 
-from ivr.flow import Flow
-from ivr.flow_archive import FlowArchive
+from ivr.core.flow import Flow
+from ivr.store.flow_archive import FlowArchive
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ivr import carrier, engine, recorded
-from ivr.engine import DEFAULT_POLICY, Output, Policy, Reply
-from ivr.flow import Flow
-from ivr.privacy import Pseudonyms
+from ivr.core import carrier, engine, recorded
+from ivr.core.engine import DEFAULT_POLICY, Output, Policy, Reply
+from ivr.core.flow import Flow
+from ivr.core.privacy import Pseudonyms
+from ivr.core.session import Session, SessionDecodeError, decode, encode
 from ivr.registry import FlowRegistry
-from ivr.session import Session, SessionDecodeError, decode, encode
-from ivr.store import Keys, SessionStore, Snapshot
+from ivr.store.sessions import Keys, SessionStore, Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from ivr import engine
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
-from ivr.engine import Reply
-from ivr.flow import Flow
-from ivr.privacy import Pseudonyms
+from ivr.core import engine
+from ivr.core.engine import Reply
+from ivr.core.flow import Flow
+from ivr.core.privacy import Pseudonyms
+from ivr.core.session import Session
 from ivr.security import SignatureChecker
-from ivr.session import Session
 
 OUR_NUMBER = "+15550100000"
 

@@ -24,10 +24,10 @@ import redis
 
 from ivr.bench.load import OUR_NUMBER, Generator, Tally, drive
 from ivr.config import PACKAGED_FLOWS
-from ivr.flow import Flow, load_flows
-from ivr.privacy import Pseudonyms
-from ivr.session import Session, encode
-from ivr.store import Keys
+from ivr.core.flow import Flow, load_flows
+from ivr.core.privacy import Pseudonyms
+from ivr.core.session import Session, encode
+from ivr.store.sessions import Keys
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - the benchmark's own throwaway token
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ivr import gsm
-from ivr.engine import LANGUAGE_MENU, Output
-from ivr.flow import Flow
+from ivr.core import gsm
+from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core.flow import Flow
 
 MAX_SEGMENTS = 2
 PART_SEPARATOR = "\n"

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.engine import LANGUAGE_MENU, Output
-from ivr.flow import Flow
+from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core.flow import Flow
 
 # Twilio's <Say> limit for Amazon Polly voices, the tightest of its engines, in UTF-8 bytes.
 SAY_LIMIT_BYTES = 3000

@@ -11,22 +11,22 @@ from contextlib import asynccontextmanager
 import fakeredis
 from fastapi import FastAPI
 
-from ivr.audit import AuditLog
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import Settings, load_settings
-from ivr.engine import Policy
-from ivr.flow import load_flows
-from ivr.flow_archive import FlowArchive
-from ivr.followup import FollowUpSender
-from ivr.logs import RequestIdMiddleware
-from ivr.metrics import Metrics
-from ivr.privacy import Pseudonyms
-from ivr.redis_connect import AnyRedis, connect
+from ivr.core.engine import Policy
+from ivr.core.flow import load_flows
+from ivr.core.privacy import Pseudonyms
+from ivr.ops.followup import FollowUpSender
+from ivr.ops.logs import RequestIdMiddleware
+from ivr.ops.metrics import Metrics
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
 from ivr.service import Limits, Triage
-from ivr.store import SessionStore
+from ivr.store.audit import AuditLog
+from ivr.store.connect import AnyRedis, connect
+from ivr.store.flow_archive import FlowArchive
+from ivr.store.sessions import SessionStore
 from ivr.web import health
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes

@@ -12,19 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
 from redis.exceptions import RedisError
 
-from ivr.audit import AuditLog, record_for
 from ivr.channels import sms
 from ivr.channels.voice import VoiceStyle
 from ivr.config import Settings
-from ivr.flow import Flow
-from ivr.followup import FollowUpSender
-from ivr.logs import set_sids
-from ivr.metrics import Metrics
+from ivr.core.flow import Flow
+from ivr.core.session import Session
+from ivr.ops.followup import FollowUpSender
+from ivr.ops.logs import set_sids
+from ivr.ops.metrics import Metrics
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
 from ivr.service import Triage, Turn
-from ivr.session import Session
-from ivr.store import SessionStore, StoreContention, StoreUnavailable
+from ivr.store.audit import AuditLog, record_for
+from ivr.store.sessions import SessionStore, StoreContention, StoreUnavailable
 from ivr.web.replies import Replies
 from ivr.web.twilio_form import TwilioForm, read_form
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
-from ivr.engine import Output
-from ivr.flow import Flow
+from ivr.core.engine import Output
+from ivr.core.flow import Flow
 
 _TOKEN = "@@step-token@@"  # noqa: S105 - a placeholder in cached TwiML, not a credential
 MAX_ENTRIES = 20_000  # far above what the flows can produce; a bound in case of a surprise

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Response
 
 from ivr.channels import voice
-from ivr.engine import SILENCE, Reply
+from ivr.core.engine import SILENCE, Reply
 from ivr.service import Turn
 from ivr.web.deps import Components, Hook, answer_safely, twiml, webhook
 from ivr.web.twilio_form import TwilioForm

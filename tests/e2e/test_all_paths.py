@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ivr.config import PACKAGED_FLOWS
-from ivr.flow import Flow, load_flows
+from ivr.core.flow import Flow, load_flows
 from ivr.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from ivr.store import SessionStore
+from ivr.store.sessions import SessionStore
 from ivr.twilio_sim import TwilioSimulator, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings

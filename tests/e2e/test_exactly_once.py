@@ -6,7 +6,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from ivr.session import decode
+from ivr.core.session import decode
 from ivr.twilio_sim import TwilioSimulator, new_sid
 from tests.support import OUR_NUMBER, as_bytes, shipped_flow
 

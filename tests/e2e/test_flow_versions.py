@@ -12,8 +12,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from ivr.flow import load_flow
-from ivr.store import SessionStore
+from ivr.core.flow import load_flow
+from ivr.store.sessions import SessionStore
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 from tests.conftest import make_settings

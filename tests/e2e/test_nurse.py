@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from ivr.audit import AuditLog
+from ivr.store.audit import AuditLog
 from ivr.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
 from tests.conftest import make_settings, serving
 from tests.support import OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from ivr.audit import STREAM, AuditLog, AuditRecord
 from ivr.cli import main
-from ivr.logs import JsonFormatter
+from ivr.ops.logs import JsonFormatter
+from ivr.store.audit import STREAM, AuditLog, AuditRecord
 from ivr.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
 from tests.support import OUR_NUMBER, shipped_flow

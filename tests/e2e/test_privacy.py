@@ -8,7 +8,7 @@ import re
 import pytest
 from redis.asyncio import Redis
 
-from ivr.privacy import Pseudonyms
+from ivr.core.privacy import Pseudonyms
 from ivr.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER, as_bytes
 

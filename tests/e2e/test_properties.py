@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ivr.core.session import decode
 from ivr.security import SIGNATURE_HEADER, SignatureChecker
-from ivr.session import decode
 from ivr.twilio_sim import FORM_HEADERS, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings, redis_test_url

@@ -8,7 +8,7 @@ import re
 import pytest
 from redis.asyncio import Redis
 
-from ivr.session import decode
+from ivr.core.session import decode
 from ivr.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER, as_bytes, red_flags, shipped_flow
 

@@ -11,7 +11,7 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ivr.store import CircuitBreaker, Keys, SessionStore, Snapshot, StoreUnavailable
+from ivr.store.sessions import CircuitBreaker, Keys, SessionStore, Snapshot, StoreUnavailable
 from tests.conftest import redis_test_url
 
 KEYS = Keys("m", "abc")

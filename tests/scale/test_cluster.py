@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from ivr.audit import STREAM
-from ivr.store import Keys
+from ivr.store.audit import STREAM
+from ivr.store.sessions import Keys
 from tests.conftest import make_settings, serving
 from tests.conversations import converse, expected_outcome
 from tests.redis_servers import RedisClusterServers

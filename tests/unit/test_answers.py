@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.answers import Answer, Vocabulary, from_keys
-from ivr.answers import from_text as read
+from ivr.core.answers import Answer, Vocabulary, from_keys
+from ivr.core.answers import from_text as read
 from tests.support import shipped_flow
 
 VOCABULARY = shipped_flow().vocabulary

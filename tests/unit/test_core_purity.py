@@ -10,7 +10,7 @@ import pytest
 import ivr
 
 PACKAGE = Path(ivr.__file__).parent
-CORE = ["ivr.flow", "ivr.engine", "ivr.answers", "ivr.session", "ivr.gsm"]
+CORE = ["ivr.core.flow", "ivr.core.engine", "ivr.core.answers", "ivr.core.session", "ivr.core.gsm"]
 FORBIDDEN = {
     "redis",
     "fastapi",
@@ -61,4 +61,4 @@ def test_core_module_imports_no_io_framework(module: str) -> None:
 def test_the_check_sees_a_forbidden_import() -> None:
     """The same analysis does find the frameworks an adapter imports, so it can fail."""
     assert {"twilio"} <= {name.split(".")[0] for name in _closure("ivr.channels.sms")}
-    assert {"redis"} <= {name.split(".")[0] for name in _closure("ivr.store")}
+    assert {"redis"} <= {name.split(".")[0] for name in _closure("ivr.store.sessions")}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import engine
-from ivr.engine import LANGUAGE_MENU, SILENCE, Output, Policy, Reply, ReplyKind
-from ivr.flow import Flow
-from ivr.session import Channel, Session
+from ivr.core import engine
+from ivr.core.engine import LANGUAGE_MENU, SILENCE, Output, Policy, Reply, ReplyKind
+from ivr.core.flow import Flow
+from ivr.core.session import Channel, Session
 from tests.support import red_flags, shipped_flow, tiny_flow
 
 FLOW = shipped_flow()

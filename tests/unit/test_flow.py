@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ivr.flow import FlowError, load_flow, load_flows, parse_flow
+from ivr.core.flow import FlowError, load_flow, load_flows, parse_flow
 from tests.support import FIXTURES, SHIPPED, red_flags, shipped_flow
 
 

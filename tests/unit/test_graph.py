@@ -9,7 +9,7 @@ import pytest
 
 from ivr import graph
 from ivr.cli import main
-from ivr.flow import load_flow
+from ivr.core.flow import load_flow
 from tests.support import SHIPPED, red_flags
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import gsm
+from ivr.core import gsm
 
 
 def test_plain_english_is_gsm7() -> None:

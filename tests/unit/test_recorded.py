@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import recorded
-from ivr.engine import Output
-from ivr.recorded import Recorded
+from ivr.core import recorded
+from ivr.core.engine import Output
+from ivr.core.recorded import Recorded
 
 OUTPUTS = [
     Output("en", notices=("intro",), ask="breathing"),

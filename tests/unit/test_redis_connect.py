@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from ivr.config import ConfigError, load_settings
-from ivr.redis_connect import RedisUrlError, Target, connect, parse
+from ivr.store.connect import RedisUrlError, Target, connect, parse
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.session import Session, SessionDecodeError, decode, encode
+from ivr.core.session import Session, SessionDecodeError, decode, encode
 
 
 def _session() -> Session:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ivr import engine, gsm
 from ivr.channels import sms
-from ivr.engine import Output
+from ivr.core import engine, gsm
+from ivr.core.engine import Output
 from tests.support import shipped_flow, tiny_flow
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'

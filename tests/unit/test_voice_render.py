@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ivr import engine
 from ivr.channels import voice
 from ivr.channels.voice import VoiceStyle
-from ivr.engine import LANGUAGE_MENU, Output
+from ivr.core import engine
+from ivr.core.engine import LANGUAGE_MENU, Output
 from tests.support import shipped_flow, tiny_flow
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ivr.words import squeeze, tokens
+from ivr.core.words import squeeze, tokens
 
 
 class Answer(enum.Enum):

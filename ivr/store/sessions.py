@@ -18,7 +18,7 @@ from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException,
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ivr.redis_connect import AnyRedis, close
+from ivr.store.connect import AnyRedis, close
 
 log = logging.getLogger(__name__)
 

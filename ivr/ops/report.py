@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ivr.audit import AuditRecord
+from ivr.store.audit import AuditRecord
 
 OUTCOMES = ("emergency", "appointment", "safety", "handoff", "abandoned")
 COLOURS = {

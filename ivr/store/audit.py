@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ivr.flow import Flow
-from ivr.redis_connect import AnyRedis
-from ivr.session import Session
+from ivr.core.flow import Flow
+from ivr.core.session import Session
+from ivr.store.connect import AnyRedis
 
 STREAM = "ivr:audit"
 DAY_MS = 86_400_000

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from ivr.answers import Vocabulary
-from ivr.emergency import EmergencyPhrases
-from ivr.language import LanguageCues
-from ivr.words import fold
+from ivr.core.answers import Vocabulary
+from ivr.core.emergency import EmergencyPhrases
+from ivr.core.language import LanguageCues
+from ivr.core.words import fold
 
 SPEC_VERSION = 1
 OUTCOME_KINDS = ("emergency", "appointment", "safety")

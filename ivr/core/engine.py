@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ivr import answers
-from ivr.answers import Answer
-from ivr.flow import Flow
-from ivr.session import Channel, Session
+from ivr.core import answers
+from ivr.core.answers import Answer
+from ivr.core.flow import Flow
+from ivr.core.session import Channel, Session
 
 ReplyKind = Literal["text", "keys", "speech", "silence"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from ivr.flow import Flow, FlowError, parse_flow
-from ivr.redis_connect import AnyRedis
+from ivr.core.flow import Flow, FlowError, parse_flow
+from ivr.store.connect import AnyRedis
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ivr.engine import Output
+from ivr.core.engine import Output
 
 
 @dataclass(frozen=True, slots=True)

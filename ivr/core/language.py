@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ivr.words import tokens
+from ivr.core.words import tokens
 
 
 @dataclass(frozen=True, slots=True)

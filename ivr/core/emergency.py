@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ivr.words import clauses
+from ivr.core.words import clauses
 
 # How many words before a phrase a negation still applies to: "I don't have trouble breathing"
 # puts "don" three words before "trouble breathing".

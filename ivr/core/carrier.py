@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ivr.words import fold
+from ivr.core.words import fold
 
 OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 OPT_IN = frozenset({"start", "unstop"})

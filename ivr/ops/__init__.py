@@ -1,0 +1,1 @@
+"""Operating the line: metrics, logs, reports and the follow-up text."""

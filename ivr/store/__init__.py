@@ -1,0 +1,1 @@
+"""Redis: conversations, connections, the flow archive and the audit stream."""
