@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 
 from ivr import graph
+from ivr.bench import overload as bench_overload
 from ivr.bench import profile as bench_profile
 from ivr.bench import run as bench
 from ivr.channels import sms as sms_channel
@@ -33,6 +34,7 @@ from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 
 EXIT_CONFIG = 2
+LATEST = Path("bench/results/latest.json")
 TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
 PLAY_BASE_URL = "https://ivr.local"
 PLAY_OUR_NUMBER = "+15550100000"
@@ -77,10 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--duration", type=float, default=10.0, help="seconds of load per measurement")
     bench.add_argument("--connections", type=int, default=64)
     bench.add_argument("--smoke", action="store_true", help="a few seconds: check the figures are produced")
-    bench.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    bench.add_argument("--out", type=Path, default=LATEST)
     bench.add_argument(
         "--profile", action="store_true", help="instead: where one worker's time goes (pyinstrument)"
     )
+    bench.add_argument(
+        "--overload",
+        action="store_true",
+        help="instead: one worker given --factor times the conversations it can serve (writes overload.json)",
+    )
+    bench.add_argument("--factor", type=float, default=2.0, help="with --overload: arrivals over capacity")
+    bench.add_argument("--seconds", type=float, default=6.0, help="with --overload: seconds of arrivals")
     bench.set_defaults(run=_bench)
 
     chat = commands.add_parser("chat", help="text the line from this terminal")
@@ -146,6 +155,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     if args.profile:
         return bench_profile.main(duration=min(args.duration, 10.0), connections=min(args.connections, 8))
+    if args.overload:
+        out = args.out if args.out != LATEST else args.out.with_name("overload.json")
+        return bench_overload.main(bench_overload.OverloadPlan(factor=args.factor, seconds=args.seconds), out)
     plan = bench.SMOKE if args.smoke else bench.Plan(duration=args.duration, connections=args.connections)
     return bench.main(plan, args.out)
 

@@ -21,6 +21,10 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 MIN_SECRET_LENGTH = 16
+# Twilio gives up on a webhook after 15 s (voice callers then hear an application error); every
+# answer, the safety net included, must have left by then, with a second to spare for the network.
+TWILIO_WAITS_SECONDS = 15.0
+NETWORK_MARGIN_SECONDS = 1.0
 MIN_HASH_KEY_LENGTH = 32
 
 
@@ -77,12 +81,34 @@ class Settings(BaseSettings):
         0.6, ge=0, le=1, description="A spoken no to a red flag below this confidence is confirmed by keypad."
     )
     redis_timeout: float = Field(
-        0.5, gt=0, le=5, description="Seconds before a Redis connect or command is given up."
+        1.0,
+        gt=0,
+        le=3,
+        description=(
+            "Seconds before a Redis connect or command is given up. Redis answers in well under a"
+            " millisecond; this only has to outlast a busy event loop, so that lag is not taken"
+            " for a dead Redis."
+        ),
     )
     webhook_budget: float = Field(
-        1.5, gt=0, le=10, description="Seconds a webhook may spend before answering with the safety net."
+        8.0,
+        gt=0,
+        le=TWILIO_WAITS_SECONDS,
+        description=(
+            "Seconds a webhook may wait for its turn (see WEBHOOK_CONCURRENCY) before answering with"
+            " the safety net (Twilio waits 15 s in all)."
+        ),
     )
     redis_max_connections: int = Field(64, ge=2, le=10_000, description="Redis connections per process.")
+    webhook_concurrency: int = Field(
+        32,
+        ge=1,
+        le=10_000,
+        description=(
+            "Webhooks one process works on at once; the others wait their turn, in order, for at"
+            " most WEBHOOK_BUDGET."
+        ),
+    )
     replay_ttl: int = Field(
         600,
         ge=10,
@@ -106,6 +132,30 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
     twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
+
+    @property
+    def hard_limit(self) -> float:
+        """The most a webhook can take: its budget, then at worst a started turn's Redis calls
+        (a script, a second one on a miss, a flow from the archive) each taking the Redis timeout."""
+        return self.webhook_budget + 3 * self.redis_timeout
+
+    @model_validator(mode="after")
+    def _pool_covers_webhooks(self) -> Self:
+        if self.webhook_concurrency > self.redis_max_connections:
+            raise ValueError(
+                "WEBHOOK_CONCURRENCY must not exceed REDIS_MAX_CONNECTIONS: each webhook at work may"
+                " hold a Redis connection"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _within_twilio_wait(self) -> Self:
+        if self.hard_limit > TWILIO_WAITS_SECONDS - NETWORK_MARGIN_SECONDS:
+            raise ValueError(
+                "WEBHOOK_BUDGET + 3 x REDIS_TIMEOUT must stay under 14 seconds: Twilio gives up on a"
+                f" webhook after {TWILIO_WAITS_SECONDS:.0f} s"
+            )
+        return self
 
     @field_validator("nurse_number")
     @classmethod

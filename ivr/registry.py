@@ -6,9 +6,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-from redis.exceptions import RedisError
-
 from ivr.core.flow import Flow
+from ivr.store.errors import StoreUnavailable
 from ivr.store.flow_archive import FlowArchive
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ class FlowRegistry:
             return
         try:
             await self._archive.publish(flow)
-        except (RedisError, OSError, TimeoutError):
+        except StoreUnavailable:
             log.warning("could not publish a flow to the archive; will retry", extra={"flow": flow.id})
             return
         self._published[key] = now

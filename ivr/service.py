@@ -13,7 +13,8 @@ from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, SessionDecodeError, decode, encode
 from ivr.registry import FlowRegistry
-from ivr.store.sessions import Keys, SessionStore, Snapshot
+from ivr.store.keys import Keys
+from ivr.store.sessions import Decision, SessionStore, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +92,19 @@ class Triage:
         now = int(self.clock())
         reply = Reply("text", body)
 
-        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+        async def decide(snapshot: Snapshot) -> Decision[Turn]:
             unchanged = snapshot.session
             if snapshot.replay is not None and (repeat := await self._replay(snapshot.replay)):
-                return unchanged, repeat, None
+                return Decision(unchanged, repeat)
             if snapshot.opted_out:
-                return unchanged, Turn(current, Output(current.default_language), event="ignored"), None
+                return Decision(unchanged, Turn(current, Output(current.default_language), event="ignored"))
             if snapshot.texts_in_window > self.limits.texts_per_window:
-                return unchanged, self._paused(current, snapshot.texts_in_window), None
+                return Decision(unchanged, self._paused(current, snapshot.texts_in_window))
             pinned = await self._resume(snapshot.session)
             if word == "help":
                 lang = pinned[1].lang if pinned else current.default_language
                 turn = Turn(current, Output(lang, notices=("help",)), event="help")
-                return unchanged, turn, _record(turn)
+                return Decision(unchanged, turn, _record(turn))
             if pinned is None:
                 session, output = engine.start(current, "sms", now=now, opening=reply)
                 turn = Turn(current, output, session, fresh=True)
@@ -111,7 +112,7 @@ class Triage:
                 flow, session = pinned
                 session, output = engine.step(flow, session, reply, self.policy)
                 turn = Turn(flow, output, session)
-            return _save(turn.session), turn, _record(turn)
+            return Decision(_save(turn.session), turn, _record(turn))
 
         turn = await self.store.turn(
             keys,
@@ -149,9 +150,9 @@ class Triage:
         keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+        async def decide(snapshot: Snapshot) -> Decision[Turn]:
             turn = self._start_call(call_sid, now)
-            return _save(turn.session), turn, None
+            return Decision(_save(turn.session), turn)
 
         turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
         await self.registry.keep_published(turn.flow)
@@ -167,18 +168,16 @@ class Triage:
         keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+        async def decide(snapshot: Snapshot) -> Decision[Turn]:
             if snapshot.finished:
                 current = self.registry.current
-                return (
-                    snapshot.session,
-                    Turn(current, Output(current.default_language), event="ignored"),
-                    None,
+                return Decision(
+                    snapshot.session, Turn(current, Output(current.default_language), event="ignored")
                 )
             pinned = await self._resume(snapshot.session)
             if pinned is None:
                 turn = self._start_call(call_sid, now)
-                return _save(turn.session), turn, None
+                return Decision(_save(turn.session), turn)
             flow, session = pinned
             if token != self._token(call_sid, session):
                 output = Output(
@@ -187,9 +186,9 @@ class Triage:
                     keys_only=session.confirm,
                     every_language=session.node == engine.LANGUAGE_MENU,
                 )
-                return snapshot.session, Turn(flow, output, session, self._token(call_sid, session)), None
+                return Decision(snapshot.session, Turn(flow, output, session, self._token(call_sid, session)))
             session, output = engine.step(flow, session, reply, self.policy)
-            return _save(session), Turn(flow, output, session, self._token(call_sid, session)), None
+            return Decision(_save(session), Turn(flow, output, session, self._token(call_sid, session)))
 
         turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
         await self.registry.keep_published(turn.flow)
@@ -201,29 +200,27 @@ class Triage:
         keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def decide(snapshot: Snapshot) -> tuple[bytes | None, Turn, bytes | None]:
+        async def decide(snapshot: Snapshot) -> Decision[Turn]:
             current = self.registry.current
             if snapshot.finished:
-                return (
-                    snapshot.session,
-                    Turn(current, Output(current.default_language), event="ignored"),
-                    None,
+                return Decision(
+                    snapshot.session, Turn(current, Output(current.default_language), event="ignored")
                 )
             pinned = await self._resume(snapshot.session)
             if pinned is None:
                 turn = self._start_call(call_sid, now)
-                return _save(turn.session), turn, None
+                return Decision(_save(turn.session), turn)
             flow, session = pinned
             token_now = self._token(call_sid, session)
             if dial_status == "completed" and token == token_now:
-                return None, Turn(flow, Output(session.lang), session, event="handed_off"), None
+                return Decision(None, Turn(flow, Output(session.lang), session, event="handed_off"))
             output = Output(
                 session.lang,
                 notices=("nurse_unavailable",) if token == token_now else (),
                 ask=session.node,
                 keys_only=session.confirm,
             )
-            return snapshot.session, Turn(flow, output, session, token_now), None
+            return Decision(snapshot.session, Turn(flow, output, session, token_now))
 
         return await self.store.turn(keys, self.limits.voice_ttl, decide)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -15,6 +18,7 @@ from redis.asyncio import Redis
 from ivr.config import Settings
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
+from tests.leaks import open_sockets
 from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
 
 # Tests use their own logical database so they never touch a developer's data in db 0.
@@ -23,6 +27,30 @@ DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/13"
 
 def redis_test_url() -> str:
     return os.environ.get("IVR_TEST_REDIS_URL") or DEFAULT_TEST_REDIS
+
+
+@pytest.fixture(autouse=True)
+def no_socket_left_open() -> Iterator[None]:
+    """Every test closes what it opened: a socket still open after the test and its fixtures
+    (an app's Redis pool, an HTTP client, a connection abandoned by a cancelled request) fails it,
+    here, rather than surfacing later as a warning in whichever test runs next."""
+    before = open_sockets()
+    yield
+    left = {}
+    for _ in range(20):  # a closing transport may need a moment, and a cycle a collection
+        left = {inode: peer for inode, peer in open_sockets().items() if inode not in before}
+        if not left:
+            return
+        gc.collect()
+        time.sleep(0.01)
+    pytest.fail(f"the test left {len(left)} socket(s) open: {sorted(set(left.values()))}")
+
+
+def assert_no_tasks_left() -> None:
+    """Nothing the app started is still running on this event loop."""
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    assert not pending, f"tasks left running: {[t.get_coro() for t in pending]}"
 
 
 @pytest.fixture
@@ -61,13 +89,20 @@ def settings() -> Settings:
 async def serving(settings: Settings) -> AsyncIterator[TwilioSimulator]:
     """An app built as in production (its own Redis client and pool), with Twilio's side posting
     signed requests into it in this process; the app's lifespan runs around it."""
-    app = create_app(settings)
+    async with serving_app(create_app(settings)) as simulator:
+        yield simulator
+
+
+@asynccontextmanager
+async def serving_app(app: FastAPI) -> AsyncIterator[TwilioSimulator]:
+    """Twilio's side posting into `app`, with its lifespan around it; nothing may be left running."""
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client,
     ):
         yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    assert_no_tasks_left()
 
 
 @pytest.fixture
@@ -90,6 +125,7 @@ async def twilio(app: FastAPI, caplog: pytest.LogCaptureFixture) -> AsyncIterato
         httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client,
     ):
         yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    assert_no_tasks_left()
     failures = [
         r
         for r in caplog.records

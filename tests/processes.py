@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.redis_servers import free_port
+from ivr.bench.harness import free_port
 from tests.support import AUTH_TOKEN, HASH_KEY
 
 

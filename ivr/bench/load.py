@@ -28,10 +28,13 @@ OUR_NUMBER = "+15550100000"
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One webhook: the raw request, and the exact body the line must answer with."""
+    """One webhook: the raw request, and the exact body the line must answer with. `again` is the
+    same answer sent anew after a safety net: a new text (a new MessageSid), or the same key press
+    on the same prompt."""
 
     raw: bytes
     expect: bytes
+    again: bytes = b""
 
 
 @dataclass
@@ -108,7 +111,8 @@ class Generator:
             "Body": body,
             "NumMedia": "0",
         }
-        return Step(self._request("/sms", params), expect)
+        again = {**params, "MessageSid": f"SM{number:024x}{turn + 0x10000000:08x}"}
+        return Step(self._request("/sms", params), expect, self._request("/sms", again))
 
     def call(self, number: int) -> list[Step]:
         lang, flag, unclear = self._plan()
@@ -171,7 +175,7 @@ class Tally:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     status_line = await reader.readline()
     status = int(status_line.split(b" ", 2)[1])
     length = 0
@@ -208,7 +212,7 @@ async def drive(
                         return
                     began = time.perf_counter()
                     writer.write(step.raw)
-                    status, body = await _read_response(reader)
+                    status, body = await read_response(reader)
                     tally.latencies.append(time.perf_counter() - began)
                     tally.requests += 1
                     if status != 200:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ivr.bench.harness import AUTH_TOKEN, free_port, line_env, private_redis, uvicorn_args, wait_until_serving
 from ivr.bench.load import Generator, drive
-from ivr.bench.run import AUTH_TOKEN, free_port, line_env, private_redis, uvicorn_args, wait_until_serving
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import load_flows
 

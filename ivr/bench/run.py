@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform
 import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import redis
 
+from ivr.bench.harness import AUTH_TOKEN, cpu_seconds, free_port, line_env, machine, private_redis, server
 from ivr.bench.load import OUR_NUMBER, Generator, Tally, drive
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow, load_flows
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, encode
-from ivr.store.sessions import Keys
-
-AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - the benchmark's own throwaway token
+from ivr.store.keys import Keys
 
 
 @dataclass(frozen=True)
@@ -42,126 +31,6 @@ class Plan:
 
 
 SMOKE = Plan(duration=1.5, connections=8, populations=(100, 1_000), workers=(1,))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def private_redis() -> Iterator[str]:
-    """A redis-server of the benchmark's own, so memory and command counts are the line's alone."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("ivr bench needs redis-server on PATH")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as directory:
-        process = subprocess.Popen(  # noqa: S603 - redis-server from PATH, fixed arguments
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            client = redis.Redis(port=port)
-            for _ in range(100):
-                try:
-                    client.ping()
-                    break
-                except redis.exceptions.ConnectionError:
-                    time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def uvicorn_args(factory: str, port: int, workers: int = 1) -> list[str]:
-    """The server settings every measurement uses (after `python -m`): uvloop, httptools, no access log."""
-    return [
-        "uvicorn",
-        factory,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-
-
-def line_env(redis_url: str, hash_key: str, base: str) -> dict[str, str]:
-    """The line's settings for a measurement: the benchmark's token and key, its private Redis."""
-    return {
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "IVR_HASH_KEY": hash_key,
-        "REDIS_URL": redis_url,
-        "PUBLIC_BASE_URL": base,
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-@contextmanager
-def server(factory: str, port: int, workers: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """uvicorn with the same settings for the line and for the floor."""
-    command = [sys.executable, "-m", *uvicorn_args(factory, port, workers)]
-    process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)  # noqa: S603
-    try:
-        wait_until_serving(port)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
-def wait_until_serving(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.post(f"http://127.0.0.1:{port}/sms", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answered on port {port}")
-
-
-def _cpu_seconds(root: int) -> float:
-    """User and system CPU of a process and its children (uvicorn workers), from /proc."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid, pgid = int(entry.name), int(fields[1]), int(fields[2])
-        if root in {pid, ppid, pgid}:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 def populate(client: redis.Redis, flow: Flow, hash_key: bytes, numbers: range) -> None:
@@ -260,12 +129,7 @@ def run(plan: Plan) -> dict[str, Any]:
     bound = flow.bind(emergency_number="911", booking_url=None)
     hash_key = secrets.token_hex(32)
     results: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpu_model": _cpu_model(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "plan": plan.__dict__,
         "runs": [],
     }
@@ -295,7 +159,7 @@ def run(plan: Plan) -> dict[str, Any]:
                         conversations = generator.conversations(count, next_number)
                         before_memory = int(admin.info("memory")["used_memory"])
                         counts_before = redis_counts(admin)
-                        cpu_before = _cpu_seconds(process.pid)
+                        cpu_before = cpu_seconds(process.pid)
                         tally = asyncio.run(
                             drive(
                                 "127.0.0.1",
@@ -306,7 +170,7 @@ def run(plan: Plan) -> dict[str, Any]:
                                 check=plan.check and target == "line",
                             )
                         )
-                        cpu = _cpu_seconds(process.pid) - cpu_before
+                        cpu = cpu_seconds(process.pid) - cpu_before
                         figures = measure(tally, cpu)
                         if target == "line":
                             after = redis_counts(admin)
@@ -350,16 +214,6 @@ def _ratios(runs: list[dict[str, Any]]) -> dict[str, float]:
                 line["throughput_rps"] / bare["throughput_rps"], 3
             )
     return ratios
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 HEADER = (

@@ -24,6 +24,12 @@ class FollowUpSender:
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
 
+    def close(self) -> None:
+        """Close the REST client's kept-alive connections to Twilio."""
+        session = getattr(self.client.http_client, "session", None)
+        if session is not None:
+            session.close()
+
     async def send(self, *, to: str, from_: str, bodies: Sequence[str]) -> int:
         """Send each body as a message; returns how many were accepted. Raises on the first failure."""
         sent = 0

@@ -10,8 +10,9 @@ The form of REDIS_URL chooses:
                                                     the master Sentinel names for `service`
     rediss+sentinel://...                           the same, the data nodes over TLS
 
-Every client gets the same short timeouts and a single quick retry: the webhook budget bounds how
-long anyone waits, and the store's circuit breaker answers with the safety net meanwhile.
+Every client gets the same timeouts and a single quick retry of a broken connection: the webhook
+budget bounds how long anyone waits, and the store's circuit breaker answers with the safety net
+meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 # Every client the app uses quacks the same for our commands (scripts, pipelines, streams).
 AnyRedis = Redis | RedisCluster
@@ -102,13 +104,20 @@ async def close(client: AnyRedis) -> None:
         await sentinel.aclose()
 
 
+def _one_retry() -> Retry:
+    """One quick retry when a connection breaks (an idle one the server or a proxy closed), none
+    after a timeout: a Redis that did not answer in time will not answer a second try sooner, and
+    the caller is already waiting."""
+    return Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
+
+
 def connect(url: str, *, timeout: float, max_connections: int, pool_wait: float) -> AnyRedis:
     """A client for REDIS_URL with short timeouts. Nothing is contacted until first use."""
     target = parse(url)
     common: dict[str, Any] = {
         "socket_connect_timeout": timeout,
         "socket_timeout": timeout,
-        "retry": Retry(NoBackoff(), retries=1),
+        "retry": _one_retry(),
     }
     if target.mode == "single":
         # Under load, requests queue for a pooled connection rather than fail; the webhook budget
@@ -127,7 +136,7 @@ def connect(url: str, *, timeout: float, max_connections: int, pool_wait: float)
             password=target.password,
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
-            retry=Retry(NoBackoff(), retries=1),
+            retry=_one_retry(),
         )
     sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves this one unannotated
         list(target.nodes),

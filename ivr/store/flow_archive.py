@@ -7,6 +7,7 @@ import logging
 
 from ivr.core.flow import Flow, FlowError, parse_flow
 from ivr.store.connect import AnyRedis
+from ivr.store.errors import UNAVAILABLE, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,19 @@ class FlowArchive:
         self.ttl = ttl
 
     async def publish(self, flow: Flow) -> None:
+        """Store a flow under its digest (StoreUnavailable when Redis cannot take it)."""
         body = json.dumps(flow.source, sort_keys=True, ensure_ascii=False)
-        await self.redis.set(archive_key(flow.id, flow.digest), body, ex=self.ttl)
+        try:
+            await self.redis.set(archive_key(flow.id, flow.digest), body, ex=self.ttl)
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
 
     async def fetch(self, flow_id: str, digest: str) -> Flow | None:
         """The archived flow with exactly this digest, or None if it is gone or does not match."""
-        raw = await self.redis.get(archive_key(flow_id, digest))
+        try:
+            raw = await self.redis.get(archive_key(flow_id, digest))
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
         if raw is None:
             return None
         try:

@@ -30,9 +30,10 @@ from ivr.store.sessions import SessionStore
 from ivr.web import health
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
+from ivr.web.admission import Admission, AdmissionMiddleware
 from ivr.web.deps import Components
 from ivr.web.replies import Replies
-from ivr.web.voice import GATHER_PATH, HANDOFF_PATH
+from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 
 log = logging.getLogger("ivr")
 
@@ -45,7 +46,7 @@ def connect_redis(settings: Settings) -> AnyRedis:
             settings.redis_url,
             timeout=settings.redis_timeout,
             max_connections=settings.redis_max_connections,
-            pool_wait=settings.webhook_budget + 1,
+            pool_wait=settings.hard_limit,
         )
     log.warning(
         "REDIS_URL is not set: using an in-process store. Conversations live in this one process "
@@ -136,13 +137,20 @@ def create_app(
         ),
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
+        admission=Admission(settings.webhook_concurrency),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await components.store.warm_up()
-        yield
-        await components.store.close()
+        try:
+            yield
+        finally:
+            # Everything the app opened is closed when it stops: the Redis pool (connections in
+            # use included, as after a request cancelled mid-command) and the REST client.
+            await components.store.close()
+            if components.followup is not None:
+                components.followup.close()
 
     app = FastAPI(
         title="Muscle weakness triage line",
@@ -152,6 +160,12 @@ def create_app(
         openapi_url=None,
     )
     app.state.components = components
+    app.add_middleware(
+        AdmissionMiddleware,
+        admission=components.admission,
+        budget=settings.webhook_budget,
+        paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH}),
+    )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)
     app.include_router(voice_routes.router)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
-from redis.exceptions import RedisError
 
 from ivr.channels import sms
 from ivr.channels.voice import VoiceStyle
@@ -24,7 +23,9 @@ from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
 from ivr.service import Triage, Turn
 from ivr.store.audit import AuditLog, record_for
-from ivr.store.sessions import SessionStore, StoreContention, StoreUnavailable
+from ivr.store.errors import StoreContention, StoreUnavailable
+from ivr.store.sessions import SessionStore
+from ivr.web.admission import Admission
 from ivr.web.replies import Replies
 from ivr.web.twilio_form import TwilioForm, read_form
 
@@ -49,6 +50,7 @@ class Components:
     replies: Replies
     sms_safety_net: str
     voice_safety_net: str
+    admission: Admission
 
     @property
     def flow(self) -> Flow:
@@ -146,9 +148,17 @@ class Hook:
     form: TwilioForm
     c: Components
     later: BackgroundTasks
+    arrived: float  # time.monotonic() when the webhook arrived (before waiting its turn)
+    busy: bool  # its turn did not come before its deadline: answer with the safety net
 
     def query(self, name: str) -> str:
         return self.request.query_params.get(name, "")
+
+    async def answer(self, route: str, build: Callable[[], Awaitable[str]], safety_net: str) -> Response:
+        """The TwiML `build` makes, once this webhook's turn comes, or else the safety net."""
+        if self.busy:
+            return answer_busy(self.c, route, safety_net, arrived=self.arrived)
+        return await answer_safely(self.c, route, build, safety_net, arrived=self.arrived)
 
 
 Handler = Callable[[Hook], Awaitable[Response]]
@@ -165,9 +175,12 @@ def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
+            arrived: float = getattr(request.state, "arrived", None) or time.monotonic()
+            busy: bool = getattr(request.state, "busy", False)
             c: Components = request.app.state.components
             later = BackgroundTasks()
-            response = await handler(Hook(request, await verified_form(request, c), c, later))
+            form = await verified_form(request, c)
+            response = await handler(Hook(request, form, c, later, arrived, busy))
             if later.tasks:
                 response.background = later
             return response
@@ -182,43 +195,63 @@ def twiml(xml: str) -> Response:
     return Response(content=xml, media_type=TWIML_TYPE)
 
 
+def _left(arrived: float, limit: float) -> float:
+    return max(0.0, arrived + limit - time.monotonic())
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
-    if isinstance(exc, StoreUnavailable | RedisError | ConnectionError | OSError):
+    if isinstance(exc, StoreUnavailable | ConnectionError | OSError):
         return "redis"
     if isinstance(exc, StoreContention):
         return "contention"
     return "error"
 
 
-async def answer_safely(
-    c: Components, route: str, build: Callable[[], Awaitable[str]], safety_net: str
-) -> Response:
-    """The TwiML `build` makes within the webhook budget, or else the safety net: never a 5xx.
+def answer_busy(c: Components, route: str, safety_net: str, *, arrived: float) -> Response:
+    """The safety net for a webhook whose turn did not come in time; nothing was read or written."""
+    c.metrics.safety_nets.labels(route, "busy").inc()
+    c.metrics.latency.labels(route).observe(time.monotonic() - arrived)
+    c.metrics.responses.labels(route, "200").inc()
+    log.warning("webhook answered with the safety net", extra={"route": route, "reason": "busy"})
+    return twiml(safety_net)
 
+
+async def answer_safely(
+    c: Components,
+    route: str,
+    build: Callable[[], Awaitable[str]],
+    safety_net: str,
+    *,
+    arrived: float | None = None,
+) -> Response:
+    """The TwiML `build` makes, or else the safety net: never a 5xx.
+
+    Its turn has come (see ivr.web.admission); the turn runs to its end, bounded by the Redis
+    timeouts, with `hard_limit` from the webhook's arrival as a backstop.
     Errors are logged by type and place only; an exception message can carry a caller's words.
     """
-    began = time.perf_counter()
+    arrived = time.monotonic() if arrived is None else arrived
     try:
-        async with asyncio.timeout(c.settings.webhook_budget):
+        async with asyncio.timeout(_left(arrived, c.settings.hard_limit)):
             response = twiml(await build())
     except Exception as exc:
         reason = _reason(exc)
-        if reason in ("redis", "timeout"):
+        if reason == "redis":
             c.metrics.redis_errors.inc()
         c.metrics.safety_nets.labels(route, reason).inc()
         frame = exc.__traceback__
         while frame is not None and frame.tb_next is not None:
             frame = frame.tb_next
         where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
-        level = logging.WARNING if reason in ("redis", "timeout") else logging.ERROR
+        level = logging.WARNING if reason == "redis" else logging.ERROR
         log.log(
             level,
             "webhook answered with the safety net",
             extra={"route": route, "reason": reason, "error": type(exc).__name__, "at": where},
         )
         response = twiml(safety_net)
-    c.metrics.latency.labels(route).observe(time.perf_counter() - began)
+    c.metrics.latency.labels(route).observe(time.monotonic() - arrived)
     c.metrics.responses.labels(route, "200").inc()
     return response

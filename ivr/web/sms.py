@@ -6,7 +6,7 @@ import re
 
 from fastapi import APIRouter, HTTPException, Response
 
-from ivr.web.deps import Hook, answer_safely, twiml, webhook
+from ivr.web.deps import Hook, twiml, webhook
 
 router = APIRouter()
 
@@ -26,7 +26,7 @@ async def incoming_text(hook: Hook) -> Response:
         c.observe(turn, "sms", caller=sender, later=hook.later)
         return c.replies.sms(turn.flow, turn.output)
 
-    return await answer_safely(c, "sms", reply, c.sms_safety_net)
+    return await hook.answer("sms", reply, c.sms_safety_net)
 
 
 @webhook(router, "/sms/fallback")

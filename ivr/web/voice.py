@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Response
 from ivr.channels import voice
 from ivr.core.engine import SILENCE, Reply
 from ivr.service import Turn
-from ivr.web.deps import Components, Hook, answer_safely, twiml, webhook
+from ivr.web.deps import Components, Hook, twiml, webhook
 from ivr.web.twilio_form import TwilioForm
 
 log = logging.getLogger("ivr.web")
@@ -19,6 +19,7 @@ router = APIRouter()
 
 GATHER_PATH = "/voice/gather"
 HANDOFF_PATH = "/voice/handoff"
+STATUS_PATH = "/voice/status"
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -60,7 +61,7 @@ async def incoming_call(hook: Hook) -> Response:
         c.observe(turn, "voice", caller=form.get("From"), later=later)
         return _render(c, turn)
 
-    return await answer_safely(c, "voice", reply, c.voice_safety_net)
+    return await hook.answer("voice", reply, c.voice_safety_net)
 
 
 @webhook(router, GATHER_PATH)
@@ -77,7 +78,7 @@ async def gathered(hook: Hook) -> Response:
         c.follow_up(turn, caller=caller, our_number=our_number, later=later)
         return _render(c, turn)
 
-    return await answer_safely(c, "voice_gather", reply, c.voice_safety_net)
+    return await hook.answer("voice_gather", reply, c.voice_safety_net)
 
 
 @webhook(router, HANDOFF_PATH)
@@ -96,10 +97,10 @@ async def handed_back(hook: Hook) -> Response:
             c.metrics.handoffs.labels("unanswered").inc()
         return _render(c, turn)
 
-    return await answer_safely(c, "voice_handoff", reply, c.voice_safety_net)
+    return await hook.answer("voice_handoff", reply, c.voice_safety_net)
 
 
-@webhook(router, "/voice/status")
+@webhook(router, STATUS_PATH)
 async def call_status(hook: Hook) -> Response:
     """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
     status acts, and the second one finds nothing left to count."""
@@ -119,7 +120,7 @@ async def call_status(hook: Hook) -> Response:
                 c.record(flow, end.session, "abandoned", form.get("From"), later)
         return voice.empty()
 
-    return await answer_safely(c, "voice_status", forget, voice.empty())
+    return await hook.answer("voice_status", forget, voice.empty())
 
 
 @webhook(router, "/voice/fallback")

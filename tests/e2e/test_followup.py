@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
+from ivr.bench.harness import free_port
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 from tests.conftest import make_settings, serving
-from tests.redis_servers import free_port
 from tests.standins import TwilioApiStandIn
 from tests.support import AUTH_TOKEN, OUR_NUMBER
 

@@ -20,11 +20,14 @@ async def test_500_conversations_at_once(twilio: TwilioSimulator, redis: Redis) 
     once, each person pausing up to two seconds before each reply; each gets exactly its own questions
     and outcome (no webhook falls back to the safety net), and none leaves a session behind."""
     began = time.monotonic()
-    outcomes = await asyncio.gather(
-        *(converse(twilio, i, thinking(THINK_SECONDS)) for i in range(CONVERSATIONS))
-    )
+    # A task group, not gather: if one conversation fails, the others are cancelled and awaited
+    # here, rather than left posting into an app that the fixture is shutting down.
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(converse(twilio, i, thinking(THINK_SECONDS))) for i in range(CONVERSATIONS)
+        ]
     seconds = time.monotonic() - began
-    assert len(outcomes) == CONVERSATIONS
+    outcomes = [task.result() for task in tasks]
     assert outcomes == [expected_outcome(i) for i in range(CONVERSATIONS)]
     assert await redis.keys("ivr:{*}:s") == []
     print(f"\n{CONVERSATIONS} concurrent conversations, 0 lost or mixed up, in {seconds:.1f} s")

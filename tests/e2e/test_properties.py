@@ -80,8 +80,9 @@ class Client:
         self.loop.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def client() -> Iterator[Client]:
+    """One app per test function (Hypothesis runs every example of a test on it)."""
     with redis.Redis.from_url(redis_test_url()) as admin:
         admin.flushdb()
     app_client = Client()

@@ -11,15 +11,18 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ivr.store.sessions import CircuitBreaker, Keys, SessionStore, Snapshot, StoreUnavailable
+from ivr.store.breaker import CircuitBreaker
+from ivr.store.errors import StoreUnavailable
+from ivr.store.keys import Keys
+from ivr.store.sessions import Decision, SessionStore, Snapshot
 from tests.conftest import redis_test_url
 
 KEYS = Keys("m", "abc")
 
 
-async def _increment(snapshot: Snapshot) -> tuple[bytes | None, int, bytes | None]:
+async def _increment(snapshot: Snapshot) -> Decision[int]:
     value = int(snapshot.session or b"0") + 1
-    return str(value).encode(), value, None
+    return Decision(str(value).encode(), value)
 
 
 async def test_a_turn_saves_with_an_idle_ttl(redis: Redis) -> None:
@@ -38,8 +41,8 @@ async def test_returning_none_deletes(redis: Redis) -> None:
     store = SessionStore(redis)
     await store.turn(KEYS, 60, _increment)
 
-    async def end(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
-        return None, None, None
+    async def end(snapshot: Snapshot) -> Decision[None]:
+        return Decision(None, None)
 
     await store.turn(KEYS, 60, end)
     assert await redis.exists(KEYS.session) == 0
@@ -64,14 +67,14 @@ async def test_a_conflict_reruns_the_decision_on_the_newer_session(redis: Redis)
     other_process = SyncRedis.from_url(redis_test_url())
     seen: list[bytes | None] = []
 
-    async def save_a(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
-        return b"a", None, None
+    async def save_a(snapshot: Snapshot) -> Decision[None]:
+        return Decision(b"a", None)
 
-    async def append_x(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
+    async def append_x(snapshot: Snapshot) -> Decision[None]:
         if not seen:
             other_process.set(KEYS.session, b"b")  # another webhook wins the race meanwhile
         seen.append(snapshot.session)
-        return (snapshot.session or b"") + b"x", None, None
+        return Decision((snapshot.session or b"") + b"x", None)
 
     try:
         await store.turn(KEYS, 60, save_a)
@@ -112,11 +115,11 @@ async def test_a_repeated_message_gets_the_recorded_reply_and_changes_nothing(re
     store = SessionStore(redis)
     calls: list[Snapshot] = []
 
-    async def answer(snapshot: Snapshot) -> tuple[bytes | None, bytes, bytes | None]:
+    async def answer(snapshot: Snapshot) -> Decision[bytes]:
         calls.append(snapshot)
         if snapshot.replay is not None:
-            return snapshot.session, snapshot.replay, None
-        return b"step-1", b"reply-1", b"reply-1"
+            return Decision(snapshot.session, snapshot.replay)
+        return Decision(b"step-1", b"reply-1", b"reply-1")
 
     sid = "SM" + "a" * 32
     assert await store.turn(KEYS, 60, answer, message_sid=sid, replay_ttl=600) == b"reply-1"
@@ -131,11 +134,11 @@ async def test_the_same_message_twice_at_once_is_applied_once(redis: Redis) -> N
     stores = [SessionStore(redis), SessionStore(Redis.from_url(redis_test_url()))]
     sid = "SM" + "b" * 32
 
-    async def advance(snapshot: Snapshot) -> tuple[bytes | None, bytes, bytes | None]:
+    async def advance(snapshot: Snapshot) -> Decision[bytes]:
         if snapshot.replay is not None:
-            return snapshot.session, snapshot.replay, None
+            return Decision(snapshot.session, snapshot.replay)
         value = int(snapshot.session or b"0") + 1
-        return str(value).encode(), f"reply-{value}".encode(), f"reply-{value}".encode()
+        return Decision(str(value).encode(), f"reply-{value}".encode(), f"reply-{value}".encode())
 
     try:
         replies = await asyncio.gather(*(s.turn(KEYS, 60, advance, message_sid=sid) for s in stores))
@@ -151,9 +154,9 @@ async def test_texts_are_counted_in_a_window_and_the_limit_is_seen(redis: Redis)
     store = SessionStore(redis)
     seen: list[int] = []
 
-    async def look(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
+    async def look(snapshot: Snapshot) -> Decision[None]:
         seen.append(snapshot.texts_in_window)
-        return snapshot.session, None, None
+        return Decision(snapshot.session, None)
 
     for _ in range(3):
         await store.turn(KEYS, 60, look, count_window=300, count_limit=2)
@@ -172,9 +175,9 @@ async def test_opt_out_ends_the_session_and_is_seen_until_opt_in(redis: Redis) -
     assert 86300 < await redis.ttl(KEYS.opt_out) <= 86400
     flags: list[bool] = []
 
-    async def look(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
+    async def look(snapshot: Snapshot) -> Decision[None]:
         flags.append(snapshot.opted_out)
-        return snapshot.session, None, None
+        return Decision(snapshot.session, None)
 
     await store.turn(KEYS, 60, look)
     assert flags[-1] is True
@@ -195,9 +198,9 @@ async def test_a_finished_call_leaves_only_a_tombstone(redis: Redis) -> None:
     assert 890 < await redis.ttl(call.finished) <= 900
     finished: list[bool] = []
 
-    async def look(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
+    async def look(snapshot: Snapshot) -> Decision[None]:
         finished.append(snapshot.finished)
-        return snapshot.session, None, None
+        return Decision(snapshot.session, None)
 
     await store.turn(call, 900, look)
     assert finished[-1] is True
@@ -207,8 +210,8 @@ async def test_every_key_the_store_writes_expires(redis: Redis) -> None:
     """Sessions, replies, counters, opt-outs and tombstones all carry a TTL."""
     store = SessionStore(redis)
 
-    async def answer(snapshot: Snapshot) -> tuple[bytes | None, None, bytes | None]:
-        return b"s", None, b"r"
+    async def answer(snapshot: Snapshot) -> Decision[None]:
+        return Decision(b"s", None, b"r")
 
     await store.turn(KEYS, 60, answer, message_sid="SM" + "d" * 32, count_window=300)
     await store.opt_out(Keys("m", "other"), 86400)

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from ivr.store.audit import STREAM
-from ivr.store.sessions import Keys
+from ivr.store.keys import Keys
 from tests.conftest import make_settings, serving
 from tests.conversations import converse, expected_outcome
 from tests.redis_servers import RedisClusterServers

@@ -1,0 +1,40 @@
+"""The Redis keys of one conversation, all in one Cluster hash slot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The keys of one conversation. The braces are a Redis Cluster hash tag: every key of one
+    conversation lands on one slot, so one script may touch them together."""
+
+    channel: str
+    conversation: str
+
+    @property
+    def _base(self) -> str:
+        return f"ivr:{{{self.channel}:{self.conversation}}}"
+
+    @property
+    def session(self) -> str:
+        return f"{self._base}:s"
+
+    @property
+    def replies(self) -> str:
+        """A hash of message id to the reply given to it: one key however many texts, which
+        costs far less memory than one key per message."""
+        return f"{self._base}:r"
+
+    @property
+    def counter(self) -> str:
+        return f"{self._base}:n"
+
+    @property
+    def opt_out(self) -> str:
+        return f"{self._base}:o"
+
+    @property
+    def finished(self) -> str:
+        return f"{self._base}:x"

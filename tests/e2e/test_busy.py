@@ -1,0 +1,86 @@
+"""A process with more webhooks than it can take in time: the late ones get the safety net,
+counted as busy (not as a Redis failure), and every conversation keeps its place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from ivr.twilio_sim import TwilioSimulator
+from ivr.web import create_app
+from tests.conftest import make_settings, serving_app
+from tests.support import OUR_NUMBER, shipped_flow
+
+FLOW = shipped_flow()
+ORDER = FLOW.question_order()
+
+
+@pytest.fixture
+def app(redis: Redis) -> FastAPI:
+    return create_app(make_settings(webhook_budget=0.3))
+
+
+@pytest.fixture
+async def twilio(app: FastAPI) -> AsyncIterator[TwilioSimulator]:
+    async with serving_app(app) as simulator:
+        yield simulator
+
+
+async def _with_every_slot_taken(app: FastAPI) -> tuple[asyncio.Event, list[asyncio.Task[None]]]:
+    admission = app.state.components.admission
+    release = asyncio.Event()
+
+    async def occupy() -> None:
+        async with admission.enter(until=time.monotonic() + 10):
+            await release.wait()
+
+    holders = [asyncio.create_task(occupy()) for _ in range(admission.slots)]
+    await asyncio.sleep(0)
+    return release, holders
+
+
+async def test_a_late_text_gets_the_safety_net_and_the_next_one_carries_on(
+    app: FastAPI, twilio: TwilioSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While every slot is taken past the budget, an answer gets the safety net (busy) and is not
+    recorded; afterwards the same answer moves the conversation on from the same question."""
+    sender = "+15550900001"
+    [first] = await twilio.text("hi", sender=sender, to=OUR_NUMBER)
+    assert FLOW.questions[ORDER[0]].wording.text("en", voice=False) in first
+    release, holders = await _with_every_slot_taken(app)
+    with caplog.at_level(logging.WARNING, logger="ivr"):
+        late = await twilio.text("no", sender=sender, to=OUR_NUMBER)
+    release.set()
+    await asyncio.gather(*holders)
+    assert late[0].startswith("Call 911 now if you have trouble breathing")
+    assert [r.__dict__.get("reason") for r in caplog.records if r.getMessage().startswith("webhook")] == [
+        "busy"
+    ]
+    metrics = app.state.components.metrics.exposition().decode()
+    assert 'ivr_safety_net_answers_total{reason="busy",route="sms"} 1.0' in metrics
+    assert "ivr_redis_errors_total 0.0" in metrics
+    [second] = await twilio.text("no", sender=sender, to=OUR_NUMBER)
+    assert second.startswith(FLOW.questions[ORDER[1]].wording.text("en", voice=False))
+
+
+async def test_a_late_key_press_on_a_call_leaves_the_call_on_its_question(
+    app: FastAPI, twilio: TwilioSimulator
+) -> None:
+    """A caller's key press that cannot be taken in time gets the spoken safety net; the call's
+    stored place is unchanged, so the same prompt's key press afterwards is taken normally."""
+    call = twilio.call(caller="+15550900002", to=OUR_NUMBER)
+    await call.start()
+    asked = await call.press("1")
+    release, holders = await _with_every_slot_taken(app)
+    late = await call.press("2", prompt=asked)
+    release.set()
+    await asyncio.gather(*holders)
+    assert late.says[0].startswith("Call 911 now if you have trouble breathing")
+    again = await call.press("2", prompt=asked)
+    assert again.says[0].startswith(FLOW.questions[ORDER[1]].wording.text("en", voice=True))
