@@ -33,6 +33,7 @@ class Turn:
     fresh: bool = False  # this turn started a new conversation
     replayed: bool = False  # a repeat of a message already answered: the same reply again
     event: str = ""  # what happened besides a step: opted_out, opted_in, help, rate_limited, ignored
+    heard: tuple[str, str] | None = None  # (question, how the reply was taken): see engine.heard
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +110,9 @@ class Triage:
                 session, output = engine.start(current, "sms", now=now, opening=reply)
                 turn = Turn(current, output, session, fresh=True)
             else:
-                flow, session = pinned
-                session, output = engine.step(flow, session, reply, self.policy)
-                turn = Turn(flow, output, session)
+                flow, before = pinned
+                session, output = engine.step(flow, before, reply, self.policy)
+                turn = Turn(flow, output, session, heard=engine.heard(flow, before, session))
             return Decision(_save(turn.session), turn, _record(turn))
 
         turn = await self.store.turn(
@@ -187,8 +188,16 @@ class Triage:
                     every_language=session.node == engine.LANGUAGE_MENU,
                 )
                 return Decision(snapshot.session, Turn(flow, output, session, self._token(call_sid, session)))
-            session, output = engine.step(flow, session, reply, self.policy)
-            return Decision(_save(session), Turn(flow, output, session, self._token(call_sid, session)))
+            before = session
+            session, output = engine.step(flow, before, reply, self.policy)
+            turn = Turn(
+                flow,
+                output,
+                session,
+                self._token(call_sid, session),
+                heard=engine.heard(flow, before, session),
+            )
+            return Decision(_save(session), turn)
 
         turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
         await self.registry.keep_published(turn.flow)

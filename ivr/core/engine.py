@@ -153,6 +153,23 @@ def _choose_language(flow: Flow, session: Session, reply: Reply) -> tuple[Sessio
     return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
 
 
+def heard(flow: Flow, before: Session, after: Session) -> tuple[str, str] | None:
+    """How a step took the person's reply to the question that was pending, for counting where
+    people struggle: (question id, "yes" | "no" | "unclear" | "unconfirmed"), or None when no
+    question was pending or the reply was not an answer to it (a language switch, emergency words,
+    a request for the nurse)."""
+    question = before.node
+    if question not in flow.questions:
+        return None
+    if len(after.answers) > len(before.answers):
+        return question, "yes" if after.answers[-1][1] else "no"
+    if after.confirm and not before.confirm:
+        return question, "unconfirmed"  # a spoken no to a red flag, heard too faintly to believe
+    if after.misses > before.misses:
+        return question, "unclear"
+    return None
+
+
 def interpret(flow: Flow, reply: Reply) -> Answer:
     if reply.kind == "keys":
         return answers.from_keys(reply.value)

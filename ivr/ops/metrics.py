@@ -35,6 +35,13 @@ class Metrics:
             ["channel", "lang", "outcome"],
             registry=r,
         )
+        self.answers = Counter(
+            "ivr_answers",
+            "Replies to questions, by how they were taken: yes, no, unclear (asked again) or"
+            " unconfirmed (a faint spoken no to a red flag, confirmed by keypad).",
+            ["channel", "question", "answer"],
+            registry=r,
+        )
         self.abandoned = Counter("ivr_calls_abandoned", "Calls that hung up before an outcome.", registry=r)
         self.signature_rejections = Counter(
             "ivr_signature_rejections",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import fakeredis
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
@@ -153,3 +154,10 @@ def connect(url: str, *, timeout: float, max_connections: int, pool_wait: float)
         password=target.password,
     )
     return master
+
+
+def embedded() -> AnyRedis:
+    """An in-process store that runs the same Lua scripts as Redis, for one process (local use,
+    `ivr chat`); nothing survives the process."""
+    client: AnyRedis = fakeredis.FakeAsyncRedis()
+    return client

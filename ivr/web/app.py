@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import fakeredis
 from fastapi import FastAPI
 
 from ivr.channels import sms, voice
@@ -24,7 +23,7 @@ from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
 from ivr.service import Limits, Triage
 from ivr.store.audit import AuditLog
-from ivr.store.connect import AnyRedis, connect
+from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.flow_archive import FlowArchive
 from ivr.store.sessions import SessionStore
 from ivr.web import health
@@ -39,8 +38,8 @@ log = logging.getLogger("ivr")
 
 
 def connect_redis(settings: Settings) -> AnyRedis:
-    """A real Redis client (one server, Cluster or Sentinel, as REDIS_URL says) with short
-    timeouts, or an in-process one when no URL is configured."""
+    """A real Redis client (one server, Cluster or Sentinel, as REDIS_URL says), or an in-process
+    one when no URL is configured."""
     if settings.redis_url:
         return connect(
             settings.redis_url,
@@ -52,8 +51,7 @@ def connect_redis(settings: Settings) -> AnyRedis:
         "REDIS_URL is not set: using an in-process store. Conversations live in this one process "
         "and are lost when it stops; set REDIS_URL in production."
     )
-    client: AnyRedis = fakeredis.FakeAsyncRedis()
-    return client
+    return embedded()
 
 
 def settings_url(settings: Settings, path: str) -> str:

@@ -67,6 +67,8 @@ class Components:
             return
         if turn.fresh:
             m.started.labels(channel, turn.output.lang).inc()
+        if turn.heard is not None:
+            m.answers.labels(channel, *turn.heard).inc()
         if turn.output.outcome is not None and turn.session is not None:
             kind = turn.flow.outcomes[turn.output.outcome].kind
             m.outcomes.labels(channel, turn.output.lang, kind).inc()

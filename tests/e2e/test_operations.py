@@ -44,13 +44,17 @@ async def _one_of_each(twilio: TwilioSimulator) -> None:
 
 
 async def test_a_conversation_shows_in_metrics(twilio: TwilioSimulator) -> None:
-    """Latency per endpoint, outcomes by channel, language and outcome, starts, and abandoned calls."""
+    """Latency per endpoint, outcomes by channel, language and outcome, answers by question, starts,
+    and abandoned calls."""
     await _one_of_each(twilio)
     metrics = (await twilio.client.get("/metrics")).text
     assert 'ivr_triage_outcomes_total{channel="sms",lang="en",outcome="emergency"} 1.0' in metrics
     assert 'ivr_triage_outcomes_total{channel="voice",lang="es",outcome="appointment"} 1.0' in metrics
     assert 'ivr_conversations_started_total{channel="sms",lang="en"} 1.0' in metrics
     assert "ivr_calls_abandoned_total 1.0" in metrics
+    assert 'ivr_answers_total{answer="no",channel="sms",question="breathing"} 1.0' in metrics
+    assert 'ivr_answers_total{answer="yes",channel="sms",question="fainting"} 1.0' in metrics
+    assert 'ivr_answers_total{answer="no",channel="voice",question="onset"} 1.0' in metrics
     assert 'ivr_webhook_seconds_count{route="sms"} 3.0' in metrics
     assert 'ivr_webhook_seconds_bucket{le="0.1",route="voice_gather"}' in metrics
     assert "ivr_safety_net_answers_total" in metrics

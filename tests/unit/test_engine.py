@@ -300,3 +300,28 @@ def test_steps_are_pure() -> None:
     before = session
     assert engine.step(FLOW, session, Reply("text", "no")) == engine.step(FLOW, session, Reply("text", "no"))
     assert session == before
+
+
+@pytest.mark.parametrize(
+    ("reply", "taken_as"),
+    [
+        (Reply("text", "yes"), "yes"),
+        (Reply("text", "no"), "no"),
+        (Reply("text", "purple"), "unclear"),
+        (Reply("keys", "7"), "unclear"),
+        (Reply("speech", "no", 0.2), "unconfirmed"),
+    ],
+)
+def test_heard_says_how_a_reply_to_the_pending_question_was_taken(reply: Reply, taken_as: str) -> None:
+    """For the metrics of where people struggle: the question that was pending, and the reply's class."""
+    before, _ = engine.start(FLOW, "sms", now=100, opening=Reply("text", "hi"))
+    after, _ = engine.step(FLOW, before, reply)
+    assert engine.heard(FLOW, before, after) == (FLOW.start, taken_as)
+
+
+def test_heard_is_nothing_when_the_reply_was_not_an_answer() -> None:
+    """Emergency words and a language switch answer no question."""
+    before, _ = engine.start(FLOW, "sms", now=100, opening=Reply("text", "hi"))
+    for reply in (Reply("text", "I can't breathe"), Reply("text", "español")):
+        after, _ = engine.step(FLOW, before, reply)
+        assert engine.heard(FLOW, before, after) is None
