@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr.core import carrier, engine, recorded
-from ivr.core.engine import DEFAULT_POLICY, Output, Policy, Reply
+from ivr.core.engine import DEFAULT_POLICY, Input, Output, Policy
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, SessionDecodeError, decode, encode
@@ -33,11 +33,11 @@ class Turn:
     fresh: bool = False  # this turn started a new conversation
     replayed: bool = False  # a repeat of a message already answered: the same reply again
     event: str = ""  # what happened besides a step: opted_out, opted_in, help, rate_limited, ignored
-    heard: tuple[str, str] | None = None  # (question, how the reply was taken): see engine.heard
+    heard: tuple[str, str] | None = None  # (question, how what was said was taken): see engine.heard
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class TriageLimits:
     """Operational limits on texts, from configuration."""
 
     sms_ttl: int = 3600
@@ -65,14 +65,14 @@ class Triage:
         store: SessionStore,
         pseudonyms: Pseudonyms,
         *,
-        limits: Limits | None = None,
+        limits: TriageLimits | None = None,
         policy: Policy = DEFAULT_POLICY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
         self.store = store
         self.pseudonyms = pseudonyms
-        self.limits = limits or Limits()
+        self.limits = limits or TriageLimits()
         self.policy = policy
         self.clock = clock
 
@@ -91,7 +91,7 @@ class Triage:
             return Turn(current, Output(current.default_language, notices=("opted_in",)), event="opted_in")
 
         now = int(self.clock())
-        reply = Reply("text", body)
+        said = Input("text", body)
 
         async def decide(snapshot: Snapshot) -> Decision[Turn]:
             unchanged = snapshot.session
@@ -107,11 +107,11 @@ class Triage:
                 turn = Turn(current, Output(lang, notices=("help",)), event="help")
                 return Decision(unchanged, turn, _record(turn))
             if pinned is None:
-                session, output = engine.start(current, "sms", now=now, opening=reply)
+                session, output = engine.start(current, "sms", now=now, opening=said)
                 turn = Turn(current, output, session, fresh=True)
             else:
                 flow, before = pinned
-                session, output = engine.step(flow, before, reply, self.policy)
+                session, output = engine.step(flow, before, said, self.policy)
                 turn = Turn(flow, output, session, heard=engine.heard(flow, before, session))
             return Decision(_save(turn.session), turn, _record(turn))
 
@@ -159,7 +159,7 @@ class Triage:
         await self.registry.keep_published(turn.flow)
         return turn
 
-    async def call_reply(self, call_sid: str, token: str, reply: Reply) -> Turn:
+    async def call_input(self, call_sid: str, token: str, said: Input) -> Turn:
         """Keys, speech or silence in answer to the prompt named by `token`.
 
         A token that does not name the current prompt is a replay or a late duplicate: the
@@ -189,7 +189,7 @@ class Triage:
                 )
                 return Decision(snapshot.session, Turn(flow, output, session, self._token(call_sid, session)))
             before = session
-            session, output = engine.step(flow, before, reply, self.policy)
+            session, output = engine.step(flow, before, said, self.policy)
             turn = Turn(
                 flow,
                 output,

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
-from ivr.core.engine import Reply
+from ivr.core.engine import Input
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session
@@ -90,10 +90,10 @@ class Generator:
         sender = f"+1556{number:07d}"
         words = {True: "sí" if lang == "es" else "yes", False: "no", None: "hmm"}
         opening = "hola" if lang == "es" else "hi"
-        session, output = engine.start(self.flow, "sms", now=0, opening=Reply("text", opening))
+        session, output = engine.start(self.flow, "sms", now=0, opening=Input("text", opening))
         steps = [self._sms_step(sender, opening, number, 0, self._sms_reply(output))]
         for turn, answer in enumerate(self._answers(flag, unclear), start=1):
-            session, output = engine.step(self.flow, session, Reply("text", words[answer]))
+            session, output = engine.step(self.flow, session, Input("text", words[answer]))
             steps.append(self._sms_step(sender, words[answer], number, turn, self._sms_reply(output)))
         return steps
 
@@ -132,7 +132,7 @@ class Generator:
         ]
         for keys in presses:
             path = f"/voice/gather?t={self.pseudonyms.step_token(call_sid, session.turns)}"
-            session, output = engine.step(self.flow, session, Reply("keys", keys))
+            session, output = engine.step(self.flow, session, Input("keys", keys))
             steps.append(
                 Step(
                     self._request(path, {**params, "Digits": keys}),

@@ -1,8 +1,8 @@
-"""The triage engine: a pure step from (flow, session, reply) to (session, what to say next)."""
+"""The triage engine: a pure step from (flow, session, input) to (session, what to say next)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ivr.core import answers
@@ -10,22 +10,22 @@ from ivr.core.answers import Answer
 from ivr.core.flow import Flow
 from ivr.core.session import Channel, Session
 
-ReplyKind = Literal["text", "keys", "speech", "silence"]
+InputKind = Literal["text", "keys", "speech", "silence"]
 
 # The node of a call that waits for a language choice by key, before the first question.
 LANGUAGE_MENU = "@language"
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class Input:
     """What the person did: sent text, pressed keys, spoke, or let the prompt time out."""
 
-    kind: ReplyKind
+    kind: InputKind
     value: str = ""
     confidence: float | None = None  # speech only; Twilio may leave it out
 
 
-SILENCE = Reply("silence")
+SILENCE = Input("silence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class Output:
 HANDOFF_KEY = "0"
 
 
-def start(flow: Flow, channel: Channel, *, now: int, opening: Reply | None = None) -> tuple[Session, Output]:
+def start(flow: Flow, channel: Channel, *, now: int, opening: Input | None = None) -> tuple[Session, Output]:
     """A new conversation: the intro with the emergency notice, then the first question.
 
     A text that opens a conversation picks its language (a keyword, or clearly written in it);
@@ -77,17 +77,17 @@ def start(flow: Flow, channel: Channel, *, now: int, opening: Reply | None = Non
         flow=flow.id, digest=flow.digest, channel=channel, lang=lang, node=flow.start, started=now
     )
     if opening is not None and (urgent_lang := _emergency_language(flow, session, opening)):
-        return _end(flow, session.evolve(lang=urgent_lang), _emergency(flow))
+        return _end(flow, replace(session, lang=urgent_lang), _emergency(flow))
     if channel == "voice" and len(flow.languages) > 1:
-        session = session.evolve(node=LANGUAGE_MENU)
+        session = replace(session, node=LANGUAGE_MENU)
         return session, Output(lang, notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
     return session, Output(lang, notices=("intro",), ask=flow.start)
 
 
 def step(
-    flow: Flow, session: Session, reply: Reply, policy: Policy = DEFAULT_POLICY
+    flow: Flow, session: Session, said: Input, policy: Policy = DEFAULT_POLICY
 ) -> tuple[Session, Output]:
-    """Apply one reply to a conversation in progress.
+    """Apply what the person said, pressed or left unanswered to a conversation in progress.
 
     In order: words describing an emergency end the triage at once, whatever is pending; a
     language keyword switches language and repeats the notice and the pending question; a yes or
@@ -96,67 +96,67 @@ def step(
     """
     if session.ended:
         raise ValueError("the conversation has ended; start a new one")
-    session = session.evolve(turns=session.turns + 1)
+    session = replace(session, turns=session.turns + 1)
     if session.turns > flow.limits.max_turns:
         return _end(flow, session, _safety(flow))
-    if urgent_lang := _emergency_language(flow, session, reply):
-        return _end(flow, session.evolve(lang=urgent_lang), _emergency(flow))
-    if reply.kind in ("text", "speech") and (wanted := flow.cues.requested(reply.value)):
+    if urgent_lang := _emergency_language(flow, session, said):
+        return _end(flow, replace(session, lang=urgent_lang), _emergency(flow))
+    if said.kind in ("text", "speech") and (wanted := flow.cues.requested(said.value)):
         node = flow.start if session.node == LANGUAGE_MENU else session.node
-        session = session.evolve(lang=wanted, node=node, misses=0, confirm=False)
+        session = replace(session, lang=wanted, node=node, misses=0, confirm=False)
         return session, Output(wanted, notices=("intro",), ask=node)
     if session.node == LANGUAGE_MENU:
-        return _choose_language(flow, session, reply)
+        return _choose_language(flow, session, said)
     if session.node not in flow.questions:
         return _end(flow, session, _safety(flow))
-    return _answer(flow, session, reply, policy)
+    return _answer(flow, session, said, policy)
 
 
-def _answer(flow: Flow, session: Session, reply: Reply, policy: Policy) -> tuple[Session, Output]:
+def _answer(flow: Flow, session: Session, said: Input, policy: Policy) -> tuple[Session, Output]:
     question = flow.questions[session.node]
-    if policy.handoff and reply.kind == "keys" and reply.value == HANDOFF_KEY:
+    if policy.handoff and said.kind == "keys" and said.value == HANDOFF_KEY:
         return session, Output(session.lang, ask=question.id, keys_only=session.confirm, handoff=True)
-    answer = interpret(flow, reply)
-    if session.confirm and reply.kind != "keys" and answer is not Answer.YES:
+    answer = interpret(flow, said)
+    if session.confirm and said.kind != "keys" and answer is not Answer.YES:
         # Waiting for the keypad: only a key, or a yes (always believed), settles it.
         answer = Answer.UNCLEAR
     elif (
-        reply.kind == "speech"
+        said.kind == "speech"
         and answer is Answer.NO
         and question.red_flag
-        and (reply.confidence is None or reply.confidence < policy.min_speech_confidence)
+        and (said.confidence is None or said.confidence < policy.min_speech_confidence)
     ):
-        session = session.evolve(confirm=True)
+        session = replace(session, confirm=True)
         return session, Output(session.lang, ask=question.id, keys_only=True)
     if answer is Answer.UNCLEAR:
-        return _ask_again(flow, session, reply, ask=question.id)
+        return _ask_again(flow, session, said, ask=question.id)
 
     said_yes = answer is Answer.YES
-    session = session.evolve(misses=0, confirm=False, answers=(*session.answers, (question.id, said_yes)))
+    session = replace(session, misses=0, confirm=False, answers=(*session.answers, (question.id, said_yes)))
     target = question.yes if said_yes else question.no
     if target in flow.outcomes:
         return _end(flow, session, target)
-    return session.evolve(node=target), Output(session.lang, ask=target)
+    return replace(session, node=target), Output(session.lang, ask=target)
 
 
-def _choose_language(flow: Flow, session: Session, reply: Reply) -> tuple[Session, Output]:
+def _choose_language(flow: Flow, session: Session, said: Input) -> tuple[Session, Output]:
     """Key n picks the flow's n-th language. Unanswered, the menu gives way to the first language:
     a caller who cannot choose is better served by questions than by an ending."""
-    if reply.kind == "keys" and reply.value.isdigit() and 1 <= int(reply.value) <= len(flow.languages):
-        lang = flow.languages[int(reply.value) - 1]
-        return session.evolve(lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
-    session = session.evolve(misses=session.misses + 1)
+    if said.kind == "keys" and said.value.isdigit() and 1 <= int(said.value) <= len(flow.languages):
+        lang = flow.languages[int(said.value) - 1]
+        return replace(session, lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
+    session = replace(session, misses=session.misses + 1)
     if session.misses > flow.limits.voice_retries:
         lang = flow.default_language
-        return session.evolve(lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
-    notice = _miss_notice(reply)
+        return replace(session, lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
+    notice = _miss_notice(said)
     return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
 
 
 def heard(flow: Flow, before: Session, after: Session) -> tuple[str, str] | None:
-    """How a step took the person's reply to the question that was pending, for counting where
+    """How a step took what the person said in answer to the question that was pending, for counting where
     people struggle: (question id, "yes" | "no" | "unclear" | "unconfirmed"), or None when no
-    question was pending or the reply was not an answer to it (a language switch, emergency words,
+    question was pending or what they said was not an answer to it (a language switch, emergency words,
     a request for the nurse)."""
     question = before.node
     if question not in flow.questions:
@@ -170,20 +170,20 @@ def heard(flow: Flow, before: Session, after: Session) -> tuple[str, str] | None
     return None
 
 
-def interpret(flow: Flow, reply: Reply) -> Answer:
-    if reply.kind == "keys":
-        return answers.from_keys(reply.value)
-    if reply.kind in ("text", "speech"):
-        return answers.from_text(reply.value, flow.vocabulary)
+def interpret(flow: Flow, said: Input) -> Answer:
+    if said.kind == "keys":
+        return answers.from_keys(said.value)
+    if said.kind in ("text", "speech"):
+        return answers.from_text(said.value, flow.vocabulary)
     return Answer.UNCLEAR
 
 
-def _emergency_language(flow: Flow, session: Session, reply: Reply) -> str | None:
+def _emergency_language(flow: Flow, session: Session, said: Input) -> str | None:
     """When free text describes an emergency, the language to answer in: the conversation's own if
     the phrase belongs to it ("911"), else the phrase's ("se desmayó" in an English conversation)."""
-    if reply.kind not in ("text", "speech"):
+    if said.kind not in ("text", "speech"):
         return None
-    match = flow.emergency_phrases.find(reply.value)
+    match = flow.emergency_phrases.find(said.value)
     if match is None:
         return None
     if session.lang in match.langs:
@@ -191,17 +191,17 @@ def _emergency_language(flow: Flow, session: Session, reply: Reply) -> str | Non
     return next(lang for lang in flow.languages if lang in match.langs)
 
 
-def _ask_again(flow: Flow, session: Session, reply: Reply, *, ask: str) -> tuple[Session, Output]:
+def _ask_again(flow: Flow, session: Session, said: Input, *, ask: str) -> tuple[Session, Output]:
     retries = flow.limits.sms_retries if session.channel == "sms" else flow.limits.voice_retries
-    session = session.evolve(misses=session.misses + 1)
+    session = replace(session, misses=session.misses + 1)
     if session.misses > retries:
         return _end(flow, session, _safety(flow))
-    output = Output(session.lang, notices=(_miss_notice(reply),), ask=ask, keys_only=session.confirm)
+    output = Output(session.lang, notices=(_miss_notice(said),), ask=ask, keys_only=session.confirm)
     return session, output
 
 
-def _miss_notice(reply: Reply) -> str:
-    return {"silence": "no_input", "keys": "wrong_key"}.get(reply.kind, "not_understood")
+def _miss_notice(said: Input) -> str:
+    return {"silence": "no_input", "keys": "wrong_key"}.get(said.kind, "not_understood")
 
 
 def _emergency(flow: Flow) -> str:
@@ -213,4 +213,4 @@ def _safety(flow: Flow) -> str:
 
 
 def _end(flow: Flow, session: Session, outcome: str) -> tuple[Session, Output]:
-    return session.evolve(node="", outcome=outcome, confirm=False), Output(session.lang, outcome=outcome)
+    return replace(session, node="", outcome=outcome, confirm=False), Output(session.lang, outcome=outcome)

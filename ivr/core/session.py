@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -38,9 +38,6 @@ class Session:
     @property
     def ended(self) -> bool:
         return self.outcome is not None
-
-    def evolve(self, **changes: Any) -> Session:
-        return replace(self, **changes)
 
 
 def encode(session: Session) -> bytes:

@@ -19,9 +19,10 @@ from ivr.core.privacy import Pseudonyms
 from ivr.ops.followup import FollowUpSender
 from ivr.ops.logs import RequestIdMiddleware
 from ivr.ops.metrics import Metrics
+from ivr.ops.observer import Observer
 from ivr.registry import FlowRegistry
 from ivr.security import SignatureChecker
-from ivr.service import Limits, Triage
+from ivr.service import Triage, TriageLimits
 from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.flow_archive import FlowArchive
@@ -30,7 +31,7 @@ from ivr.web import health
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
 from ivr.web.admission import Admission, AdmissionMiddleware
-from ivr.web.deps import Components
+from ivr.web.components import Components
 from ivr.web.replies import Replies
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 
@@ -100,32 +101,36 @@ def create_app(
             settings.twilio_account_sid, token, api_base_url=settings.twilio_api_base_url
         )
     flow = registry.current
+    pseudonyms = Pseudonyms(hash_key.encode())
+    triage = Triage(
+        registry,
+        store,
+        pseudonyms,
+        limits=TriageLimits(
+            sms_ttl=settings.sms_session_ttl,
+            voice_ttl=settings.voice_session_ttl,
+            replay_ttl=settings.replay_ttl,
+            texts_per_window=settings.rate_limit_texts,
+            text_window=settings.rate_limit_window,
+            opt_out_ttl=settings.opt_out_ttl,
+        ),
+        policy=Policy(
+            min_speech_confidence=settings.speech_confidence_threshold,
+            handoff=settings.nurse_number is not None,
+        ),
+        clock=clock,
+    )
+    metrics = Metrics()
+    audit = AuditLog(store.redis, settings.audit_retention_days)
     components = Components(
         settings=settings,
         registry=registry,
-        triage=Triage(
-            registry,
-            store,
-            Pseudonyms(hash_key.encode()),
-            limits=Limits(
-                sms_ttl=settings.sms_session_ttl,
-                voice_ttl=settings.voice_session_ttl,
-                replay_ttl=settings.replay_ttl,
-                texts_per_window=settings.rate_limit_texts,
-                text_window=settings.rate_limit_window,
-                opt_out_ttl=settings.opt_out_ttl,
-            ),
-            policy=Policy(
-                min_speech_confidence=settings.speech_confidence_threshold,
-                handoff=settings.nurse_number is not None,
-            ),
-            clock=clock,
-        ),
+        triage=triage,
         store=store,
         checker=SignatureChecker(token, settings.public_base_url),
         voice_style=voice_style,
-        metrics=Metrics(),
-        audit=AuditLog(store.redis, settings.audit_retention_days),
+        metrics=metrics,
+        audit=audit,
         followup=followup,
         replies=Replies(
             voice_style,
@@ -136,6 +141,7 @@ def create_app(
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
         admission=Admission(settings.webhook_concurrency),
+        observer=Observer(metrics, audit, pseudonyms, triage, followup),
     )
 
     @asynccontextmanager

@@ -6,7 +6,7 @@ import re
 
 from fastapi import APIRouter, HTTPException, Response
 
-from ivr.web.deps import Hook, twiml, webhook
+from ivr.web.webhook import Hook, twiml, webhook
 
 router = APIRouter()
 
@@ -15,7 +15,7 @@ MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 @webhook(router, "/sms")
 async def incoming_text(hook: Hook) -> Response:
-    c = hook.c
+    c = hook.components
     our_number, sender, message_sid = hook.form.require("To", "From", "MessageSid")
     if not MESSAGE_SID.fullmatch(message_sid):
         raise HTTPException(400, "malformed MessageSid")
@@ -23,7 +23,7 @@ async def incoming_text(hook: Hook) -> Response:
 
     async def reply() -> str:
         turn = await c.triage.text(our_number, sender, body, message_sid)
-        c.observe(turn, "sms", caller=sender, later=hook.later)
+        c.observer.observe(turn, "sms", caller=sender, later=hook.later)
         return c.replies.sms(turn.flow, turn.output)
 
     return await hook.answer("sms", reply, c.sms_safety_net)
@@ -32,5 +32,5 @@ async def incoming_text(hook: Hook) -> Response:
 @webhook(router, "/sms/fallback")
 async def text_fallback(hook: Hook) -> Response:
     """Twilio's Fallback URL for messaging: the static safety net, without touching Redis."""
-    hook.c.metrics.safety_nets.labels("sms_fallback", "fallback").inc()
-    return twiml(hook.c.sms_safety_net)
+    hook.components.metrics.safety_nets.labels("sms_fallback", "fallback").inc()
+    return twiml(hook.components.sms_safety_net)

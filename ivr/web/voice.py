@@ -9,10 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Response
 
 from ivr.channels import voice
-from ivr.core.engine import SILENCE, Reply
+from ivr.core.engine import SILENCE, Input
 from ivr.service import Turn
-from ivr.web.deps import Components, Hook, twiml, webhook
+from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm
+from ivr.web.webhook import Hook, twiml, webhook
 
 log = logging.getLogger("ivr.web")
 router = APIRouter()
@@ -35,11 +36,11 @@ def _render(c: Components, turn: Turn) -> str:
     return c.replies.voice(turn.flow, turn.output, quote(turn.token))
 
 
-def reply_from(form: TwilioForm) -> Reply:
+def input_from(form: TwilioForm) -> Input:
     """Digits win over speech; neither means the gather timed out. A Confidence that is missing
     or not a number between 0 and 1 is treated as unknown (and so, low)."""
     if digits := form.get("Digits"):
-        return Reply("keys", digits)
+        return Input("keys", digits)
     if speech := form.get("SpeechResult").strip():
         try:
             confidence: float | None = float(form.get("Confidence"))
@@ -47,18 +48,18 @@ def reply_from(form: TwilioForm) -> Reply:
             confidence = None
         if confidence is not None and not 0.0 <= confidence <= 1.0:
             confidence = None
-        return Reply("speech", speech, confidence)
+        return Input("speech", speech, confidence)
     return SILENCE
 
 
 @webhook(router, "/voice")
 async def incoming_call(hook: Hook) -> Response:
-    c, form, later = hook.c, hook.form, hook.later
+    c, form, later = hook.components, hook.form, hook.later
     call_sid = _call_sid(form)
 
     async def reply() -> str:
         turn = await c.triage.call_started(call_sid)
-        c.observe(turn, "voice", caller=form.get("From"), later=later)
+        c.observer.observe(turn, "voice", caller=form.get("From"), later=later)
         return _render(c, turn)
 
     return await hook.answer("voice", reply, c.voice_safety_net)
@@ -67,15 +68,15 @@ async def incoming_call(hook: Hook) -> Response:
 @webhook(router, GATHER_PATH)
 async def gathered(hook: Hook) -> Response:
     """A key press or spoken answer from the <Gather>, or the <Redirect> that follows a silence."""
-    c, form, later, t = hook.c, hook.form, hook.later, hook.query("t")
+    c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
     call_sid = _call_sid(form)
-    answer = reply_from(form)
+    answer = input_from(form)
     caller, our_number = form.get("From"), form.get("To")
 
     async def reply() -> str:
-        turn = await c.triage.call_reply(call_sid, t, answer)
-        c.observe(turn, "voice", caller=caller, later=later)
-        c.follow_up(turn, caller=caller, our_number=our_number, later=later)
+        turn = await c.triage.call_input(call_sid, t, answer)
+        c.observer.observe(turn, "voice", caller=caller, later=later)
+        c.observer.follow_up(turn, caller=caller, our_number=our_number, later=later)
         return _render(c, turn)
 
     return await hook.answer("voice_gather", reply, c.voice_safety_net)
@@ -84,7 +85,7 @@ async def gathered(hook: Hook) -> Response:
 @webhook(router, HANDOFF_PATH)
 async def handed_back(hook: Hook) -> Response:
     """The <Dial> to the nurse ended: answered, the call ends; not answered, back to the questions."""
-    c, form, later, t = hook.c, hook.form, hook.later, hook.query("t")
+    c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
     call_sid = _call_sid(form)
     dial_status = form.get("DialCallStatus")
 
@@ -92,7 +93,7 @@ async def handed_back(hook: Hook) -> Response:
         turn = await c.triage.call_handed_back(call_sid, t, dial_status)
         if turn.event == "handed_off" and turn.session is not None:
             c.metrics.handoffs.labels("answered").inc()
-            c.record(turn.flow, turn.session, "handoff", form.get("From"), later)
+            c.observer.record(turn.flow, turn.session, "handoff", form.get("From"), later)
         elif turn.output.notices == ("nurse_unavailable",):
             c.metrics.handoffs.labels("unanswered").inc()
         return _render(c, turn)
@@ -104,7 +105,7 @@ async def handed_back(hook: Hook) -> Response:
 async def call_status(hook: Hook) -> Response:
     """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
     status acts, and the second one finds nothing left to count."""
-    c, form, later = hook.c, hook.form, hook.later
+    c, form, later = hook.components, hook.form, hook.later
     call_sid = _call_sid(form)
     (status,) = form.require("CallStatus")
     if status not in FINISHED:
@@ -117,7 +118,7 @@ async def call_status(hook: Hook) -> Response:
             log.info("call ended before an outcome", extra={"status": status})
             flow = await c.registry.pinned(end.session.flow, end.session.digest) if end.session else None
             if end.session is not None and flow is not None:
-                c.record(flow, end.session, "abandoned", form.get("From"), later)
+                c.observer.record(flow, end.session, "abandoned", form.get("From"), later)
         return voice.empty()
 
     return await hook.answer("voice_status", forget, voice.empty())
@@ -126,5 +127,5 @@ async def call_status(hook: Hook) -> Response:
 @webhook(router, "/voice/fallback")
 async def call_fallback(hook: Hook) -> Response:
     """Twilio's Fallback URL for voice: the spoken safety net, without touching Redis."""
-    hook.c.metrics.safety_nets.labels("voice_fallback", "fallback").inc()
-    return twiml(hook.c.voice_safety_net)
+    hook.components.metrics.safety_nets.labels("voice_fallback", "fallback").inc()
+    return twiml(hook.components.voice_safety_net)

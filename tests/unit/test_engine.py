@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ivr.core import engine
-from ivr.core.engine import LANGUAGE_MENU, SILENCE, Output, Policy, Reply, ReplyKind
+from ivr.core.engine import LANGUAGE_MENU, SILENCE, Input, InputKind, Output, Policy
 from ivr.core.flow import Flow
 from ivr.core.session import Channel, Session
 from tests.support import red_flags, shipped_flow, tiny_flow
 
 FLOW = shipped_flow()
 ORDER = FLOW.question_order()
-ENGLISH = Reply("keys", "1")
-SPANISH = Reply("keys", "2")
+ENGLISH = Input("keys", "1")
+SPANISH = Input("keys", "2")
 
 
 def _walk(
-    flow: Flow, replies: list[Reply], channel: Channel = "sms", opening: Reply | None = None
+    flow: Flow, replies: list[Input], channel: Channel = "sms", opening: Input | None = None
 ) -> tuple[Session, list[Output]]:
     session, output = engine.start(flow, channel, now=100, opening=opening)
     outputs = [output]
@@ -29,7 +31,7 @@ def _walk(
 
 def test_a_text_conversation_starts_with_the_intro_then_the_first_question() -> None:
     """The first output says the intro (with the emergency notice), then asks the first question."""
-    session, output = engine.start(FLOW, "sms", now=100, opening=Reply("text", "hi"))
+    session, output = engine.start(FLOW, "sms", now=100, opening=Input("text", "hi"))
     assert output == Output("en", notices=("intro",), ask=FLOW.start)
     assert session.node == FLOW.start
     assert session.digest == FLOW.digest
@@ -42,14 +44,14 @@ def test_a_call_says_the_notice_in_every_language_then_offers_the_language_menu(
     assert output == Output("en", notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
     assert session.node == LANGUAGE_MENU
     for key, lang in (("1", "en"), ("2", "es")):
-        chosen, output = engine.step(FLOW, session, Reply("keys", key))
+        chosen, output = engine.step(FLOW, session, Input("keys", key))
         assert output == Output(lang, ask=FLOW.start)
         assert chosen.lang == lang
 
 
 def test_the_language_menu_repeats_then_gives_way_to_the_first_language() -> None:
     """A caller who does not choose hears the menu again, twice, then the questions in English."""
-    _, outputs = _walk(FLOW, [SILENCE, Reply("keys", "7"), SILENCE], "voice")
+    _, outputs = _walk(FLOW, [SILENCE, Input("keys", "7"), SILENCE], "voice")
     assert outputs[1] == Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
     assert outputs[2] == Output("en", notices=("wrong_key",), ask=LANGUAGE_MENU, every_language=True)
     assert outputs[3] == Output("en", ask=FLOW.start)
@@ -59,14 +61,14 @@ def test_the_language_menu_repeats_then_gives_way_to_the_first_language() -> Non
 @pytest.mark.parametrize(
     ("channel", "lang", "yes", "no", "prelude"),
     [
-        ("sms", "en", Reply("text", "yes"), Reply("text", "no"), []),
-        ("sms", "es", Reply("text", "Sí"), Reply("text", "no"), [Reply("text", "español")]),
-        ("voice", "en", Reply("keys", "1"), Reply("keys", "2"), [ENGLISH]),
-        ("voice", "es", Reply("speech", "Sí.", 0.3), Reply("keys", "2"), [SPANISH]),
+        ("sms", "en", Input("text", "yes"), Input("text", "no"), []),
+        ("sms", "es", Input("text", "Sí"), Input("text", "no"), [Input("text", "español")]),
+        ("voice", "en", Input("keys", "1"), Input("keys", "2"), [ENGLISH]),
+        ("voice", "es", Input("speech", "Sí.", 0.3), Input("keys", "2"), [SPANISH]),
     ],
 )
 def test_a_yes_to_any_red_flag_ends_in_the_emergency_outcome_at_once(
-    flag: str, channel: Channel, lang: str, yes: Reply, no: Reply, prelude: list[Reply]
+    flag: str, channel: Channel, lang: str, yes: Input, no: Input, prelude: list[Input]
 ) -> None:
     """Whatever came before, a yes to a red flag makes the very next output the emergency outcome."""
     session, outputs = _walk(FLOW, [*prelude, *[no] * ORDER.index(flag), yes], channel)
@@ -79,7 +81,7 @@ def test_a_yes_to_any_red_flag_ends_in_the_emergency_outcome_at_once(
 
 def test_no_to_everything_gives_the_appointment_outcome() -> None:
     """Answering no to every red flag asks each question once, then advises an appointment."""
-    session, outputs = _walk(FLOW, [Reply("text", "no")] * len(FLOW.questions))
+    session, outputs = _walk(FLOW, [Input("text", "no")] * len(FLOW.questions))
     asked = [o.ask for o in outputs if o.ask]
     assert asked == ORDER
     assert outputs[-1] == Output("en", outcome="appointment")
@@ -88,7 +90,7 @@ def test_no_to_everything_gives_the_appointment_outcome() -> None:
 
 def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outcome() -> None:
     """SMS: one re-prompt repeating the question; a second unclear reply in a row ends safely."""
-    _, outputs = _walk(FLOW, [Reply("text", "maybe"), Reply("text", "what?")])
+    _, outputs = _walk(FLOW, [Input("text", "maybe"), Input("text", "what?")])
     assert outputs[1] == Output("en", notices=("not_understood",), ask=FLOW.start)
     assert outputs[2] == Output("en", outcome="unclear")
     assert FLOW.outcomes["unclear"].kind == "safety"
@@ -96,7 +98,7 @@ def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outco
 
 def test_a_clear_answer_resets_the_unclear_count() -> None:
     """Only unclear replies in a row count; a clear answer in between starts the count again."""
-    session, outputs = _walk(FLOW, [Reply("text", "hmm"), Reply("text", "no"), Reply("text", "hmm")])
+    session, outputs = _walk(FLOW, [Input("text", "hmm"), Input("text", "no"), Input("text", "hmm")])
     assert outputs[-1] == Output("en", notices=("not_understood",), ask=ORDER[1])
     assert session.misses == 1
 
@@ -111,7 +113,7 @@ def test_silence_on_a_call_repeats_the_question_twice_then_ends_safely() -> None
 
 def test_a_wrong_key_is_said_and_counted_like_an_unclear_answer() -> None:
     """Voice: a key other than 1 or 2 is named as wrong, and shares the count with silence."""
-    _, outputs = _walk(FLOW, [ENGLISH, Reply("keys", "7"), SILENCE, Reply("keys", "#")], "voice")
+    _, outputs = _walk(FLOW, [ENGLISH, Input("keys", "7"), SILENCE, Input("keys", "#")], "voice")
     assert outputs[2] == Output("en", notices=("wrong_key",), ask=FLOW.start)
     assert outputs[3] == Output("en", notices=("no_input",), ask=FLOW.start)
     assert outputs[4] == Output("en", outcome="unclear")
@@ -123,18 +125,18 @@ def test_a_wrong_key_is_said_and_counted_like_an_unclear_answer() -> None:
 @pytest.mark.parametrize("said", ["Yes.", "yeah", "Yes, it is.", "Sí.", "si"])
 def test_a_spoken_yes_is_believed_at_any_confidence(said: str) -> None:
     """A spoken yes to a red flag gives the emergency outcome even when heard with low confidence."""
-    _, outputs = _walk(FLOW, [ENGLISH, Reply("speech", said, 0.1)], "voice")
+    _, outputs = _walk(FLOW, [ENGLISH, Input("speech", said, 0.1)], "voice")
     assert outputs[-1].outcome == "emergency"
 
 
 @pytest.mark.parametrize("confidence", [None, 0.0, 0.59])
 def test_an_unsure_spoken_no_to_a_red_flag_is_confirmed_by_keypad(confidence: float | None) -> None:
     """A spoken no with missing or low confidence is not trusted: the keypad must confirm it."""
-    session, outputs = _walk(FLOW, [ENGLISH, Reply("speech", "No.", confidence)], "voice")
+    session, outputs = _walk(FLOW, [ENGLISH, Input("speech", "No.", confidence)], "voice")
     assert outputs[-1] == Output("en", ask=FLOW.start, keys_only=True)
     assert session.confirm
     assert session.answers == ()
-    confirmed, output = engine.step(FLOW, session, Reply("keys", "2"))
+    confirmed, output = engine.step(FLOW, session, Input("keys", "2"))
     assert output == Output("en", ask=ORDER[1])
     assert confirmed.answers == ((FLOW.start, False),)
     assert not confirmed.confirm
@@ -142,18 +144,18 @@ def test_an_unsure_spoken_no_to_a_red_flag_is_confirmed_by_keypad(confidence: fl
 
 def test_while_confirming_only_a_key_or_a_yes_counts() -> None:
     """Awaiting the keypad, another spoken no is a miss, a spoken yes is an emergency, a key decides."""
-    session, _ = _walk(FLOW, [ENGLISH, Reply("speech", "no", 0.2)], "voice")
-    again, output = engine.step(FLOW, session, Reply("speech", "no", 0.99))
+    session, _ = _walk(FLOW, [ENGLISH, Input("speech", "no", 0.2)], "voice")
+    again, output = engine.step(FLOW, session, Input("speech", "no", 0.99))
     assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True)
-    _, output = engine.step(FLOW, again, Reply("speech", "yes", 0.2))
+    _, output = engine.step(FLOW, again, Input("speech", "yes", 0.2))
     assert output.outcome == "emergency"
-    _, output = engine.step(FLOW, again, Reply("keys", "1"))
+    _, output = engine.step(FLOW, again, Input("keys", "1"))
     assert output.outcome == "emergency"
 
 
 def test_a_confident_spoken_no_is_accepted() -> None:
     """At or above the threshold a spoken no moves on like a pressed 2."""
-    _, outputs = _walk(FLOW, [ENGLISH, Reply("speech", "No.", 0.6)], "voice")
+    _, outputs = _walk(FLOW, [ENGLISH, Input("speech", "No.", 0.6)], "voice")
     assert outputs[-1] == Output("en", ask=ORDER[1])
 
 
@@ -161,16 +163,16 @@ def test_the_confidence_threshold_is_a_policy() -> None:
     """The threshold comes from configuration: at 0.0 every spoken no is accepted."""
     session, _ = engine.start(FLOW, "voice", now=0)
     session, _ = engine.step(FLOW, session, ENGLISH)
-    _, output = engine.step(FLOW, session, Reply("speech", "no", None), Policy(min_speech_confidence=0.0))
+    _, output = engine.step(FLOW, session, Input("speech", "no", None), Policy(min_speech_confidence=0.0))
     assert output == Output("en", ask=FLOW.start, keys_only=True)  # unknown confidence: still confirmed
-    _, output = engine.step(FLOW, session, Reply("speech", "no", 0.1), Policy(min_speech_confidence=0.0))
+    _, output = engine.step(FLOW, session, Input("speech", "no", 0.1), Policy(min_speech_confidence=0.0))
     assert output == Output("en", ask=ORDER[1])
 
 
 @pytest.mark.parametrize("said", ["maybe", "I'm not sure", "", "hmm no yes"])
 def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
     """Anything not plainly yes or no is asked again; it never counts as a no to a red flag."""
-    session, outputs = _walk(FLOW, [ENGLISH, Reply("speech", said, 0.95)], "voice")
+    session, outputs = _walk(FLOW, [ENGLISH, Input("speech", said, 0.95)], "voice")
     assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start)
     assert session.answers == ()
 
@@ -198,9 +200,9 @@ def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
 @pytest.mark.parametrize("channel", ["sms", "voice"])
 def test_words_describing_an_emergency_end_the_triage_at_once(text: str, channel: Channel) -> None:
     """Whatever question is pending, free text describing an emergency gets the emergency outcome."""
-    kind: ReplyKind = "text" if channel == "sms" else "speech"
+    kind: InputKind = "text" if channel == "sms" else "speech"
     prelude = [] if channel == "sms" else [ENGLISH]
-    session, outputs = _walk(FLOW, [*prelude, Reply(kind, "no", 0.9), Reply(kind, text, 0.9)], channel)
+    session, outputs = _walk(FLOW, [*prelude, Input(kind, "no", 0.9), Input(kind, text, 0.9)], channel)
     assert outputs[-1].outcome == "emergency"
     assert session.ended
 
@@ -219,14 +221,14 @@ def test_words_describing_an_emergency_end_the_triage_at_once(text: str, channel
 )
 def test_negated_emergency_words_do_not_count(text: str) -> None:
     """A negated phrase is not an emergency; it is asked again like any unclear reply."""
-    _, outputs = _walk(FLOW, [Reply("text", text)])
+    _, outputs = _walk(FLOW, [Input("text", text)])
     assert outputs[-1].outcome is None
 
 
 @pytest.mark.parametrize("text", ["I can't breathe", "no puedo respirar", "911"])
 def test_a_first_text_describing_an_emergency_is_answered_with_the_emergency_outcome(text: str) -> None:
     """Even the opening text is read: an emergency gets the call-911 outcome as the first reply."""
-    session, output = engine.start(FLOW, "sms", now=0, opening=Reply("text", text))
+    session, output = engine.start(FLOW, "sms", now=0, opening=Input("text", text))
     assert output.outcome == "emergency"
     assert session.ended
 
@@ -234,7 +236,7 @@ def test_a_first_text_describing_an_emergency_is_answered_with_the_emergency_out
 def test_emergency_words_are_heard_at_the_language_menu() -> None:
     """Spoken emergency words count even before a language is chosen."""
     session, _ = engine.start(FLOW, "voice", now=0)
-    _, output = engine.step(FLOW, session, Reply("speech", "I can't breathe", 0.4))
+    _, output = engine.step(FLOW, session, Input("speech", "I can't breathe", 0.4))
     assert output.outcome == "emergency"
 
 
@@ -254,17 +256,17 @@ def test_emergency_words_are_heard_at_the_language_menu() -> None:
 )
 def test_the_first_text_picks_the_language(text: str, lang: str) -> None:
     """A Spanish keyword or a clearly Spanish first text starts in Spanish; anything else in English."""
-    session, output = engine.start(FLOW, "sms", now=0, opening=Reply("text", text))
+    session, output = engine.start(FLOW, "sms", now=0, opening=Input("text", text))
     assert session.lang == output.lang == lang
 
 
 def test_a_language_keyword_switches_at_any_time_and_repeats_the_notice_and_question() -> None:
     """Mid-conversation, ESPAÑOL switches to Spanish without using up an answer, then back with ENGLISH."""
-    session, _ = _walk(FLOW, [Reply("text", "no")], opening=Reply("text", "hi"))
-    session, output = engine.step(FLOW, session, Reply("text", "Español por favor"))
+    session, _ = _walk(FLOW, [Input("text", "no")], opening=Input("text", "hi"))
+    session, output = engine.step(FLOW, session, Input("text", "Español por favor"))
     assert output == Output("es", notices=("intro",), ask=ORDER[1])
     assert session.answers == ((ORDER[0], False),)
-    session, output = engine.step(FLOW, session, Reply("text", "english"))
+    session, output = engine.step(FLOW, session, Input("text", "english"))
     assert output == Output("en", notices=("intro",), ask=ORDER[1])
 
 
@@ -273,15 +275,15 @@ def test_a_language_keyword_switches_at_any_time_and_repeats_the_notice_and_ques
 
 def test_an_ended_conversation_takes_no_more_replies() -> None:
     """The engine refuses to step past an outcome; callers start a new conversation instead."""
-    session, _ = _walk(FLOW, [Reply("text", "yes")])
+    session, _ = _walk(FLOW, [Input("text", "yes")])
     with pytest.raises(ValueError, match="ended"):
-        engine.step(FLOW, session, Reply("text", "no"))
+        engine.step(FLOW, session, Input("text", "no"))
 
 
 def test_a_session_on_a_node_the_flow_lacks_ends_safely() -> None:
     """A session whose question is missing from its flow gets the safety outcome, not an error."""
     session, _ = engine.start(FLOW, "sms", now=0)
-    session, output = engine.step(FLOW, session.evolve(node="gone"), Reply("text", "no"))
+    session, output = engine.step(FLOW, replace(session, node="gone"), Input("text", "no"))
     assert output == Output("en", outcome="unclear")
     assert session.ended
 
@@ -290,7 +292,7 @@ def test_the_turn_cap_ends_any_conversation() -> None:
     """Even a conversation that somehow keeps going is stopped by max_turns with the safety outcome."""
     flow = tiny_flow()
     session, _ = engine.start(flow, "sms", now=0)
-    session, output = engine.step(flow, session.evolve(turns=flow.limits.max_turns), Reply("text", "no"))
+    session, output = engine.step(flow, replace(session, turns=flow.limits.max_turns), Input("text", "no"))
     assert output.outcome == "unsure"
 
 
@@ -298,30 +300,30 @@ def test_steps_are_pure() -> None:
     """The same session and reply always give the same result, and the input session is unchanged."""
     session, _ = engine.start(FLOW, "sms", now=5)
     before = session
-    assert engine.step(FLOW, session, Reply("text", "no")) == engine.step(FLOW, session, Reply("text", "no"))
+    assert engine.step(FLOW, session, Input("text", "no")) == engine.step(FLOW, session, Input("text", "no"))
     assert session == before
 
 
 @pytest.mark.parametrize(
     ("reply", "taken_as"),
     [
-        (Reply("text", "yes"), "yes"),
-        (Reply("text", "no"), "no"),
-        (Reply("text", "purple"), "unclear"),
-        (Reply("keys", "7"), "unclear"),
-        (Reply("speech", "no", 0.2), "unconfirmed"),
+        (Input("text", "yes"), "yes"),
+        (Input("text", "no"), "no"),
+        (Input("text", "purple"), "unclear"),
+        (Input("keys", "7"), "unclear"),
+        (Input("speech", "no", 0.2), "unconfirmed"),
     ],
 )
-def test_heard_says_how_a_reply_to_the_pending_question_was_taken(reply: Reply, taken_as: str) -> None:
+def test_heard_says_how_a_reply_to_the_pending_question_was_taken(reply: Input, taken_as: str) -> None:
     """For the metrics of where people struggle: the question that was pending, and the reply's class."""
-    before, _ = engine.start(FLOW, "sms", now=100, opening=Reply("text", "hi"))
+    before, _ = engine.start(FLOW, "sms", now=100, opening=Input("text", "hi"))
     after, _ = engine.step(FLOW, before, reply)
     assert engine.heard(FLOW, before, after) == (FLOW.start, taken_as)
 
 
 def test_heard_is_nothing_when_the_reply_was_not_an_answer() -> None:
     """Emergency words and a language switch answer no question."""
-    before, _ = engine.start(FLOW, "sms", now=100, opening=Reply("text", "hi"))
-    for reply in (Reply("text", "I can't breathe"), Reply("text", "español")):
+    before, _ = engine.start(FLOW, "sms", now=100, opening=Input("text", "hi"))
+    for reply in (Input("text", "I can't breathe"), Input("text", "español")):
         after, _ = engine.step(FLOW, before, reply)
         assert engine.heard(FLOW, before, after) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ivr.core.session import Session, SessionDecodeError, decode, encode
@@ -25,7 +27,7 @@ def test_round_trip() -> None:
     """A session decodes to exactly what was encoded, answers and all."""
     session = _session()
     assert decode(encode(session)) == session
-    ended = session.evolve(node="", outcome="emergency")
+    ended = replace(session, node="", outcome="emergency")
     assert decode(encode(ended)) == ended
 
 

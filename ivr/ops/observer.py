@@ -1,0 +1,95 @@
+"""What a turn leaves behind besides its reply: metrics, the audit record, the follow-up text."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from ivr.channels import sms
+from ivr.core.flow import Flow
+from ivr.core.privacy import Pseudonyms
+from ivr.core.session import Session
+from ivr.ops.followup import FollowUpSender
+from ivr.ops.metrics import Metrics
+from ivr.service import Triage, Turn
+from ivr.store.audit import AuditLog, record_for
+
+log = logging.getLogger("ivr.ops")
+
+# Work to run after the reply has gone: a name for the logs, and the work itself.
+Later = Callable[[str, Awaitable[object]], None]
+
+
+class Observer:
+    """Counts what turns did and queues what must follow them. Nothing personal reaches a metric
+    label or an audit record: channel, language, question, outcome kind, and a keyed hash."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        audit: AuditLog,
+        pseudonyms: Pseudonyms,
+        triage: Triage,
+        followup: FollowUpSender | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.audit = audit
+        self.pseudonyms = pseudonyms
+        self.triage = triage
+        self.followup = followup
+
+    def observe(self, turn: Turn, channel: str, *, caller: str, later: Later) -> None:
+        """Count what a turn did, and queue its audit record for after the reply has gone."""
+        m = self.metrics
+        if turn.replayed:
+            m.replays.labels(channel).inc()
+            return
+        if turn.fresh:
+            m.started.labels(channel, turn.output.lang).inc()
+        if turn.heard is not None:
+            m.answers.labels(channel, *turn.heard).inc()
+        if turn.output.outcome is not None and turn.session is not None:
+            kind = turn.flow.outcomes[turn.output.outcome].kind
+            m.outcomes.labels(channel, turn.output.lang, kind).inc()
+            self.record(turn.flow, turn.session, kind, caller, later)
+        counters = {
+            "opted_out": m.opt_outs,
+            "opted_in": m.opt_ins,
+            "rate_limited": m.rate_limited,
+            "help": m.help,
+        }
+        if turn.event in counters:
+            counters[turn.event].inc()
+
+    def record(self, flow: Flow, session: Session, outcome: str, caller: str, later: Later) -> None:
+        """Queue one audit record: who (keyed hash), when, how it went; never the number itself."""
+        entry = record_for(flow, session, outcome, self.pseudonyms.caller(caller), time.time())
+        later("audit", self.audit.append(entry))
+
+    def follow_up(self, turn: Turn, *, caller: str, our_number: str, later: Later) -> None:
+        """After a call reaches an outcome, text the caller the advice (when FOLLOWUP_SMS is on)."""
+        if (
+            self.followup is None
+            or turn.replayed
+            or turn.output.outcome is None
+            or not caller
+            or not our_number
+        ):
+            return
+        bodies = sms.messages(turn.flow, turn.output)
+        later("followup", self._send_followup(self.followup, caller, our_number, bodies))
+
+    async def _send_followup(
+        self, sender: FollowUpSender, caller: str, our_number: str, bodies: list[str]
+    ) -> None:
+        if await self.triage.opted_out(our_number, caller):
+            self.metrics.followups.labels("skipped_opted_out").inc()
+            return
+        try:
+            await sender.send(to=caller, from_=our_number, bodies=bodies)
+        except Exception as exc:  # any failure of the REST call: counted and logged, never retried
+            self.metrics.followups.labels("failed").inc()
+            log.warning("follow-up text failed", extra={"error": type(exc).__name__})
+            return
+        self.metrics.followups.labels("sent").inc()

@@ -1,0 +1,162 @@
+"""A Twilio webhook as a route: its verified form, its turn at the gate, and an answer that is
+always valid TwiML (the safety net when anything fails)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response
+
+from ivr.ops.logs import set_sids
+from ivr.store.errors import StoreContention, StoreUnavailable
+from ivr.web.components import Components
+from ivr.web.twilio_form import TwilioForm, read_form
+
+log = logging.getLogger("ivr.web")
+
+TWIML_TYPE = "application/xml"
+
+
+async def quietly(what: str, work: Awaitable[object]) -> None:
+    """Run work after the response has gone; a failure is logged, never raised into the server."""
+    try:
+        await work
+    except Exception as exc:  # background work must not take the worker down with it
+        log.warning("background work failed", extra={"event": what, "error": type(exc).__name__})
+
+
+async def verified_form(request: Request, c: Components) -> TwilioForm:
+    try:
+        form = await read_form(request, c.checker)
+    except HTTPException as exc:
+        if exc.status_code == 403:
+            c.metrics.signature_rejections.labels(request.url.path).inc()
+            log.warning("webhook refused: bad signature", extra={"route": request.url.path})
+        raise
+    set_sids(message_sid=form.get("MessageSid"), call_sid=form.get("CallSid"))
+    return form
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """One verified Twilio webhook: the request, its form, the app's components, and work for later."""
+
+    request: Request
+    form: TwilioForm
+    components: Components
+    tasks: BackgroundTasks  # run after the reply has gone
+    arrived: float  # time.monotonic() when the webhook arrived (before waiting its turn)
+    busy: bool  # its turn did not come before its deadline: answer with the safety net
+
+    def later(self, what: str, work: Awaitable[object]) -> None:
+        """Run `work` after the reply has gone; a failure is logged, never raised."""
+        self.tasks.add_task(quietly, what, work)
+
+    def query(self, name: str) -> str:
+        return self.request.query_params.get(name, "")
+
+    async def answer(self, route: str, build: Callable[[], Awaitable[str]], safety_net: str) -> Response:
+        """The TwiML `build` makes, once this webhook's turn comes, or else the safety net."""
+        if self.busy:
+            return answer_busy(self.components, route, safety_net, arrived=self.arrived)
+        return await answer_safely(self.components, route, build, safety_net, arrived=self.arrived)
+
+
+Handler = Callable[[Hook], Awaitable[Response]]
+
+
+def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
+    """Register a Twilio webhook as a plain Starlette route.
+
+    Webhooks are the hot path: each text and each key press is one. Resolving FastAPI dependencies
+    for them cost about a quarter of the server's time per request (measured with pyinstrument, see
+    the README's figures), so they take the verified form directly; the operator routes keep
+    FastAPI's dependencies.
+    """
+
+    def register(handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            arrived: float = getattr(request.state, "arrived", None) or time.monotonic()
+            busy: bool = getattr(request.state, "busy", False)
+            c: Components = request.app.state.components
+            tasks = BackgroundTasks()
+            form = await verified_form(request, c)
+            response = await handler(Hook(request, form, c, tasks, arrived, busy))
+            if tasks.tasks:
+                response.background = tasks
+            return response
+
+        router.add_route(path, endpoint, methods=["POST"], include_in_schema=False)
+        return handler
+
+    return register
+
+
+def twiml(xml: str) -> Response:
+    return Response(content=xml, media_type=TWIML_TYPE)
+
+
+def _left(arrived: float, limit: float) -> float:
+    return max(0.0, arrived + limit - time.monotonic())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, StoreUnavailable | ConnectionError | OSError):
+        return "redis"
+    if isinstance(exc, StoreContention):
+        return "contention"
+    return "error"
+
+
+def answer_busy(c: Components, route: str, safety_net: str, *, arrived: float) -> Response:
+    """The safety net for a webhook whose turn did not come in time; nothing was read or written."""
+    c.metrics.safety_nets.labels(route, "busy").inc()
+    c.metrics.latency.labels(route).observe(time.monotonic() - arrived)
+    c.metrics.responses.labels(route, "200").inc()
+    log.warning("webhook answered with the safety net", extra={"route": route, "reason": "busy"})
+    return twiml(safety_net)
+
+
+async def answer_safely(
+    c: Components,
+    route: str,
+    build: Callable[[], Awaitable[str]],
+    safety_net: str,
+    *,
+    arrived: float | None = None,
+) -> Response:
+    """The TwiML `build` makes, or else the safety net: never a 5xx.
+
+    Its turn has come (see ivr.web.admission); the turn runs to its end, bounded by the Redis
+    timeouts, with `hard_limit` from the webhook's arrival as a backstop.
+    Errors are logged by type and place only; an exception message can carry a caller's words.
+    """
+    arrived = time.monotonic() if arrived is None else arrived
+    try:
+        async with asyncio.timeout(_left(arrived, c.settings.hard_limit)):
+            response = twiml(await build())
+    except Exception as exc:
+        reason = _reason(exc)
+        if reason == "redis":
+            c.metrics.redis_errors.inc()
+        c.metrics.safety_nets.labels(route, reason).inc()
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+        level = logging.WARNING if reason == "redis" else logging.ERROR
+        log.log(
+            level,
+            "webhook answered with the safety net",
+            extra={"route": route, "reason": reason, "error": type(exc).__name__, "at": where},
+        )
+        response = twiml(safety_net)
+    c.metrics.latency.labels(route).observe(time.monotonic() - arrived)
+    c.metrics.responses.labels(route, "200").inc()
+    return response
