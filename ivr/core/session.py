@@ -52,7 +52,7 @@ def encode(session: Session) -> bytes:
         "s": session.started,
         "m": session.misses,
         "t": session.turns,
-        "a": ",".join(f"{q}={'y' if yes else 'n'}" for q, yes in session.answers),
+        "a": encode_answers(session.answers),
     }
     if session.outcome is not None:
         data["o"] = session.outcome
@@ -61,18 +61,28 @@ def encode(session: Session) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
+def encode_answers(answers: tuple[tuple[str, bool], ...]) -> str:
+    """The questions answered and how, as "breathing=n,fainting=y": in sessions and audit records."""
+    return ",".join(f"{q}={'y' if yes else 'n'}" for q, yes in answers)
+
+
+def decode_answers(text: str) -> tuple[tuple[str, bool], ...]:
+    """The reverse of encode_answers; SessionDecodeError for anything else."""
+    answers: list[tuple[str, bool]] = []
+    for item in text.split(",") if text else ():
+        question, _, value = item.partition("=")
+        if value not in ("y", "n"):
+            raise SessionDecodeError("bad answer record")
+        answers.append((question, value == "y"))
+    return tuple(answers)
+
+
 def decode(raw: bytes | str) -> Session:
     try:
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("v") != SCHEMA_VERSION:
             raise SessionDecodeError("unknown session schema")
-        answers: list[tuple[str, bool]] = []
-        if data["a"]:
-            for item in str(data["a"]).split(","):
-                question, _, value = item.partition("=")
-                if value not in ("y", "n"):
-                    raise SessionDecodeError("bad answer record")
-                answers.append((question, value == "y"))
+        answers = decode_answers(str(data["a"]))
         channel = data["c"]
         if channel not in ("sms", "voice"):
             raise SessionDecodeError("bad channel")
@@ -85,7 +95,7 @@ def decode(raw: bytes | str) -> Session:
             started=int(data["s"]),
             misses=int(data["m"]),
             turns=int(data["t"]),
-            answers=tuple(answers),
+            answers=answers,
             outcome=str(data["o"]) if "o" in data else None,
             confirm=bool(data.get("k", 0)),
         )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ivr.core.flow import Flow
-from ivr.core.session import Session
+from ivr.core.session import Session, encode_answers
 from ivr.store.connect import AnyRedis
 
 STREAM = "ivr:audit"
@@ -27,6 +27,9 @@ class AuditRecord:
     answers: str  # "breathing=n,fainting=y": the questions answered, and how
     duration_s: int
     caller: str  # keyed hash of the caller's number (IVR_HASH_KEY)
+    # Every reply taken as an answer or a miss, in order, as question=class pairs; classes:
+    # y yes, n no, u unsure, x not understood, c a faint spoken no awaiting the keypad.
+    heard: str = ""
 
     def fields(self) -> dict[str, str]:
         return {
@@ -39,6 +42,7 @@ class AuditRecord:
             "answers": self.answers,
             "duration_s": str(self.duration_s),
             "caller": self.caller,
+            "heard": self.heard,
         }
 
     @classmethod
@@ -54,6 +58,7 @@ class AuditRecord:
             answers=fields["answers"],
             duration_s=int(fields["duration_s"]),
             caller=fields["caller"],
+            heard=fields.get("heard", ""),
         )
 
     @property
@@ -62,7 +67,7 @@ class AuditRecord:
 
 
 def record_for(flow: Flow, session: Session, outcome: str, caller: str, now: float) -> AuditRecord:
-    answers = ",".join(f"{q}={'y' if yes else 'n'}" for q, yes in session.answers)
+    answers = encode_answers(session.answers)
     return AuditRecord(
         ts_ms=int(now * 1000),
         channel=session.channel,
@@ -74,6 +79,7 @@ def record_for(flow: Flow, session: Session, outcome: str, caller: str, now: flo
         answers=answers,
         duration_s=max(0, int(now) - session.started),
         caller=caller,
+        heard=answers,  # until sessions keep every reply's class, the answers that moved it on
     )
 
 
