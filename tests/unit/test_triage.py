@@ -1,0 +1,96 @@
+"""The service layer on the embedded store: a turn loads, steps the engine and saves, per conversation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ivr.core.engine import SILENCE, Input
+from ivr.core.flow import load_flows
+from ivr.core.privacy import Pseudonyms
+from ivr.registry import FlowRegistry
+from ivr.service import Triage
+from ivr.store.connect import embedded
+from ivr.store.sessions import SessionStore
+from tests.support import HASH_KEY, OUR_NUMBER, SHIPPED
+
+SENDER = "+15550123456"
+CALL = "CA" + "7" * 32
+
+
+@pytest.fixture
+async def triage() -> AsyncIterator[Triage]:
+    store = SessionStore(embedded())
+    registry = FlowRegistry(
+        load_flows(SHIPPED.parent), active="muscle-weakness", emergency_number="911", booking_url=None
+    )
+    yield Triage(registry, store, Pseudonyms(HASH_KEY.encode()), clock=lambda: 1_000.0)
+    await store.close()
+
+
+async def test_a_text_conversation_moves_question_by_question_to_its_outcome(triage: Triage) -> None:
+    """The first text starts the conversation at the first question; each no moves to the next
+    question; a yes to a red flag ends it with the emergency outcome and removes the session."""
+    flow = triage.registry.current
+    order = flow.question_order()
+    first = await triage.text(OUR_NUMBER, SENDER, "hi", "SM" + "0" * 32)
+    assert first.fresh
+    assert first.output.ask == order[0]
+    second = await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "1" * 32)
+    assert second.output.ask == order[1]
+    assert second.heard == (order[0], "no")
+    last = await triage.text(OUR_NUMBER, SENDER, "yes", "SM" + "2" * 32)
+    assert last.output.outcome is not None
+    assert flow.outcomes[last.output.outcome].kind == "emergency"
+    again = await triage.text(OUR_NUMBER, SENDER, "hello", "SM" + "3" * 32)
+    assert again.fresh  # the finished conversation left nothing behind: a new one starts
+
+
+async def test_a_repeated_message_gets_the_same_reply_and_changes_nothing(triage: Triage) -> None:
+    """Twilio retrying a message: the same output, marked as a replay, and the next message is taken
+    for the next question, not the one after."""
+    order = triage.registry.current.question_order()
+    await triage.text(OUR_NUMBER, SENDER, "hi", "SM" + "a" * 32)
+    answered = await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "b" * 32)
+    repeat = await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "b" * 32)
+    assert repeat.replayed
+    assert repeat.output == answered.output
+    following = await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "c" * 32)
+    assert following.output.ask == order[2]
+
+
+async def test_stop_ends_the_triage_and_silences_the_sender_until_start(triage: Triage) -> None:
+    """After STOP nothing is said back (an ignored turn); START opts back in and says so."""
+    await triage.text(OUR_NUMBER, SENDER, "hi", "SM" + "d" * 32)
+    assert (await triage.text(OUR_NUMBER, SENDER, "STOP", "SM" + "e" * 32)).event == "opted_out"
+    assert await triage.opted_out(OUR_NUMBER, SENDER)
+    assert (await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "f" * 32)).event == "ignored"
+    assert (await triage.text(OUR_NUMBER, SENDER, "START", "SM" + "9" * 32)).event == "opted_in"
+    assert not await triage.opted_out(OUR_NUMBER, SENDER)
+
+
+async def test_a_call_input_for_an_old_prompt_repeats_the_current_one(triage: Triage) -> None:
+    """A gather posted with a step token that no longer names the pending prompt advances nothing."""
+    order = triage.registry.current.question_order()
+    started = await triage.call_started(CALL)
+    asked = await triage.call_input(CALL, started.token, Input("keys", "1"))
+    assert asked.output.ask == order[0]
+    stale = await triage.call_input(CALL, started.token, Input("keys", "2"))
+    assert stale.output.ask == order[0]
+    assert stale.token == asked.token
+    moved = await triage.call_input(CALL, asked.token, Input("keys", "2"))
+    assert moved.output.ask == order[1]
+
+
+async def test_a_call_that_ends_mid_triage_is_abandoned_and_forgotten(triage: Triage) -> None:
+    """The status callback finds the session (an abandoned call) and removes it; a late gather for
+    the finished call is ignored and revives nothing."""
+    started = await triage.call_started(CALL)
+    asked = await triage.call_input(CALL, started.token, Input("keys", "1"))
+    end = await triage.call_ended(CALL)
+    assert end.abandoned
+    assert end.session is not None
+    assert (await triage.call_ended(CALL)).abandoned is False
+    late = await triage.call_input(CALL, asked.token, SILENCE)
+    assert late.event == "ignored"
