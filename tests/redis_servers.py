@@ -19,7 +19,14 @@ from ivr.bench.harness import free_port
 class RedisServer:
     """One redis-server on a free loopback port, with its own directory (append-only file and log)."""
 
-    def __init__(self, directory: Path, *, port: int | None = None, extra: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        extra: Sequence[str] = (),
+        password: str | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed (.ci/run installs it)")
@@ -27,7 +34,8 @@ class RedisServer:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
-        self.extra = list(extra)
+        self.password = password
+        self.extra = [*extra, *(("--requirepass", password) if password else ())]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,7 +66,7 @@ class RedisServer:
         return self
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=5)
+        return redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1, socket_timeout=5)
 
     def wait_ready(self, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout

@@ -2,7 +2,8 @@
 
 The form of REDIS_URL chooses:
 
-    redis://[user:password@]host:port/db            one server
+    redis://[user:password@]host:port/db            one server (the lean client, ivr.store.lean)
+    unix:///path/to/redis.sock?db=0                 one server on a unix socket (the lean client)
     rediss://[user:password@]host:port/db           one server over TLS
     redis+cluster://[user:password@]host:port[,host:port...]    Redis Cluster (any nodes as seeds)
     rediss+cluster://...                            Redis Cluster over TLS
@@ -29,8 +30,10 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ivr.store.lean import LeanRedis
+
 # Every client the app uses quacks the same for our commands (scripts, pipelines, streams).
-AnyRedis = Redis | RedisCluster
+AnyRedis = Redis | RedisCluster | LeanRedis
 
 SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel")
 
@@ -120,9 +123,12 @@ def connect(url: str, *, timeout: float, max_connections: int, pool_wait: float)
         "socket_timeout": timeout,
         "retry": _one_retry(),
     }
+    if target.mode == "single" and not target.tls:
+        # One plain server: the lean client, one auto-pipelined connection (see ivr.store.lean).
+        return LeanRedis.from_url(url, timeout=timeout)
     if target.mode == "single":
-        # Under load, requests queue for a pooled connection rather than fail; the webhook budget
-        # (shorter than the pool's wait) still bounds how long anyone waits.
+        # Over TLS, redis-py. Under load, requests queue for a pooled connection rather than fail;
+        # the webhook budget (shorter than the pool's wait) still bounds how long anyone waits.
         pool = BlockingConnectionPool.from_url(
             url, max_connections=max_connections, timeout=pool_wait, health_check_interval=30, **common
         )

@@ -8,6 +8,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from ivr.config import ConfigError, load_settings
 from ivr.store.connect import RedisUrlError, Target, connect, parse
+from ivr.store.lean import LeanRedis
 
 
 @pytest.mark.parametrize(
@@ -60,12 +61,19 @@ def test_a_wrong_form_stops_the_start_without_showing_the_password(monkeypatch: 
 
 
 async def test_each_form_builds_its_client_without_connecting() -> None:
+    """One plain server gets the lean client; TLS, Cluster and Sentinel get redis-py's."""
     single = connect("redis://127.0.0.1:1/0", timeout=0.2, max_connections=4, pool_wait=1)
+    unix = connect("unix:///run/nowhere.sock?db=2", timeout=0.2, max_connections=4, pool_wait=1)
+    tls = connect("rediss://127.0.0.1:1/0", timeout=0.2, max_connections=4, pool_wait=1)
     cluster = connect("redis+cluster://127.0.0.1:1", timeout=0.2, max_connections=4, pool_wait=1)
     sentinel = connect("redis+sentinel://127.0.0.1:1/ivr", timeout=0.2, max_connections=4, pool_wait=1)
-    assert isinstance(single, Redis)
+    assert isinstance(single, LeanRedis)
+    assert isinstance(unix, LeanRedis)
+    assert unix.address.path == "/run/nowhere.sock"
+    assert unix.address.db == 2
+    assert isinstance(tls, Redis)
     assert isinstance(cluster, RedisCluster)
     assert isinstance(sentinel, Redis)
     assert type(sentinel.connection_pool).__name__ == "SentinelConnectionPool"
-    for client in (single, cluster, sentinel):
+    for client in (single, unix, tls, cluster, sentinel):
         await client.aclose()
