@@ -6,7 +6,7 @@ import asyncio
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from ivr.core.flow import Flow, load_flows
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, encode
 from ivr.store.keys import Keys
+
+KEY_KINDS = {"session": "s", "replies": "r", "counter": "n", "tombstone": "x"}
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,116 @@ class Plan:
 SMOKE = Plan(duration=1.5, connections=8, populations=(100, 1_000), workers=(1,))
 
 
+@dataclass(frozen=True)
+class RedisUse:
+    """Redis work per webhook, from INFO before and after a measurement."""
+
+    redis_round_trips_per_webhook: float  # batches the server read: pipelined commands share one
+    redis_script_calls_per_webhook: float
+    redis_commands_per_webhook: float
+    redis_commands: dict[str, int]
+
+
+@dataclass(frozen=True)
+class KeySizes:
+    """Average MEMORY USAGE of a group of conversations' keys, in bytes, in all and by kind."""
+
+    conversations: int
+    bytes: int
+    session: int
+    replies: int
+    counter: int
+    tombstone: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    in_progress: KeySizes
+    finished: KeySizes  # what a finished conversation leaves until it expires
+
+
+@dataclass
+class Measurement:
+    """One target (the line or the floor) under load for a while."""
+
+    target: str
+    workers: int
+    connections: int
+    active_conversations: int
+    requests: int
+    conversations_completed: int
+    throughput_rps: float
+    p50_ms: float
+    p99_ms: float
+    server_cpu_us_per_request: float
+    wrong_replies: int
+    failed_requests: int
+    redis: RedisUse | None = None
+    memory: Memory | None = None
+    bytes_per_idle_session: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Flat, as bench/results/latest.json has always been written."""
+        data = asdict(self)
+        data.pop("redis")
+        data.pop("memory")
+        if self.redis is not None:
+            data.update(asdict(self.redis))
+        if self.memory is not None:
+            data["bytes_per_active_conversation"] = self.memory.in_progress.bytes
+            data["memory_by_conversation_state"] = asdict(self.memory)
+        if self.bytes_per_idle_session is None:
+            data.pop("bytes_per_idle_session")
+        return data
+
+
+@dataclass
+class Results:
+    machine: dict[str, object]
+    plan: Plan
+    runs: list[Measurement] = field(default_factory=list)
+    webhooks_per_conversation: float = 0.0  # in the load's mix of texts and calls
+
+    def ratios(self) -> dict[str, float]:
+        """The line's throughput over the floor's, per worker count."""
+        ratios: dict[str, float] = {}
+        for workers in sorted({r.workers for r in self.runs}):
+            bare = next((r for r in self.runs if r.target == "bare" and r.workers == workers), None)
+            line = next((r for r in self.runs if r.target == "line" and r.workers == workers), None)
+            if bare and line and bare.throughput_rps:
+                ratios[f"throughput_line_over_bare_{workers}w"] = round(
+                    line.throughput_rps / bare.throughput_rps, 3
+                )
+        return ratios
+
+    def conversation_cost(self) -> dict[str, float]:
+        """Server CPU for one whole conversation (opening to outcome) on one worker, and what a
+        million conversations take in core-hours."""
+        line = next((r for r in self.runs if r.target == "line" and r.workers == 1), None)
+        if line is None:
+            return {}
+        microseconds = line.server_cpu_us_per_request * self.webhooks_per_conversation
+        # A million conversations of `microseconds` each take `microseconds` seconds of one core.
+        return {
+            "cpu_ms_per_conversation": round(microseconds / 1000, 2),
+            "core_hours_per_million_conversations": round(microseconds / 3600, 2),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "machine": self.machine,
+            "plan": asdict(self.plan),
+            "runs": [r.to_json() for r in self.runs],
+            "ratios": self.ratios(),
+            "webhooks_per_conversation": round(self.webhooks_per_conversation, 2),
+            "conversation_cost": self.conversation_cost(),
+        }
+
+
 def populate(client: redis.Redis, flow: Flow, hash_key: bytes, numbers: range) -> None:
     """Idle conversations in Redis, each waiting on a question, as a busy line would hold."""
     pseudonyms = Pseudonyms(hash_key)
-    questions = ["breathing", "fainting", "confusion", "face", "movement", "numbness", "onset"]
+    questions = flow.question_order()
     with client.pipeline(transaction=False) as pipe:
         for i in numbers:
             depth = i % len(questions)
@@ -66,26 +174,25 @@ def redis_counts(client: redis.Redis) -> dict[str, int]:
     return counts
 
 
-def redis_per_webhook(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, Any]:
+def redis_per_webhook(before: dict[str, int], after: dict[str, int], requests: int) -> RedisUse:
     """Round trips and commands per webhook from two snapshots, leaving out the benchmark's own
     INFO and CONFIG calls (two INFO reads per snapshot)."""
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     own = {"info", "config|resetstat", "config"}
     commands = {k: v for k, v in delta.items() if v and k not in own and not k.startswith("_")}
     n = max(requests, 1)
-    return {
-        "redis_round_trips_per_webhook": round(max(delta["_reads"] - 2, 0) / n, 3),
-        "redis_script_calls_per_webhook": round(sum(commands.get(k, 0) for k in ("evalsha", "eval")) / n, 3),
-        "redis_commands_per_webhook": round(sum(commands.values()) / n, 3),
-        "redis_commands": commands,
-    }
+    return RedisUse(
+        redis_round_trips_per_webhook=round(max(delta["_reads"] - 2, 0) / n, 3),
+        redis_script_calls_per_webhook=round(sum(commands.get(k, 0) for k in ("evalsha", "eval")) / n, 3),
+        redis_commands_per_webhook=round(sum(commands.values()) / n, 3),
+        redis_commands=commands,
+    )
 
 
-def conversation_bytes(client: redis.Redis, generator: Generator, numbers: range) -> dict[str, Any]:
+def conversation_bytes(client: redis.Redis, generator: Generator, numbers: range) -> Memory:
     """Memory (MEMORY USAGE) of the keys the conversations just driven hold: for those still in
     progress when the clock stopped, and what finished ones leave until it expires; by kind of
     key too (session, replies to texts, text counter, finished-call tombstone)."""
-    kinds = {"session": "s", "replies": "r", "counter": "n", "tombstone": "x"}
     groups: dict[str, list[dict[str, int]]] = {"in_progress": [], "finished": []}
     for number in numbers:
         if number % 2:  # a call: keyed by its CallSid
@@ -94,126 +201,127 @@ def conversation_bytes(client: redis.Redis, generator: Generator, numbers: range
             keys = Keys("m", generator.pseudonyms.sms_conversation(OUR_NUMBER, f"+1556{number:07d}"))
         base = keys.session.removesuffix(":s")
         with client.pipeline(transaction=False) as pipe:
-            for suffix in kinds.values():
+            for suffix in KEY_KINDS.values():
                 pipe.memory_usage(f"{base}:{suffix}")
-            sizes = dict(zip(kinds, (int(v or 0) for v in pipe.execute()), strict=True))
+            sizes = dict(zip(KEY_KINDS, (int(v or 0) for v in pipe.execute()), strict=True))
         if any(sizes.values()):
             groups["in_progress" if sizes["session"] else "finished"].append(sizes)
-    summary: dict[str, Any] = {}
-    for group, found in groups.items():
-        n = max(len(found), 1)
-        summary[group] = {
-            "conversations": len(found),
-            "bytes": round(sum(sum(s.values()) for s in found) / n),
-            **{kind: round(sum(s[kind] for s in found) / n) for kind in kinds},
-        }
-    return summary
+    return Memory(_average(groups["in_progress"]), _average(groups["finished"]))
 
 
-def measure(tally: Tally, cpu: float) -> dict[str, Any]:
-    seconds = tally.seconds or 1.0
-    return {
-        "requests": tally.requests,
-        "conversations_completed": tally.conversations,
-        "throughput_rps": round(tally.requests / seconds, 1),
-        "p50_ms": round(tally.percentile(0.50) * 1000, 2),
-        "p99_ms": round(tally.percentile(0.99) * 1000, 2),
-        "server_cpu_us_per_request": round(cpu / max(tally.requests, 1) * 1e6, 1),
-        "wrong_replies": tally.mismatches,
-        "failed_requests": tally.failures,
-    }
+def _average(found: list[dict[str, int]]) -> KeySizes:
+    n = max(len(found), 1)
+    by_kind = {kind: round(sum(s[kind] for s in found) / n) for kind in KEY_KINDS}
+    return KeySizes(len(found), round(sum(sum(s.values()) for s in found) / n), **by_kind)
 
 
-def run(plan: Plan) -> dict[str, Any]:
-    flow = load_flows(PACKAGED_FLOWS)["muscle-weakness"]
-    bound = flow.bind(emergency_number="911", booking_url=None)
-    hash_key = secrets.token_hex(32)
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "plan": plan.__dict__,
-        "runs": [],
-    }
-    next_number = 0
-    with private_redis() as redis_url:
-        admin = redis.Redis.from_url(redis_url)
-        for workers in plan.workers:
-            for target in ("bare", "line"):
-                populations = (
-                    plan.populations
-                    if target == "line" and workers == plan.workers[0]
-                    else plan.populations[:1]
-                )
-                admin.flushall()
-                port = free_port()
-                base = f"http://127.0.0.1:{port}"
-                env = line_env(redis_url, hash_key, base)
-                factory = "ivr.bench.bare:create_bare_app" if target == "bare" else "ivr.web.app:create_app"
-                generator = Generator(bound, base, AUTH_TOKEN, hash_key.encode(), seed=next_number)
-                populated = 0
-                with server(factory, port, workers, env) as process:
-                    for population in populations:
-                        populate(admin, flow, hash_key.encode(), range(populated, population))
-                        populated = population
-                        # Enough for 8,000 requests a second, above what one process has been seen to take.
-                        count = int(plan.duration * 8000 / 6) + plan.connections
-                        conversations = generator.conversations(count, next_number)
-                        before_memory = int(admin.info("memory")["used_memory"])
-                        counts_before = redis_counts(admin)
-                        cpu_before = cpu_seconds(process.pid)
-                        tally = asyncio.run(
-                            drive(
-                                "127.0.0.1",
-                                port,
-                                conversations,
-                                connections=plan.connections,
-                                duration=plan.duration,
-                                check=plan.check and target == "line",
-                            )
-                        )
-                        cpu = cpu_seconds(process.pid) - cpu_before
-                        figures = measure(tally, cpu)
-                        if target == "line":
-                            after = redis_counts(admin)
-                            figures.update(redis_per_webhook(counts_before, after, tally.requests))
-                        figures.update(
-                            target=target,
-                            workers=workers,
-                            connections=plan.connections,
-                            active_conversations=population if target == "line" else 0,
-                        )
-                        if target == "line":
-                            used = range(next_number, next_number + tally.started)
-                            sizes = conversation_bytes(admin, generator, used)
-                            figures["bytes_per_active_conversation"] = sizes["in_progress"]["bytes"]
-                            figures["memory_by_conversation_state"] = sizes
-                            figures["bytes_per_idle_session"] = round(
-                                _idle_bytes(admin, before_memory, population)
-                            )
-                        next_number += len(conversations)
-                        results["runs"].append(figures)
-                        print(_row(figures), flush=True)
-    results["ratios"] = _ratios(results["runs"])
-    return results
-
-
-def _idle_bytes(admin: redis.Redis, _before: int, population: int) -> float:
+def idle_session_bytes(admin: redis.Redis) -> int:
     """Memory of an idle session key, as MEMORY USAGE reports it, averaged over a sample."""
     sample = list(admin.scan_iter(match="ivr:{m:*}:s", count=1000))[:500]
-    if not sample or not population:
-        return 0.0
-    return sum(int(admin.memory_usage(k) or 0) for k in sample) / len(sample)
+    if not sample:
+        return 0
+    return round(sum(int(admin.memory_usage(k) or 0) for k in sample) / len(sample))
 
 
-def _ratios(runs: list[dict[str, Any]]) -> dict[str, float]:
-    ratios: dict[str, float] = {}
-    for workers in sorted({r["workers"] for r in runs}):
-        bare = next((r for r in runs if r["target"] == "bare" and r["workers"] == workers), None)
-        line = next((r for r in runs if r["target"] == "line" and r["workers"] == workers), None)
-        if bare and line and bare["throughput_rps"]:
-            ratios[f"throughput_line_over_bare_{workers}w"] = round(
-                line["throughput_rps"] / bare["throughput_rps"], 3
+def measure(
+    tally: Tally, cpu: float, *, target: str, workers: int, connections: int, active: int
+) -> Measurement:
+    seconds = tally.seconds or 1.0
+    return Measurement(
+        target=target,
+        workers=workers,
+        connections=connections,
+        active_conversations=active,
+        requests=tally.requests,
+        conversations_completed=tally.conversations,
+        throughput_rps=round(tally.requests / seconds, 1),
+        p50_ms=round(tally.percentile(0.50) * 1000, 2),
+        p99_ms=round(tally.percentile(0.99) * 1000, 2),
+        server_cpu_us_per_request=round(cpu / max(tally.requests, 1) * 1e6, 1),
+        wrong_replies=tally.mismatches,
+        failed_requests=tally.failures,
+    )
+
+
+@dataclass
+class Bench:
+    """One benchmark run's shared parts: the flow, the key, the private Redis, the numbering."""
+
+    plan: Plan
+    flow: Flow
+    hash_key: str
+    redis_url: str
+    admin: redis.Redis
+    next_number: int = 0
+
+    def target(self, target: str, workers: int) -> list[Measurement]:
+        """The line (at each population of idle conversations) or the floor, on a fresh server."""
+        plan = self.plan
+        populations = (
+            plan.populations if target == "line" and workers == plan.workers[0] else plan.populations[:1]
+        )
+        self.admin.flushall()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        factory = "ivr.bench.bare:create_bare_app" if target == "bare" else "ivr.web.app:create_app"
+        generator = Generator(self.flow, base, AUTH_TOKEN, self.hash_key.encode(), seed=self.next_number)
+        measurements = []
+        populated = 0
+        with server(factory, port, workers, line_env(self.redis_url, self.hash_key, base)) as process:
+            for population in populations:
+                populate(self.admin, self.flow, self.hash_key.encode(), range(populated, population))
+                populated = population
+                measurements.append(
+                    self._one(target, workers, population, port=port, pid=process.pid, generator=generator)
+                )
+        return measurements
+
+    def _one(
+        self, target: str, workers: int, population: int, *, port: int, pid: int, generator: Generator
+    ) -> Measurement:
+        plan = self.plan
+        # Enough for 8,000 requests a second, above what one process has been seen to take.
+        count = int(plan.duration * 8000 / 6) + plan.connections
+        conversations = generator.conversations(count, self.next_number)
+        counts_before = redis_counts(self.admin)
+        cpu_before = cpu_seconds(pid)
+        check = plan.check and target == "line"
+        tally = asyncio.run(
+            drive(
+                "127.0.0.1",
+                port,
+                conversations,
+                connections=plan.connections,
+                duration=plan.duration,
+                check=check,
             )
-    return ratios
+        )
+        cpu = cpu_seconds(pid) - cpu_before
+        active = population if target == "line" else 0
+        figures = measure(
+            tally, cpu, target=target, workers=workers, connections=plan.connections, active=active
+        )
+        if target == "line":
+            figures.redis = redis_per_webhook(counts_before, redis_counts(self.admin), tally.requests)
+            used = range(self.next_number, self.next_number + tally.started)
+            figures.memory = conversation_bytes(self.admin, generator, used)
+            figures.bytes_per_idle_session = idle_session_bytes(self.admin)
+        self.next_number += len(conversations)
+        print(_row(figures), flush=True)
+        return figures
+
+
+def run(plan: Plan) -> Results:
+    flow = load_flows(PACKAGED_FLOWS)["muscle-weakness"].bind(emergency_number="911", booking_url=None)
+    results = Results(machine(), plan)
+    mix = Generator(flow, "http://x", AUTH_TOKEN, b"k", seed=0).conversations(2000, 0)
+    results.webhooks_per_conversation = sum(len(c) for c in mix) / len(mix)
+    with private_redis() as redis_url:
+        bench = Bench(plan, flow, secrets.token_hex(32), redis_url, redis.Redis.from_url(redis_url))
+        for workers in plan.workers:
+            for target in ("bare", "line"):
+                results.runs.extend(bench.target(target, workers))
+    return results
 
 
 HEADER = (
@@ -222,24 +330,23 @@ HEADER = (
 )
 
 
-def _row(r: dict[str, Any]) -> str:
-    trips = r.get("redis_round_trips_per_webhook")
-    calls = "-" if trips is None else f"{trips:.2f}"
-    size = r.get("bytes_per_active_conversation", "-")
+def _row(r: Measurement) -> str:
+    trips = "-" if r.redis is None else f"{r.redis.redis_round_trips_per_webhook:.2f}"
+    size = "-" if r.memory is None else str(r.memory.in_progress.bytes)
     return (
-        f"{r['target']:<6} {r['workers']:>7} {r['active_conversations']:>8} {r['throughput_rps']:>9.0f} "
-        f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['server_cpu_us_per_request']:>11.0f} {calls:>10} "
-        f"{size!s:>7} {r['wrong_replies'] + r['failed_requests']:>6}"
+        f"{r.target:<6} {r.workers:>7} {r.active_conversations:>8} {r.throughput_rps:>9.0f} "
+        f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.server_cpu_us_per_request:>11.0f} {trips:>10} "
+        f"{size:>7} {r.wrong_replies + r.failed_requests:>6}"
     )
 
 
 def main(plan: Plan, out: Path | None) -> int:
     print(HEADER, flush=True)
     results = run(plan)
-    print("ratios:", json.dumps(results["ratios"]))
+    print("ratios:", json.dumps(results.ratios()), "cost:", json.dumps(results.conversation_cost()))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
+        out.write_text(json.dumps(results.to_json(), indent=2) + "\n")
         print(f"wrote {out}")
-    wrong = sum(r["wrong_replies"] + r["failed_requests"] for r in results["runs"])
+    wrong = sum(r.wrong_replies + r.failed_requests for r in results.runs)
     return 1 if wrong else 0

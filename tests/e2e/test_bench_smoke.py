@@ -15,7 +15,7 @@ pytestmark = pytest.mark.redis
 
 def test_a_short_benchmark_produces_every_figure() -> None:
     plan = Plan(duration=1.0, connections=4, populations=(200,), workers=(1,))
-    results = run(plan)
+    results = run(plan).to_json()
 
     bare, line = results["runs"]
     assert (bare["target"], line["target"]) == ("bare", "line")
