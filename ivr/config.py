@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ivr.channels import polly
 from ivr.core import gsm
 from ivr.store.connect import RedisUrlError
 from ivr.store.connect import parse as redis_target
@@ -65,13 +66,17 @@ class Settings(BaseSettings):
     voice_session_ttl: int = Field(900, ge=60, le=86400, description="Idle seconds a call's triage is kept.")
     flows_dir: Path = Field(PACKAGED_FLOWS, description="Directory of flow files.")
     flow_id: str = Field("muscle-weakness", description="The flow new conversations start on.")
-    voice_locales: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"en": "en-US", "es": "es-MX"},
-        description="Speech locale per flow language, as lang=locale pairs, comma separated.",
-    )
     voice_names: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"},
-        description="Text-to-speech voice per flow language, as lang=voice pairs.",
+        description="Amazon Polly voice per flow language (<Say voice>), as lang=voice pairs.",
+    )
+    voice_locales: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="<Say language> per flow language; unset: the voice's own locale, the only valid one.",
+    )
+    recognition_locales: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"en": "en-US", "es": "es-US"},
+        description="Speech recognition locale per flow language (<Gather language>), as lang=locale pairs.",
     )
     gather_timeout: int = Field(
         6, ge=2, le=30, description="Seconds of silence before a question is repeated."
@@ -172,7 +177,26 @@ class Settings(BaseSettings):
             raise ValueError("FOLLOWUP_SMS needs TWILIO_ACCOUNT_SID (AC followed by 32 hex digits)")
         return self
 
-    @field_validator("voice_locales", "voice_names", mode="before")
+    @model_validator(mode="after")
+    def _voices(self) -> Self:
+        problems = [
+            f"VOICE_LOCALES names {lang!r}, which has no voice in VOICE_NAMES"
+            for lang in sorted(set(self.voice_locales) - set(self.voice_names))
+        ]
+        for lang, voice in sorted(self.voice_names.items()):
+            try:
+                polly.check(lang, voice, self.voice_locales.get(lang), self.recognition_locales.get(lang))
+            except polly.VoiceError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def say_locales(self) -> dict[str, str]:
+        """<Say language> per flow language: each voice's own locale (checked at start)."""
+        return {lang: polly.locale_of(voice) for lang, voice in self.voice_names.items()}
+
+    @field_validator("voice_locales", "voice_names", "recognition_locales", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         if isinstance(value, str):

@@ -42,7 +42,8 @@ class Spoken:
         gather = root.find("Gather")
         redirect = root.find("Redirect")
         return cls(
-            says=tuple(say.text or "" for say in root.iter("Say")),
+            # A <Say> may hold SSML (<say-as> around a number): its words are all its text.
+            says=tuple("".join(say.itertext()) for say in root.iter("Say")),
             gather_action=gather.get("action") if gather is not None else None,
             redirect=redirect.text if redirect is not None else None,
             hangup=root.find("Hangup") is not None,

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
-from ivr.config import Settings, load_settings
+from ivr.config import ConfigError, Settings, load_settings
 from ivr.core.engine import Policy
 from ivr.core.flow import load_flows
 from ivr.core.privacy import Pseudonyms
@@ -60,6 +60,22 @@ def settings_url(settings: Settings, path: str) -> str:
     return (settings.public_base_url or "") + path
 
 
+def _check_languages(settings: Settings, languages: tuple[str, ...]) -> None:
+    """Every language the flow speaks has a voice and a recognition locale, or the app does not start:
+    a <Say> without a valid voice can fail and leave the emergency instruction unspoken."""
+    missing = [
+        f"{name} has nothing for the flow language {lang!r}"
+        for lang in languages
+        for name, values in (
+            ("VOICE_NAMES", settings.voice_names),
+            ("RECOGNITION_LOCALES", settings.recognition_locales),
+        )
+        if lang not in values
+    ]
+    if missing:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {m}" for m in missing))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -87,9 +103,11 @@ def create_app(
         booking_url=settings.booking_url,
         archive=FlowArchive(store.redis, ttl=3 * longest_session),
     )
+    _check_languages(settings, registry.current.languages)
     voice_style = VoiceStyle(
-        locales=settings.voice_locales,
+        locales=settings.say_locales(),
         voices=settings.voice_names,
+        recognition=settings.recognition_locales,
         gather_timeout=settings.gather_timeout,
         speech=settings.voice_speech,
         nurse_number=settings.nurse_number,

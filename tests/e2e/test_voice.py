@@ -139,12 +139,14 @@ async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimula
 
 
 async def test_a_spanish_caller_hears_the_questions_and_outcome_in_spanish(twilio: TwilioSimulator) -> None:
-    """Pressing 2 at the menu runs the call in Spanish, spoken with the Spanish voice."""
+    """Pressing 2 at the menu runs the call in Spanish, spoken with the Spanish voice in its own
+    locale (es-MX) and listened to in the Spanish recognition locale (es-US)."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     spoken = await call.press("2")
     assert spoken.says[0].startswith(FLOW.questions[ORDER[0]].wording.text("es", voice=True))
-    assert 'language="es-MX"' in spoken.xml
+    assert '<Say language="es-MX" voice="Polly.Mia">' in spoken.xml
+    assert 'input="dtmf speech" language="es-US"' in spoken.xml
     spoken = await call.say("Sí.", confidence=0.42)
     assert spoken.says[0].startswith("Cuelgue y llame al 911 ahora.")
     assert spoken.hangup
