@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     opt_out_ttl: int = Field(
         400 * 86400, ge=86400, description="Seconds an opt-out (STOP) is kept; it lapses after that."
     )
+    advanced_opt_out: bool = Field(
+        False,
+        description=(
+            "Twilio's Advanced Opt-Out is on for the number's Messaging Service: opting out, back in and"
+            " help follow the OptOutType Twilio sends, and the line's own keyword lists are not used."
+        ),
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     log_format: Literal["json", "text"] = Field("json", description="json (one object per line) or text.")
     nurse_number: str | None = Field(

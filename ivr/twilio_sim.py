@@ -77,8 +77,11 @@ class TwilioSimulator:
         path = absolute.removeprefix(self.public_base_url)
         return await self.client.post(path, content=urlencode(params), headers=headers)
 
-    async def text(self, body: str, *, sender: str, to: str, message_sid: str | None = None) -> list[str]:
-        """An incoming SMS; returns the bodies of the messages sent back."""
+    async def text(
+        self, body: str, *, sender: str, to: str, message_sid: str | None = None, opt_out_type: str = ""
+    ) -> list[str]:
+        """An incoming SMS; returns the bodies of the messages sent back. `opt_out_type` is what
+        Twilio adds when Advanced Opt-Out matched the text to a keyword: STOP, START or HELP."""
         params = {
             "MessageSid": message_sid or new_sid("SM"),
             "AccountSid": "AC" + "0" * 32,
@@ -88,6 +91,8 @@ class TwilioSimulator:
             "NumMedia": "0",
             "NumSegments": "1",
         }
+        if opt_out_type:
+            params["OptOutType"] = opt_out_type
         response = await self.post("/sms", params)
         response.raise_for_status()
         return messages_of(response.text)

@@ -137,6 +137,7 @@ def create_app(
             handoff=settings.nurse_number is not None,
         ),
         clock=clock,
+        advanced_opt_out=settings.advanced_opt_out,
     )
     metrics = Metrics()
     audit = AuditLog(store.redis, settings.audit_retention_days)

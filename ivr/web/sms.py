@@ -22,7 +22,9 @@ async def incoming_text(hook: Hook) -> Response:
     body = hook.form.get("Body")
 
     async def reply() -> str:
-        turn = await c.triage.text(our_number, sender, body, message_sid)
+        turn = await c.triage.text(
+            our_number, sender, body, message_sid, opt_out_type=hook.form.get("OptOutType")
+        )
         c.observer.observe(turn, "sms", caller=sender, later=hook.later)
         return c.replies.sms(turn.flow, turn.output)
 
