@@ -27,7 +27,7 @@ from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.flow_archive import FlowArchive
 from ivr.store.sessions import SessionStore
-from ivr.web import health
+from ivr.web import fallback, health
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
 from ivr.web.admission import Admission, AdmissionMiddleware
@@ -86,6 +86,13 @@ def create_app(
     if settings.ivr_insecure_dev:
         log.warning(
             "IVR_INSECURE_DEV is on: missing secrets are tolerated. Never run this way with real callers."
+        )
+    if settings.public_base_url is None and not settings.ivr_insecure_dev:
+        log.warning(
+            "PUBLIC_BASE_URL is not set: every X-Twilio-Signature will be checked against the URL this"
+            " process sees. Behind a TLS proxy or load balancer that is an internal http:// URL, not the"
+            " https:// one Twilio signed, and every webhook will be refused with 403. Set PUBLIC_BASE_URL"
+            " to the URL configured in the Twilio Console."
         )
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
     hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
@@ -192,5 +199,6 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)
     app.include_router(voice_routes.router)
+    app.include_router(fallback.router)
     app.include_router(health.router)
     return app
