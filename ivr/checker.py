@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.channels import sms
-from ivr.channels.voice import SAY_LIMIT_BYTES, VoiceStyle
+from ivr.channels.voice import MAX_HINT_CHARS, MAX_HINTS, SAY_LIMIT_BYTES, VoiceStyle, hint_entries
 from ivr.channels.voice import render as render_voice
 from ivr.core import carrier, gsm
 from ivr.core.engine import LANGUAGE_MENU, Output
@@ -91,6 +91,7 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
         _sms_limits,
         _voice_limits,
         _spoken_numbers,
+        _speech_hints,
         _reserved_words,
         _answers,
         _language_menu,
@@ -329,6 +330,30 @@ def _spoken_numbers(flow: Flow, file: str) -> Iterator[Problem]:
                     output.lang,
                     "spoken-number",
                     'a number on a call is not inside <say-as interpret-as="digits">',
+                )
+
+
+def _speech_hints(flow: Flow, file: str) -> Iterator[Problem]:
+    """Twilio takes at most 500 hints of at most 100 characters; past that it warns and may ignore
+    them, and the emergency phrases would no longer help the recogniser."""
+    for lang in flow.languages:
+        entries = hint_entries(flow, lang)
+        if len(entries) > MAX_HINTS:
+            yield Problem(
+                file,
+                f"words.{lang}",
+                lang,
+                "speech-hints",
+                f"{len(entries)} speech hints; Twilio takes {MAX_HINTS}",
+            )
+        for entry in entries:
+            if len(entry) > MAX_HINT_CHARS or "," in entry:
+                yield Problem(
+                    file,
+                    f"words.{lang}",
+                    lang,
+                    "speech-hints",
+                    f"the hint {entry[:40]!r}... is over {MAX_HINT_CHARS} characters or holds a comma",
                 )
 
 

@@ -61,10 +61,24 @@ def say(parent: VoiceResponse | Gather, text: str, style: VoiceStyle, lang: str)
     return spoken
 
 
-def speech_hints(flow: Flow, lang: str) -> str:
-    """Words the recogniser should expect: the language's yes and no words (not single letters)."""
+# Twilio's <Gather hints>: "a comma-separated list of up to 500 entries, each entry can be 100
+# characters or fewer", words of a phrase separated by spaces (Twilio warning 13330).
+MAX_HINTS = 500
+MAX_HINT_CHARS = 100
+
+
+def hint_entries(flow: Flow, lang: str) -> list[str]:
+    """What the recogniser should expect, in this order: the language's yes and no words (not single
+    letters or digits), then the emergency phrases the engine listens for, so that "I can't
+    breathe" is heard as said. The flow checker keeps the list within Twilio's limits."""
     words = flow.words[lang]
-    return ", ".join(sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit()))
+    answers = sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit())
+    return list(dict.fromkeys([*answers, *flow.emergency_phrases_of(lang)]))
+
+
+def speech_hints(flow: Flow, lang: str) -> str:
+    """The <Gather hints> for a language: hint_entries, comma separated."""
+    return ", ".join(hint_entries(flow, lang)[:MAX_HINTS])
 
 
 def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, handoff_url: str = "") -> str:

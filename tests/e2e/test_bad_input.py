@@ -77,7 +77,11 @@ async def test_missing_or_malformed_fields_get_the_safety_net_not_a_4xx(
         assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response />'
     assert await redis.dbsize() == 0
     metrics = (await twilio.client.get("/metrics")).text
-    route = {"sms": "sms", "voice": path.split("?")[0].strip("/").replace("/", "_"), "empty": "voice_status"}
+    route = {
+        "sms": "sms",
+        "voice": path.split("?", maxsplit=1)[0].strip("/").replace("/", "_"),
+        "empty": "voice_status",
+    }
     assert f'ivr_safety_net_answers_total{{reason="malformed",route="{route[answer]}"}} 1.0' in metrics
 
 

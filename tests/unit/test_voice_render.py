@@ -42,7 +42,8 @@ def test_a_question_listens_for_keys_and_speech_in_the_call_language_with_hints(
     flow = tiny_flow()
     assert voice.render(flow, Output("es", ask="q1"), action_url=ACTION, style=STYLE) == (
         f"{HEAD}<Response>"
-        f'<Gather action="{ACTION}" hints="no, si" input="dtmf speech" language="es-US" method="POST" '
+        f'<Gather action="{ACTION}" hints="no, si, no puedo respirar, me desmaye" input="dtmf speech" '
+        f'language="es-US" method="POST" '
         f'numDigits="1" speechTimeout="auto" timeout="6">'
         f"{SAY_ES}¿P1? Diga u oprima 1 o 2.</Say></Gather>{REDIRECT}</Response>"
     )
@@ -115,11 +116,18 @@ def test_a_language_without_a_named_voice_uses_the_locale_alone() -> None:
     assert style.say_attributes("en") == {"language": "en-GB"}
 
 
-def test_speech_hints_are_the_words_of_the_language_without_letters_or_digits() -> None:
-    """Hints help the recogniser with yes and no words; single letters and digits are left out."""
+def test_speech_hints_are_the_answer_words_then_the_emergency_phrases_of_the_language() -> None:
+    """Hints help the recogniser with yes and no words (single letters and digits left out) and with
+    every emergency phrase the engine listens for in that language, from the flow's own lists."""
     flow = shipped_flow()
-    assert voice.speech_hints(flow, "en") == "nah, no, nope, ya, yea, yeah, yep, yes, yup"
-    assert voice.speech_hints(flow, "es") == "claro, no, si"
+    english = voice.speech_hints(flow, "en").split(", ")
+    assert english[:9] == ["nah", "no", "nope", "ya", "yea", "yeah", "yep", "yes", "yup"]
+    assert english[9:] == list(flow.emergency_phrases_of("en"))
+    assert "can t breathe" in english
+    spanish = voice.speech_hints(flow, "es").split(", ")
+    assert spanish[:3] == ["claro", "no", "si"]
+    assert "no puedo respirar" in spanish
+    assert "can t breathe" not in spanish
 
 
 def test_the_emergency_number_is_said_digit_by_digit_wherever_it_is_configured() -> None:
