@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ivr.channels import polly
+from ivr.channels import nurse, polly
 from ivr.core import gsm
 from ivr.store.connect import RedisUrlError
 from ivr.store.connect import parse as redis_target
@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         None, description="E.164 number callers reach by pressing 0; unset: no handoff."
     )
     nurse_dial_timeout: int = Field(20, ge=5, le=120, description="Seconds the nurse's phone rings.")
+    nurse_whisper: str = Field(
+        nurse.WHISPER,
+        min_length=10,
+        max_length=300,
+        description="What the nurse hears on answering, before the caller is connected; it must ask for 1.",
+    )
     followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
     twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
     twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")

@@ -18,6 +18,10 @@ from ivr.store.sessions import Decision, SessionStore, Snapshot
 
 log = logging.getLogger(__name__)
 
+# The mark that the nurse took a call must outlast the call with them: Twilio's <Dial timeLimit>
+# defaults to four hours.
+NURSE_MARK_TTL = 4 * 3600 + 600
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -241,11 +245,18 @@ class Triage:
         await self.registry.keep_published(turn.flow)
         return turn
 
+    async def nurse_took(self, token: str) -> None:
+        """The nurse pressed the key to take the call put through at the prompt `token` names."""
+        await self.store.mark(Keys("h", token).accepted, NURSE_MARK_TTL)
+
     async def call_handed_back(self, call_sid: str, token: str, dial_status: str) -> Turn:
-        """The call to the nurse is over. Answered (completed): the triage ends there and the call
-        is hung up. Not answered: back to the question the caller was on."""
+        """The call to the nurse is over. Taken by the nurse (the leg completed and they pressed the
+        key): the triage ends there and the call is hung up. Anything else, including a leg answered
+        by voicemail or by someone who pressed nothing (Twilio reports both as completed): back to
+        the question the caller was on."""
         keys = Keys("v", call_sid)
         now = int(self.clock())
+        taken = dial_status == "completed" and await self.store.take(Keys("h", token).accepted)
 
         async def decide(snapshot: Snapshot) -> Decision[Turn]:
             current = self.registry.current
@@ -259,7 +270,7 @@ class Triage:
                 return Decision(_save(turn.session), turn)
             flow, session = pinned
             token_now = self._token(call_sid, session)
-            if dial_status == "completed" and token == token_now:
+            if taken and token == token_now:
                 return Decision(None, Turn(flow, Output(session.lang), session, event="handed_off"))
             output = Output(
                 session.lang,
@@ -267,7 +278,10 @@ class Triage:
                 ask=session.node,
                 keys_only=session.confirm,
             )
-            return Decision(snapshot.session, Turn(flow, output, session, token_now))
+            event = ""
+            if token == token_now:
+                event = "nurse_declined" if dial_status == "completed" else "nurse_unanswered"
+            return Decision(snapshot.session, Turn(flow, output, session, token_now, event=event))
 
         return await self.store.turn(keys, self.limits.voice_ttl, decide)
 

@@ -152,6 +152,47 @@ class Call:
             raise RuntimeError("nothing is waiting for an answer")
         return await self._follow(self.last.redirect, self._params("in-progress"))
 
+    async def nurse_answers(
+        self, *, answered_by: str = "human", press: str | None = "1", nurse: str = "+15550123999"
+    ) -> tuple[bool, Spoken]:
+        """Twilio dials the <Number> of the last <Dial> and someone (or something) answers: it runs the
+        <Number url> TwiML on that leg (with AnsweredBy when machineDetection is on), presses `press`
+        into its gather (None: nothing), and connects the two unless that leg hangs up. Then, when the
+        leg ends, it posts the <Dial> action with DialCallStatus=completed, as it does for any leg
+        that answered, a voicemail's included. Returns whether the caller was connected, and what the
+        caller hears next."""
+        if self.last is None:
+            raise RuntimeError("nothing was dialled")
+        root = parse_twiml(self.last.xml)
+        dial, number = root.find("Dial"), root.find("Dial/Number")
+        if dial is None or number is None:
+            raise RuntimeError("the last response has no <Dial><Number>")
+        leg = {"CallSid": new_sid("CA"), "ParentCallSid": self.sid, "AccountSid": "AC" + "0" * 32}
+        leg |= {"From": self.to, "To": nurse, "CallStatus": "in-progress", "Direction": "outbound-dial"}
+        if number.get("machineDetection"):
+            leg["AnsweredBy"] = answered_by
+        connected = True
+        if url := number.get("url"):
+            response = await self.twilio.post(url, leg)
+            response.raise_for_status()
+            screen = parse_twiml(response.text)
+            gather = screen.find("Gather")
+            if gather is not None and press is not None:
+                response = await self.twilio.post(gather.get("action") or "", {**leg, "Digits": press})
+                response.raise_for_status()
+                screen = parse_twiml(response.text)
+            elif gather is not None:
+                # No key: Twilio goes on to the verbs after the gather.
+                screen = ET.Element("Response")
+                screen.extend(list(parse_twiml(response.text))[1:])
+            connected = screen.find("Hangup") is None
+        response = await self.twilio.post(
+            dial.get("action") or "", {**self._params("in-progress"), "DialCallStatus": "completed"}
+        )
+        response.raise_for_status()
+        self.last = Spoken.parse(response.text)
+        return connected, self.last
+
     async def hang_up(self, status: str = "completed") -> httpx.Response:
         response = await self.twilio.post(
             "/voice/status", {**self._params(status), "CallDuration": "30", "SequenceNumber": "1"}

@@ -81,9 +81,18 @@ def speech_hints(flow: Flow, lang: str) -> str:
     return ", ".join(hint_entries(flow, lang)[:MAX_HINTS])
 
 
-def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, handoff_url: str = "") -> str:
+def render(
+    flow: Flow,
+    output: Output,
+    *,
+    action_url: str,
+    style: VoiceStyle,
+    handoff_url: str = "",
+    screen_url: str = "",
+) -> str:
     """TwiML for one turn. `action_url` receives the answer, and the silence after the gather;
-    `handoff_url` is told how a call put through to the nurse ended."""
+    `handoff_url` is told how a call put through to the nurse ended; `screen_url` gives the TwiML the
+    nurse hears on answering, before the two are connected (see ivr.channels.nurse)."""
     response = VoiceResponse()
     for lang in flow.languages if output.every_language else (output.lang,):
         for notice in output.notices:
@@ -92,7 +101,9 @@ def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, ha
                 say(response, flow.texts["nurse_offer"].text(lang, voice=True), style, lang)
     if output.handoff and style.nurse_number:
         say(response, flow.texts["nurse_connecting"].text(output.lang, voice=True), style, output.lang)
-        response.dial(style.nurse_number, timeout=style.dial_timeout, action=handoff_url, method="POST")
+        dial = response.dial(timeout=style.dial_timeout, action=handoff_url, method="POST")
+        # Machine detection reports AnsweredBy to the screening URL, so voicemail is hung up on there.
+        dial.number(style.nurse_number, url=screen_url, method="POST", machine_detection="Enable")
         return str(response.to_xml())
     if output.ask == LANGUAGE_MENU:
         _language_menu(response, flow, action_url=action_url, style=style)

@@ -27,11 +27,12 @@ from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.flow_archive import FlowArchive
 from ivr.store.sessions import SessionStore
-from ivr.web import fallback, health
+from ivr.web import fallback, health, nurse
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
 from ivr.web.admission import Admission, AdmissionMiddleware
 from ivr.web.components import Components
+from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 
@@ -163,6 +164,8 @@ def create_app(
             settings_url(settings, GATHER_PATH),
             settings_url(settings, HANDOFF_PATH),
             nurse=settings.nurse_number is not None,
+            screen_url=settings_url(settings, SCREEN_PATH),
+            accept_url=settings_url(settings, ACCEPT_PATH),
         ),
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
@@ -194,11 +197,14 @@ def create_app(
         AdmissionMiddleware,
         admission=components.admission,
         budget=settings.webhook_budget,
-        paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH}),
+        # Every webhook that reads or writes Redis; the fallbacks and the nurse's screening (static
+        # TwiML) need no turn.
+        paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH}),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)
     app.include_router(voice_routes.router)
+    app.include_router(nurse.router)
     app.include_router(fallback.router)
     app.include_router(health.router)
     return app

@@ -22,6 +22,7 @@ GATHER_PATH = "/voice/gather"
 HANDOFF_PATH = "/voice/handoff"
 STATUS_PATH = "/voice/status"
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+STEP_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,32}")  # what Pseudonyms.step_token makes
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -84,9 +85,10 @@ async def gathered(hook: Hook) -> Response:
 
 @webhook(router, HANDOFF_PATH)
 async def handed_back(hook: Hook) -> Response:
-    """The <Dial> to the nurse ended: answered, the call ends; not answered, back to the questions."""
+    """The <Dial> to the nurse ended: taken by the nurse, the call ends; not answered, or answered by
+    a machine or by no one who pressed the key, back to the questions."""
     c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
-    if (call_sid := _call_sid(form)) is None:
+    if (call_sid := _call_sid(form)) is None or not STEP_TOKEN.fullmatch(t):
         return hook.malformed("voice_handoff", c.voice_safety_net)
     dial_status = form.get("DialCallStatus")
 
@@ -95,7 +97,9 @@ async def handed_back(hook: Hook) -> Response:
         if turn.event == "handed_off" and turn.session is not None:
             c.metrics.handoffs.labels("answered").inc()
             c.observer.record(turn.flow, turn.session, "handoff", form.get("From"), later)
-        elif turn.output.notices == ("nurse_unavailable",):
+        elif turn.event == "nurse_declined":
+            c.metrics.handoffs.labels("not_taken").inc()
+        elif turn.event == "nurse_unanswered":
             c.metrics.handoffs.labels("unanswered").inc()
         return _render(c, turn)
 
