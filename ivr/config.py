@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
     twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
     twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")
+    twilio_messaging_service_sid: str | None = Field(
+        None,
+        description="Messaging Service (MG...) for follow-up texts; unset: sent from the number called.",
+    )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
 
     @property
@@ -217,6 +221,15 @@ class Settings(BaseSettings):
             if any(len(p) != 2 for p in pairs):
                 raise ValueError("expected lang=value pairs separated by commas")
             return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("twilio_messaging_service_sid")
+    @classmethod
+    def _messaging_service(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"MG[0-9a-f]{32}", value):
+            raise ValueError("must be a Messaging Service SID: MG followed by 32 hex digits")
         return value
 
     @field_validator("redis_url")

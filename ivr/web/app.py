@@ -34,6 +34,7 @@ from ivr.web.admission import Admission, AdmissionMiddleware
 from ivr.web.components import Components
 from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
+from ivr.web.sms import SMS_STATUS_PATH
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 
 log = logging.getLogger("ivr")
@@ -124,7 +125,12 @@ def create_app(
     followup = None
     if settings.followup_sms and settings.twilio_account_sid:
         followup = FollowUpSender(
-            settings.twilio_account_sid, token, api_base_url=settings.twilio_api_base_url
+            settings.twilio_account_sid,
+            token,
+            api_base_url=settings.twilio_api_base_url,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            # Twilio needs an absolute URL; without PUBLIC_BASE_URL delivery is not reported.
+            status_callback=settings_url(settings, SMS_STATUS_PATH) if settings.public_base_url else None,
         )
     flow = registry.current
     pseudonyms = Pseudonyms(hash_key.encode())
