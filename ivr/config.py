@@ -27,6 +27,17 @@ MIN_SECRET_LENGTH = 16
 TWILIO_WAITS_SECONDS = 15.0
 NETWORK_MARGIN_SECONDS = 1.0
 MIN_HASH_KEY_LENGTH = 32
+# Twilio's webhook connection overrides and their allowed values, in milliseconds or a count ("Webhook
+# connection overrides", twilio.com/docs/usage/webhooks/webhooks-connection-overrides); None: a word.
+CONNECTION_OVERRIDES: dict[str, tuple[int, int] | None] = {
+    "ct": (100, 10000),
+    "rt": (100, 15000),
+    "tt": (100, 15000),
+    "rc": (0, 5),
+    "rp": None,
+    "e": None,
+    "sni": None,
+}
 
 
 class ConfigError(ValueError):
@@ -153,6 +164,13 @@ class Settings(BaseSettings):
         None,
         description="Messaging Service (MG...) for follow-up texts; unset: sent from the number called.",
     )
+    webhook_connection_overrides: str | None = Field(
+        None,
+        description=(
+            "The connection overrides appended to the webhook URLs in the Twilio Console, without the"
+            " '#', e.g. ct=1000&rt=4000; the signature check accepts the URL with them too."
+        ),
+    )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
 
     @property
@@ -222,6 +240,42 @@ class Settings(BaseSettings):
                 raise ValueError("expected lang=value pairs separated by commas")
             return {k.strip(): v.strip() for k, v in pairs}
         return value
+
+    @field_validator("webhook_connection_overrides")
+    @classmethod
+    def _overrides(cls, value: str | None) -> str | None:
+        if value is None or value.strip("#") == "":
+            return None
+        value = value.strip().lstrip("#")
+        for pair in value.split("&"):
+            name, _, setting = pair.partition("=")
+            if name not in CONNECTION_OVERRIDES or not setting:
+                raise ValueError(
+                    f"{pair!r} is not one of Twilio's overrides ({', '.join(CONNECTION_OVERRIDES)})"
+                )
+            bounds = CONNECTION_OVERRIDES[name]
+            if bounds and not (setting.isdigit() and bounds[0] <= int(setting) <= bounds[1]):
+                raise ValueError(f"{name} must be a whole number from {bounds[0]} to {bounds[1]}")
+        return value
+
+    def override(self, name: str) -> int | None:
+        """One numeric connection override (ct, rt, tt, rc), when set."""
+        for pair in (self.webhook_connection_overrides or "").split("&"):
+            key, _, setting = pair.partition("=")
+            if key == name and setting.isdigit():
+                return int(setting)
+        return None
+
+    @model_validator(mode="after")
+    def _within_read_timeout(self) -> Self:
+        limits = [v / 1000 for v in (self.override("rt"), self.override("tt")) if v is not None]
+        if limits and self.hard_limit + NETWORK_MARGIN_SECONDS > min(limits):
+            raise ValueError(
+                f"WEBHOOK_BUDGET + 3 x REDIS_TIMEOUT ({self.hard_limit:g} s) plus a second must stay"
+                f" under the rt/tt of WEBHOOK_CONNECTION_OVERRIDES ({min(limits):g} s): Twilio would"
+                " give up before even the safety net is sent"
+            )
+        return self
 
     @field_validator("twilio_messaging_service_sid")
     @classmethod

@@ -160,7 +160,7 @@ def create_app(
         registry=registry,
         triage=triage,
         store=store,
-        checker=SignatureChecker(token, settings.public_base_url),
+        checker=SignatureChecker(token, settings.public_base_url, settings.webhook_connection_overrides),
         voice_style=voice_style,
         metrics=metrics,
         audit=audit,
