@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.channels import sms
-from ivr.channels.voice import SAY_LIMIT_BYTES, VoiceStyle
+from ivr.channels.voice import MAX_HINT_CHARS, MAX_HINTS, SAY_LIMIT_BYTES, VoiceStyle, hint_entries
 from ivr.channels.voice import render as render_voice
 from ivr.core import carrier, gsm
 from ivr.core.engine import LANGUAGE_MENU, Output
-from ivr.core.flow import Flow, FlowError, load_flow
+from ivr.core.flow import Flow, FlowError, Wording, load_flow
 from ivr.core.words import fold
-from ivr.twilio_sim import Spoken
+from ivr.twilio_sim import Spoken, parse_twiml
 
 # Words carriers (and Twilio) act on when they are a whole message: never asked for, never an answer.
 RESERVED_WORDS = carrier.RESERVED
@@ -90,6 +90,8 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
         _emergency_wording,
         _sms_limits,
         _voice_limits,
+        _spoken_numbers,
+        _speech_hints,
         _reserved_words,
         _answers,
         _language_menu,
@@ -277,9 +279,7 @@ def _node_of(output: Output) -> str:
 def _voice_limits(flow: Flow, file: str) -> Iterator[Problem]:
     bound = flow.bind(emergency_number=WORST_EMERGENCY_NUMBER, booking_url=None)
     style = VoiceStyle()
-    outputs = [o for lang in flow.languages for o in _outputs(bound, lang)]
-    outputs.append(Output(flow.default_language, notices=("intro",), ask=LANGUAGE_MENU, every_language=True))
-    for output in outputs:
+    for output in _voice_outputs(bound):
         spoken = Spoken.parse(
             render_voice(bound, output, action_url="https://x/voice/gather?t=1", style=style)
         )
@@ -295,16 +295,89 @@ def _voice_limits(flow: Flow, file: str) -> Iterator[Problem]:
                 )
 
 
+def _spoken_numbers(flow: Flow, file: str) -> Iterator[Problem]:
+    """A phone number said as a cardinal ("nine hundred eleven") is not one a caller can dial. The
+    emergency number comes from {emergency} and is rendered digit by digit; any other number written
+    into a spoken text is refused, and every rendered reply is checked for a number outside
+    <say-as interpret-as="digits">."""
+    for node, wording in _wordings(flow):
+        for lang in flow.languages:
+            for part in wording.parts(lang, voice=True):
+                for number in re.findall(r"\d{2,}", part.replace("{emergency}", "")):
+                    yield Problem(
+                        file,
+                        node,
+                        lang,
+                        "spoken-number",
+                        f"{number!r} would be read as a cardinal on a call; write it in words, or use"
+                        " {emergency}, which is said digit by digit",
+                    )
+    bound = flow.bind(emergency_number=WORST_EMERGENCY_NUMBER, booking_url=None)
+    for output in _voice_outputs(bound):
+        root = parse_twiml(
+            render_voice(bound, output, action_url="https://x/voice/gather?t=1", style=VoiceStyle())
+        )
+        for say in root.iter("Say"):
+            loose = [say.text or ""]
+            for child in say:
+                if child.tag != "say-as" or child.get("interpret-as") != "digits":
+                    loose.append("".join(child.itertext()))
+                loose.append(child.tail or "")
+            if any(re.search(r"\d{2,}", text) for text in loose):
+                yield Problem(
+                    file,
+                    _node_of(output),
+                    output.lang,
+                    "spoken-number",
+                    'a number on a call is not inside <say-as interpret-as="digits">',
+                )
+
+
+def _speech_hints(flow: Flow, file: str) -> Iterator[Problem]:
+    """Twilio takes at most 500 hints of at most 100 characters; past that it warns and may ignore
+    them, and the emergency phrases would no longer help the recogniser."""
+    for lang in flow.languages:
+        entries = hint_entries(flow, lang)
+        if len(entries) > MAX_HINTS:
+            yield Problem(
+                file,
+                f"words.{lang}",
+                lang,
+                "speech-hints",
+                f"{len(entries)} speech hints; Twilio takes {MAX_HINTS}",
+            )
+        for entry in entries:
+            if len(entry) > MAX_HINT_CHARS or "," in entry:
+                yield Problem(
+                    file,
+                    f"words.{lang}",
+                    lang,
+                    "speech-hints",
+                    f"the hint {entry[:40]!r}... is over {MAX_HINT_CHARS} characters or holds a comma",
+                )
+
+
+def _voice_outputs(bound: Flow) -> list[Output]:
+    outputs = [o for lang in bound.languages for o in _outputs(bound, lang)]
+    outputs.append(Output(bound.default_language, notices=("intro",), ask=LANGUAGE_MENU, every_language=True))
+    return outputs
+
+
+def _wordings(flow: Flow) -> list[tuple[str, Wording]]:
+    texts = [(f"questions.{q.id}", q.wording) for q in flow.questions.values()]
+    texts += [(f"outcomes.{o.id}", o.wording) for o in flow.outcomes.values()]
+    texts += [(f"text.{t}", w) for t, w in flow.texts.items()]
+    return texts
+
+
 # ---- words --------------------------------------------------------------------------------------
 
 
 def _reserved_words(flow: Flow, file: str) -> Iterator[Problem]:
-    texts = [(f"questions.{q.id}", q.wording) for q in flow.questions.values()]
-    texts += [(f"outcomes.{o.id}", o.wording) for o in flow.outcomes.values()]
+    texts = _wordings(flow)
     texts += [
         (f"outcomes.{o.id}.booking", o.booking) for o in flow.outcomes.values() if o.booking is not None
     ]
-    texts += [(f"text.{t}", w) for t, w in flow.texts.items()]
     for node, wording in texts:
         if node in MAY_NAME_KEYWORDS:
             continue

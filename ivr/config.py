@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ivr.channels import nurse, polly
 from ivr.core import gsm
 from ivr.store.connect import RedisUrlError
 from ivr.store.connect import parse as redis_target
@@ -26,6 +27,17 @@ MIN_SECRET_LENGTH = 16
 TWILIO_WAITS_SECONDS = 15.0
 NETWORK_MARGIN_SECONDS = 1.0
 MIN_HASH_KEY_LENGTH = 32
+# Twilio's webhook connection overrides and their allowed values, in milliseconds or a count ("Webhook
+# connection overrides", twilio.com/docs/usage/webhooks/webhooks-connection-overrides); None: a word.
+CONNECTION_OVERRIDES: dict[str, tuple[int, int] | None] = {
+    "ct": (100, 10000),
+    "rt": (100, 15000),
+    "tt": (100, 15000),
+    "rc": (0, 5),
+    "rp": None,
+    "e": None,
+    "sni": None,
+}
 
 
 class ConfigError(ValueError):
@@ -65,13 +77,17 @@ class Settings(BaseSettings):
     voice_session_ttl: int = Field(900, ge=60, le=86400, description="Idle seconds a call's triage is kept.")
     flows_dir: Path = Field(PACKAGED_FLOWS, description="Directory of flow files.")
     flow_id: str = Field("muscle-weakness", description="The flow new conversations start on.")
-    voice_locales: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"en": "en-US", "es": "es-MX"},
-        description="Speech locale per flow language, as lang=locale pairs, comma separated.",
-    )
     voice_names: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"},
-        description="Text-to-speech voice per flow language, as lang=voice pairs.",
+        description="Amazon Polly voice per flow language (<Say voice>), as lang=voice pairs.",
+    )
+    voice_locales: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="<Say language> per flow language; unset: the voice's own locale, the only valid one.",
+    )
+    recognition_locales: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"en": "en-US", "es": "es-US"},
+        description="Speech recognition locale per flow language (<Gather language>), as lang=locale pairs.",
     )
     gather_timeout: int = Field(
         6, ge=2, le=30, description="Seconds of silence before a question is repeated."
@@ -122,15 +138,39 @@ class Settings(BaseSettings):
     opt_out_ttl: int = Field(
         400 * 86400, ge=86400, description="Seconds an opt-out (STOP) is kept; it lapses after that."
     )
+    advanced_opt_out: bool = Field(
+        False,
+        description=(
+            "Twilio's Advanced Opt-Out is on for the number's Messaging Service: opting out, back in and"
+            " help follow the OptOutType Twilio sends, and the line's own keyword lists are not used."
+        ),
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     log_format: Literal["json", "text"] = Field("json", description="json (one object per line) or text.")
     nurse_number: str | None = Field(
         None, description="E.164 number callers reach by pressing 0; unset: no handoff."
     )
     nurse_dial_timeout: int = Field(20, ge=5, le=120, description="Seconds the nurse's phone rings.")
+    nurse_whisper: str = Field(
+        nurse.WHISPER,
+        min_length=10,
+        max_length=300,
+        description="What the nurse hears on answering, before the caller is connected; it must ask for 1.",
+    )
     followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
     twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
     twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")
+    twilio_messaging_service_sid: str | None = Field(
+        None,
+        description="Messaging Service (MG...) for follow-up texts; unset: sent from the number called.",
+    )
+    webhook_connection_overrides: str | None = Field(
+        None,
+        description=(
+            "The connection overrides appended to the webhook URLs in the Twilio Console, without the"
+            " '#', e.g. ct=1000&rt=4000; the signature check accepts the URL with them too."
+        ),
+    )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
 
     @property
@@ -172,7 +212,26 @@ class Settings(BaseSettings):
             raise ValueError("FOLLOWUP_SMS needs TWILIO_ACCOUNT_SID (AC followed by 32 hex digits)")
         return self
 
-    @field_validator("voice_locales", "voice_names", mode="before")
+    @model_validator(mode="after")
+    def _voices(self) -> Self:
+        problems = [
+            f"VOICE_LOCALES names {lang!r}, which has no voice in VOICE_NAMES"
+            for lang in sorted(set(self.voice_locales) - set(self.voice_names))
+        ]
+        for lang, voice in sorted(self.voice_names.items()):
+            try:
+                polly.check(lang, voice, self.voice_locales.get(lang), self.recognition_locales.get(lang))
+            except polly.VoiceError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def say_locales(self) -> dict[str, str]:
+        """<Say language> per flow language: each voice's own locale (checked at start)."""
+        return {lang: polly.locale_of(voice) for lang, voice in self.voice_names.items()}
+
+    @field_validator("voice_locales", "voice_names", "recognition_locales", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         if isinstance(value, str):
@@ -180,6 +239,51 @@ class Settings(BaseSettings):
             if any(len(p) != 2 for p in pairs):
                 raise ValueError("expected lang=value pairs separated by commas")
             return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("webhook_connection_overrides")
+    @classmethod
+    def _overrides(cls, value: str | None) -> str | None:
+        if value is None or value.strip("#") == "":
+            return None
+        value = value.strip().lstrip("#")
+        for pair in value.split("&"):
+            name, _, setting = pair.partition("=")
+            if name not in CONNECTION_OVERRIDES or not setting:
+                raise ValueError(
+                    f"{pair!r} is not one of Twilio's overrides ({', '.join(CONNECTION_OVERRIDES)})"
+                )
+            bounds = CONNECTION_OVERRIDES[name]
+            if bounds and not (setting.isdigit() and bounds[0] <= int(setting) <= bounds[1]):
+                raise ValueError(f"{name} must be a whole number from {bounds[0]} to {bounds[1]}")
+        return value
+
+    def override(self, name: str) -> int | None:
+        """One numeric connection override (ct, rt, tt, rc), when set."""
+        for pair in (self.webhook_connection_overrides or "").split("&"):
+            key, _, setting = pair.partition("=")
+            if key == name and setting.isdigit():
+                return int(setting)
+        return None
+
+    @model_validator(mode="after")
+    def _within_read_timeout(self) -> Self:
+        limits = [v / 1000 for v in (self.override("rt"), self.override("tt")) if v is not None]
+        if limits and self.hard_limit + NETWORK_MARGIN_SECONDS > min(limits):
+            raise ValueError(
+                f"WEBHOOK_BUDGET + 3 x REDIS_TIMEOUT ({self.hard_limit:g} s) plus a second must stay"
+                f" under the rt/tt of WEBHOOK_CONNECTION_OVERRIDES ({min(limits):g} s): Twilio would"
+                " give up before even the safety net is sent"
+            )
+        return self
+
+    @field_validator("twilio_messaging_service_sid")
+    @classmethod
+    def _messaging_service(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"MG[0-9a-f]{32}", value):
+            raise ValueError("must be a Messaging Service SID: MG followed by 32 hex digits")
         return value
 
     @field_validator("redis_url")

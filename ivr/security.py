@@ -13,11 +13,19 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 
 class SignatureChecker:
     """Validates webhook signatures. Behind a TLS proxy the app sees an internal URL while Twilio
-    signed the public one, so the public base URL, when configured, replaces scheme and host."""
+    signed the public one, so the public base URL, when configured, replaces scheme and host.
 
-    def __init__(self, auth_token: str, public_base_url: str | None) -> None:
+    Connection overrides (`#ct=1000&rt=4000` after a webhook URL in the Console) are a URL fragment,
+    which is never sent: the app cannot see them. Twilio signs "the exact URL your application
+    supplied" (its webhook security guide), which would include the fragment; its docs do not say
+    either way. So with `overrides` configured (the same fragment, WEBHOOK_CONNECTION_OVERRIDES) a
+    signature over the URL with the fragment is accepted as well as one over the URL without it.
+    """
+
+    def __init__(self, auth_token: str, public_base_url: str | None, overrides: str | None = None) -> None:
         self._validator = RequestValidator(auth_token)
         self._public_base_url = public_base_url
+        self._fragment = f"#{overrides}" if overrides else ""
 
     def signed_url(self, request_url: str, path: str, query: str) -> str:
         if self._public_base_url is None:
@@ -34,7 +42,10 @@ class SignatureChecker:
         parsed = urlparse(url)
         # The URL as given first: it is what Twilio signed in the usual case.
         other = remove_port(parsed) if parsed.port else add_port(parsed)
-        for candidate in (url, other):
+        candidates = [url, other]
+        if self._fragment:
+            candidates = [url + self._fragment, other + self._fragment, *candidates]
+        for candidate in candidates:
             if compare(self._validator.compute_signature(candidate, values), signature):
                 return True
         return False

@@ -18,6 +18,10 @@ from ivr.store.sessions import Decision, SessionStore, Snapshot
 
 log = logging.getLogger(__name__)
 
+# The mark that the nurse took a call must outlast the call with them: Twilio's <Dial timeLimit>
+# defaults to four hours.
+NURSE_MARK_TTL = 4 * 3600 + 600
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -32,7 +36,7 @@ class Turn:
     token: str = ""  # voice only: names the prompt now awaiting an answer
     fresh: bool = False  # this turn started a new conversation
     replayed: bool = False  # a repeat of a message already answered: the same reply again
-    event: str = ""  # what happened besides a step: opted_out, opted_in, help, rate_limited, ignored
+    event: str = ""  # besides a step: opted_out, opted_in, help, rate_limited, ignored (nothing sent)
     heard: tuple[str, str] | None = None  # (question, how what was said was taken): see engine.heard
 
 
@@ -68,7 +72,9 @@ class Triage:
         limits: TriageLimits | None = None,
         policy: Policy = DEFAULT_POLICY,
         clock: Callable[[], float] = time.time,
+        advanced_opt_out: bool = False,
     ) -> None:
+        self.advanced_opt_out = advanced_opt_out  # Twilio reports every keyword it acts on (OptOutType)
         self.registry = registry
         self.store = store
         self.pseudonyms = pseudonyms
@@ -78,27 +84,46 @@ class Triage:
 
     # ---- texts ------------------------------------------------------------------------------
 
-    async def text(self, our_number: str, sender: str, body: str, message_sid: str) -> Turn:
-        """An incoming SMS. Carrier keywords first (opt-out, opt-in, help); then, unless the sender
-        has opted out or is sending too fast, a step of the triage (or the start of one)."""
+    async def text(
+        self, our_number: str, sender: str, body: str, message_sid: str, *, opt_out_type: str = ""
+    ) -> Turn:
+        """An incoming SMS. Opting out, back in and help first; then, unless the sender has opted out
+        or is sending too fast, a step of the triage (or the start of one).
+
+        When Twilio reports what it did with the text (`opt_out_type`, sent with Advanced Opt-Out),
+        its word is followed and, having replied itself, it gets no second reply from the line. Without
+        it, the line's own keyword lists apply, unless `advanced_opt_out` says Twilio reports every
+        keyword it acts on. A sender who has opted out is still answered when their text describes an
+        emergency: if Twilio blocks the reply nothing is lost, and if it delivers it, silence would be.
+        """
         keys = Keys("m", self.pseudonyms.sms_conversation(our_number, sender))
-        word = carrier.keyword(body)
         current = self.registry.current
+        by_twilio = carrier.reported(opt_out_type)
+        word = by_twilio if by_twilio is not None or self.advanced_opt_out else carrier.keyword(body)
         if word == "stop":
             await self.store.opt_out(keys, self.limits.opt_out_ttl)
             return Turn(current, Output(current.default_language), event="opted_out")
-        if word == "start" and await self.store.opt_in(keys):
-            return Turn(current, Output(current.default_language, notices=("opted_in",)), event="opted_in")
 
         now = int(self.clock())
         said = Input("text", body)
+        opting_in = word == "start" or (
+            by_twilio is None and not self.advanced_opt_out and carrier.opts_in_when_opted_out(body)
+        )
 
         async def decide(snapshot: Snapshot) -> Decision[Turn]:
             unchanged = snapshot.session
             if snapshot.replay is not None and (repeat := await self._replay(snapshot.replay)):
                 return Decision(unchanged, repeat)
             if snapshot.opted_out:
-                return Decision(unchanged, Turn(current, Output(current.default_language), event="ignored"))
+                turn = self._while_opted_out(
+                    current, said, now, snapshot, opting_in=opting_in, twilio_replied=by_twilio is not None
+                )
+                return Decision(unchanged, turn, _record(turn) if turn.event != "ignored" else None)
+            if by_twilio == "help" or (by_twilio == "start" and carrier.keyword(body) == "start"):
+                # Twilio has answered this text itself; a reply from the line would be a second one.
+                # An opt-in word that is also an answer (YES) is taken as the answer instead, below.
+                turn = Turn(current, Output(current.default_language), event="help" if word == "help" else "")
+                return Decision(unchanged, turn, _record(turn))
             if snapshot.texts_in_window > self.limits.texts_per_window:
                 return Decision(unchanged, self._paused(current, snapshot.texts_in_window))
             pinned = await self._resume(snapshot.session)
@@ -124,8 +149,25 @@ class Triage:
             count_limit=self.limits.texts_per_window,
             replay_ttl=self.limits.replay_ttl,
         )
+        if turn.event == "opted_in" and not turn.replayed:
+            await self.store.opt_in(keys)
         await self.registry.keep_published(turn.flow)
         return turn
+
+    def _while_opted_out(
+        self, flow: Flow, said: Input, now: int, snapshot: Snapshot, *, opting_in: bool, twilio_replied: bool
+    ) -> Turn:
+        """A text from a sender who has opted out: back in (confirmed unless Twilio confirmed it
+        already), the emergency outcome if it describes an emergency, else nothing at all."""
+        if opting_in:
+            notices = () if twilio_replied else ("opted_in",)
+            return Turn(flow, Output(flow.default_language, notices=notices), event="opted_in")
+        if snapshot.texts_in_window <= self.limits.texts_per_window:
+            session, output = engine.start(flow, "sms", now=now, opening=said)
+            if output.outcome is not None and flow.outcomes[output.outcome].kind == "emergency":
+                log.info("emergency words from a sender who opted out: answered")
+                return Turn(flow, output, session, fresh=True)
+        return Turn(flow, Output(flow.default_language), event="ignored")
 
     def _paused(self, flow: Flow, count: int) -> Turn:
         """Too many texts: one notice (with the 911 instruction) as the limit is crossed, then silence.
@@ -203,11 +245,18 @@ class Triage:
         await self.registry.keep_published(turn.flow)
         return turn
 
+    async def nurse_took(self, token: str) -> None:
+        """The nurse pressed the key to take the call put through at the prompt `token` names."""
+        await self.store.mark(Keys("h", token).accepted, NURSE_MARK_TTL)
+
     async def call_handed_back(self, call_sid: str, token: str, dial_status: str) -> Turn:
-        """The call to the nurse is over. Answered (completed): the triage ends there and the call
-        is hung up. Not answered: back to the question the caller was on."""
+        """The call to the nurse is over. Taken by the nurse (the leg completed and they pressed the
+        key): the triage ends there and the call is hung up. Anything else, including a leg answered
+        by voicemail or by someone who pressed nothing (Twilio reports both as completed): back to
+        the question the caller was on."""
         keys = Keys("v", call_sid)
         now = int(self.clock())
+        taken = dial_status == "completed" and await self.store.take(Keys("h", token).accepted)
 
         async def decide(snapshot: Snapshot) -> Decision[Turn]:
             current = self.registry.current
@@ -221,7 +270,7 @@ class Triage:
                 return Decision(_save(turn.session), turn)
             flow, session = pinned
             token_now = self._token(call_sid, session)
-            if dial_status == "completed" and token == token_now:
+            if taken and token == token_now:
                 return Decision(None, Turn(flow, Output(session.lang), session, event="handed_off"))
             output = Output(
                 session.lang,
@@ -229,7 +278,10 @@ class Triage:
                 ask=session.node,
                 keys_only=session.confirm,
             )
-            return Decision(snapshot.session, Turn(flow, output, session, token_now))
+            event = ""
+            if token == token_now:
+                event = "nurse_declined" if dial_status == "completed" else "nurse_unanswered"
+            return Decision(snapshot.session, Turn(flow, output, session, token_now, event=event))
 
         return await self.store.turn(keys, self.limits.voice_ttl, decide)
 

@@ -42,7 +42,8 @@ class Spoken:
         gather = root.find("Gather")
         redirect = root.find("Redirect")
         return cls(
-            says=tuple(say.text or "" for say in root.iter("Say")),
+            # A <Say> may hold SSML (<say-as> around a number): its words are all its text.
+            says=tuple("".join(say.itertext()) for say in root.iter("Say")),
             gather_action=gather.get("action") if gather is not None else None,
             redirect=redirect.text if redirect is not None else None,
             hangup=root.find("Hangup") is not None,
@@ -76,8 +77,11 @@ class TwilioSimulator:
         path = absolute.removeprefix(self.public_base_url)
         return await self.client.post(path, content=urlencode(params), headers=headers)
 
-    async def text(self, body: str, *, sender: str, to: str, message_sid: str | None = None) -> list[str]:
-        """An incoming SMS; returns the bodies of the messages sent back."""
+    async def text(
+        self, body: str, *, sender: str, to: str, message_sid: str | None = None, opt_out_type: str = ""
+    ) -> list[str]:
+        """An incoming SMS; returns the bodies of the messages sent back. `opt_out_type` is what
+        Twilio adds when Advanced Opt-Out matched the text to a keyword: STOP, START or HELP."""
         params = {
             "MessageSid": message_sid or new_sid("SM"),
             "AccountSid": "AC" + "0" * 32,
@@ -87,6 +91,8 @@ class TwilioSimulator:
             "NumMedia": "0",
             "NumSegments": "1",
         }
+        if opt_out_type:
+            params["OptOutType"] = opt_out_type
         response = await self.post("/sms", params)
         response.raise_for_status()
         return messages_of(response.text)
@@ -145,6 +151,47 @@ class Call:
         if self.last is None or self.last.redirect is None:
             raise RuntimeError("nothing is waiting for an answer")
         return await self._follow(self.last.redirect, self._params("in-progress"))
+
+    async def nurse_answers(
+        self, *, answered_by: str = "human", press: str | None = "1", nurse: str = "+15550123999"
+    ) -> tuple[bool, Spoken]:
+        """Twilio dials the <Number> of the last <Dial> and someone (or something) answers: it runs the
+        <Number url> TwiML on that leg (with AnsweredBy when machineDetection is on), presses `press`
+        into its gather (None: nothing), and connects the two unless that leg hangs up. Then, when the
+        leg ends, it posts the <Dial> action with DialCallStatus=completed, as it does for any leg
+        that answered, a voicemail's included. Returns whether the caller was connected, and what the
+        caller hears next."""
+        if self.last is None:
+            raise RuntimeError("nothing was dialled")
+        root = parse_twiml(self.last.xml)
+        dial, number = root.find("Dial"), root.find("Dial/Number")
+        if dial is None or number is None:
+            raise RuntimeError("the last response has no <Dial><Number>")
+        leg = {"CallSid": new_sid("CA"), "ParentCallSid": self.sid, "AccountSid": "AC" + "0" * 32}
+        leg |= {"From": self.to, "To": nurse, "CallStatus": "in-progress", "Direction": "outbound-dial"}
+        if number.get("machineDetection"):
+            leg["AnsweredBy"] = answered_by
+        connected = True
+        if url := number.get("url"):
+            response = await self.twilio.post(url, leg)
+            response.raise_for_status()
+            screen = parse_twiml(response.text)
+            gather = screen.find("Gather")
+            if gather is not None and press is not None:
+                response = await self.twilio.post(gather.get("action") or "", {**leg, "Digits": press})
+                response.raise_for_status()
+                screen = parse_twiml(response.text)
+            elif gather is not None:
+                # No key: Twilio goes on to the verbs after the gather.
+                screen = ET.Element("Response")
+                screen.extend(list(parse_twiml(response.text))[1:])
+            connected = screen.find("Hangup") is None
+        response = await self.twilio.post(
+            dial.get("action") or "", {**self._params("in-progress"), "DialCallStatus": "completed"}
+        )
+        response.raise_for_status()
+        self.last = Spoken.parse(response.text)
+        return connected, self.last
 
     async def hang_up(self, status: str = "completed") -> httpx.Response:
         response = await self.twilio.post(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from ivr.core.engine import LANGUAGE_MENU, Output
 from ivr.core.flow import Flow
@@ -14,13 +15,22 @@ from ivr.core.flow import Flow
 SAY_LIMIT_BYTES = 3000
 
 
+# A number of two digits or more. <Say> reads "911" as a cardinal ("nine hundred eleven", "novecientos
+# once"); inside <say-as interpret-as="digits"> Polly says each digit (docs.aws.amazon.com/polly/latest
+# /dg/say-as-tag.html). Flows may only speak numbers through {emergency} (the checker's spoken-number
+# rule), so every one of them is a phone number.
+NUMBER = re.compile(r"(\d{2,})")
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceStyle:
-    """How the line sounds, listens and hands over: a locale and a voice per flow language, and
-    the nurse's number when callers can press 0 to reach one."""
+    """How the line sounds, listens and hands over: per flow language a voice, the locale it speaks
+    (<Say language>) and the locale speech is recognised in (<Gather language>), which may differ
+    (an es-MX voice for callers recognised as es-US); and the nurse's number when callers can press 0."""
 
     locales: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-MX"})
     voices: Mapping[str, str] = field(default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"})
+    recognition: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-US"})
     gather_timeout: int = 6  # seconds of silence after the question before the <Redirect>
     speech: bool = True  # accept spoken answers as well as keys
     nurse_number: str | None = None
@@ -29,6 +39,10 @@ class VoiceStyle:
     def locale(self, lang: str) -> str:
         return self.locales.get(lang, "en-US")
 
+    def listening(self, lang: str) -> str:
+        """The locale speech in this language is recognised in."""
+        return self.recognition.get(lang, self.locale(lang))
+
     def say_attributes(self, lang: str) -> dict[str, str]:
         attributes = {"language": self.locale(lang)}
         if voice := self.voices.get(lang):
@@ -36,25 +50,60 @@ class VoiceStyle:
         return attributes
 
 
-def speech_hints(flow: Flow, lang: str) -> str:
-    """Words the recogniser should expect: the language's yes and no words (not single letters)."""
+def say(parent: VoiceResponse | Gather, text: str, style: VoiceStyle, lang: str) -> Say:
+    """A <Say> of `text` in `lang`'s voice, every number in it said digit by digit."""
+    spoken: Say = parent.say(**style.say_attributes(lang))
+    for piece in NUMBER.split(text):
+        if NUMBER.fullmatch(piece):
+            spoken.say_as(piece, interpret_as="digits")
+        elif piece:
+            spoken.nest(piece)
+    return spoken
+
+
+# Twilio's <Gather hints>: "a comma-separated list of up to 500 entries, each entry can be 100
+# characters or fewer", words of a phrase separated by spaces (Twilio warning 13330).
+MAX_HINTS = 500
+MAX_HINT_CHARS = 100
+
+
+def hint_entries(flow: Flow, lang: str) -> list[str]:
+    """What the recogniser should expect, in this order: the language's yes and no words (not single
+    letters or digits), then the emergency phrases the engine listens for, so that "I can't
+    breathe" is heard as said. The flow checker keeps the list within Twilio's limits."""
     words = flow.words[lang]
-    return ", ".join(sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit()))
+    answers = sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit())
+    return list(dict.fromkeys([*answers, *flow.emergency_phrases_of(lang)]))
 
 
-def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, handoff_url: str = "") -> str:
+def speech_hints(flow: Flow, lang: str) -> str:
+    """The <Gather hints> for a language: hint_entries, comma separated."""
+    return ", ".join(hint_entries(flow, lang)[:MAX_HINTS])
+
+
+def render(
+    flow: Flow,
+    output: Output,
+    *,
+    action_url: str,
+    style: VoiceStyle,
+    handoff_url: str = "",
+    screen_url: str = "",
+) -> str:
     """TwiML for one turn. `action_url` receives the answer, and the silence after the gather;
-    `handoff_url` is told how a call put through to the nurse ended."""
+    `handoff_url` is told how a call put through to the nurse ended; `screen_url` gives the TwiML the
+    nurse hears on answering, before the two are connected (see ivr.channels.nurse)."""
     response = VoiceResponse()
     for lang in flow.languages if output.every_language else (output.lang,):
         for notice in output.notices:
-            response.say(flow.texts[notice].text(lang, voice=True), **style.say_attributes(lang))
+            say(response, flow.texts[notice].text(lang, voice=True), style, lang)
             if notice == "intro" and style.nurse_number:
-                response.say(flow.texts["nurse_offer"].text(lang, voice=True), **style.say_attributes(lang))
+                say(response, flow.texts["nurse_offer"].text(lang, voice=True), style, lang)
     if output.handoff and style.nurse_number:
-        say = style.say_attributes(output.lang)
-        response.say(flow.texts["nurse_connecting"].text(output.lang, voice=True), **say)
-        response.dial(style.nurse_number, timeout=style.dial_timeout, action=handoff_url, method="POST")
+        say(response, flow.texts["nurse_connecting"].text(output.lang, voice=True), style, output.lang)
+        dial = response.dial(timeout=style.dial_timeout, action=handoff_url, method="POST")
+        # Machine detection reports AnsweredBy to the screening URL, so voicemail is hung up on there.
+        dial.number(style.nurse_number, url=screen_url, method="POST", machine_detection="Enable")
         return str(response.to_xml())
     if output.ask == LANGUAGE_MENU:
         _language_menu(response, flow, action_url=action_url, style=style)
@@ -64,13 +113,12 @@ def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, ha
         # Twilio runs the next verb when the gather hears nothing: that is how silence reaches us.
         response.redirect(action_url, method="POST")
     if output.outcome is not None:
-        say = style.say_attributes(output.lang)
         outcome = flow.outcomes[output.outcome]
         spoken = outcome.wording.parts(output.lang, voice=True)
-        response.say(" ".join(spoken), **say)
+        say(response, " ".join(spoken), style, output.lang)
         if outcome.kind == "emergency":
             # Said once more, last, so the instruction is what a frightened caller hears at the end.
-            response.say(spoken[0], **say)
+            say(response, spoken[0], style, output.lang)
         response.hangup()
     return str(response.to_xml())
 
@@ -80,7 +128,7 @@ def _language_menu(response: VoiceResponse, flow: Flow, *, action_url: str, styl
         input="dtmf", num_digits=1, action=action_url, method="POST", timeout=style.gather_timeout
     )
     for choice in flow.languages:
-        gather.say(flow.texts["language_menu"].text(choice, voice=True), **style.say_attributes(choice))
+        say(gather, flow.texts["language_menu"].text(choice, voice=True), style, choice)
 
 
 def _question(
@@ -98,16 +146,18 @@ def _question(
         "timeout": style.gather_timeout,
     }
     if listen:
-        attributes.update(language=style.locale(lang), hints=speech_hints(flow, lang), speech_timeout="auto")
+        attributes.update(
+            language=style.listening(lang), hints=speech_hints(flow, lang), speech_timeout="auto"
+        )
     gather = response.gather(**attributes)
-    gather.say(f"{question} {hint}", **style.say_attributes(lang))
+    say(gather, f"{question} {hint}", style, lang)
 
 
 def safety_net(flow: Flow, *, style: VoiceStyle) -> str:
     """What a caller hears when the line itself fails: the red flags and 911 in every language."""
     response = VoiceResponse()
     for lang in flow.languages:
-        response.say(flow.texts["safety_net"].text(lang, voice=True), **style.say_attributes(lang))
+        say(response, flow.texts["safety_net"].text(lang, voice=True), style, lang)
     response.hangup()
     return str(response.to_xml())
 

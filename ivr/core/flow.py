@@ -149,6 +149,10 @@ class Flow:
     def default_language(self) -> str:
         return self.languages[0]
 
+    def emergency_phrases_of(self, lang: str) -> tuple[str, ...]:
+        """One language's emergency phrases as the flow lists them (folded), e.g. for speech hints."""
+        return self.words[lang].emergency
+
     def node_ids(self) -> set[str]:
         return set(self.questions) | set(self.outcomes)
 

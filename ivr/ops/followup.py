@@ -18,8 +18,21 @@ class FollowUpSender:
     """
 
     def __init__(
-        self, account_sid: str, auth_token: str, *, api_base_url: str | None = None, timeout: float = 5
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        api_base_url: str | None = None,
+        timeout: float = 5,
+        messaging_service_sid: str | None = None,
+        status_callback: str | None = None,
     ) -> None:
+        # With a Messaging Service the service picks the sender and applies its opt-out list and
+        # compliance settings; otherwise the text goes from the number the person called.
+        self.messaging_service_sid = messaging_service_sid
+        # Twilio posts the message's status there (MessageStatus, ErrorCode): a landline or an
+        # unreachable phone shows up as undelivered or failed (error 30006, 30003...).
+        self.status_callback = status_callback
         self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
@@ -33,8 +46,15 @@ class FollowUpSender:
     async def send(self, *, to: str, from_: str, bodies: Sequence[str]) -> int:
         """Send each body as a message; returns how many were accepted. Raises on the first failure."""
         sent = 0
+        sender: dict[str, str] = (
+            {"messaging_service_sid": self.messaging_service_sid}
+            if self.messaging_service_sid
+            else {"from_": from_}
+        )
+        if self.status_callback:
+            sender["status_callback"] = self.status_callback
         for body in bodies:
             # The synchronous client runs in a worker thread, so the event loop never waits on Twilio.
-            await asyncio.to_thread(self.client.messages.create, to=to, from_=from_, body=body)
+            await asyncio.to_thread(self.client.messages.create, to=to, body=body, **sender)
             sent += 1
         return sent

@@ -64,8 +64,25 @@ class Metrics:
         self.followups = Counter(
             "ivr_followup_sms", "Follow-up texts after calls, by result.", ["result"], registry=r
         )
+        self.followup_delivery = Counter(
+            "ivr_followup_delivery",
+            "Follow-up texts by final status from Twilio's status callback (delivered, undelivered,"
+            " failed) and delivery error code (30006: landline or unreachable carrier).",
+            ["status", "error"],
+            registry=r,
+        )
         self.handoffs = Counter(
-            "ivr_nurse_handoffs", "Calls put through to the nurse, by result.", ["result"], registry=r
+            "ivr_nurse_handoffs",
+            "Calls put through to the nurse, by result: answered (the nurse took it), not_taken (the"
+            " leg answered, by a machine or by no one who pressed 1), unanswered.",
+            ["result"],
+            registry=r,
+        )
+        self.nurse_screening = Counter(
+            "ivr_nurse_screening",
+            "The nurse's leg on answering: machine (hung up on), taken (pressed 1), declined (another key).",
+            ["result"],
+            registry=r,
         )
 
     def exposition(self) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +17,7 @@ from ivr.service import Triage, Turn
 from ivr.store.audit import AuditLog, record_for
 
 log = logging.getLogger("ivr.ops")
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 # Work to run after the reply has gone: a name for the logs, and the work itself.
 Later = Callable[[str, Awaitable[object]], None]
@@ -76,6 +78,10 @@ class Observer:
             or not caller
             or not our_number
         ):
+            return
+        if not E164.fullmatch(caller):
+            # An anonymous or withheld caller ID: there is no number to text.
+            self.metrics.followups.labels("skipped_no_number").inc()
             return
         bodies = sms.messages(turn.flow, turn.output)
         later("followup", self._send_followup(self.followup, caller, our_number, bodies))

@@ -38,3 +38,8 @@ class Keys:
     @property
     def finished(self) -> str:
         return f"{self._base}:x"
+
+    @property
+    def accepted(self) -> str:
+        """The nurse pressed the key to take the call put through at this prompt."""
+        return f"{self._base}:a"

@@ -191,6 +191,16 @@ class SessionStore:
         async with self._guard():
             return bool(await self.redis.delete(keys.opt_out))
 
+    async def mark(self, key: str, ttl_seconds: int) -> None:
+        """Set a flag that expires (a nurse took a call)."""
+        async with self._guard():
+            await self.redis.set(key, b"1", ex=ttl_seconds)
+
+    async def take(self, key: str) -> bool:
+        """Whether a flag was set; it is gone afterwards."""
+        async with self._guard():
+            return bool(await self.redis.delete(key))
+
     async def opted_out(self, keys: Keys) -> bool:
         async with self._guard():
             return bool(await self.redis.exists(keys.opt_out))

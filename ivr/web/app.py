@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
-from ivr.config import Settings, load_settings
+from ivr.config import ConfigError, Settings, load_settings
 from ivr.core.engine import Policy
 from ivr.core.flow import load_flows
 from ivr.core.privacy import Pseudonyms
@@ -27,12 +27,14 @@ from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.flow_archive import FlowArchive
 from ivr.store.sessions import SessionStore
-from ivr.web import health
+from ivr.web import fallback, health, nurse
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
 from ivr.web.admission import Admission, AdmissionMiddleware
 from ivr.web.components import Components
+from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
+from ivr.web.sms import SMS_STATUS_PATH
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 
 log = logging.getLogger("ivr")
@@ -60,6 +62,22 @@ def settings_url(settings: Settings, path: str) -> str:
     return (settings.public_base_url or "") + path
 
 
+def _check_languages(settings: Settings, languages: tuple[str, ...]) -> None:
+    """Every language the flow speaks has a voice and a recognition locale, or the app does not start:
+    a <Say> without a valid voice can fail and leave the emergency instruction unspoken."""
+    missing = [
+        f"{name} has nothing for the flow language {lang!r}"
+        for lang in languages
+        for name, values in (
+            ("VOICE_NAMES", settings.voice_names),
+            ("RECOGNITION_LOCALES", settings.recognition_locales),
+        )
+        if lang not in values
+    ]
+    if missing:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {m}" for m in missing))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -70,6 +88,13 @@ def create_app(
     if settings.ivr_insecure_dev:
         log.warning(
             "IVR_INSECURE_DEV is on: missing secrets are tolerated. Never run this way with real callers."
+        )
+    if settings.public_base_url is None and not settings.ivr_insecure_dev:
+        log.warning(
+            "PUBLIC_BASE_URL is not set: every X-Twilio-Signature will be checked against the URL this"
+            " process sees. Behind a TLS proxy or load balancer that is an internal http:// URL, not the"
+            " https:// one Twilio signed, and every webhook will be refused with 403. Set PUBLIC_BASE_URL"
+            " to the URL configured in the Twilio Console."
         )
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
     hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
@@ -87,9 +112,11 @@ def create_app(
         booking_url=settings.booking_url,
         archive=FlowArchive(store.redis, ttl=3 * longest_session),
     )
+    _check_languages(settings, registry.current.languages)
     voice_style = VoiceStyle(
-        locales=settings.voice_locales,
+        locales=settings.say_locales(),
         voices=settings.voice_names,
+        recognition=settings.recognition_locales,
         gather_timeout=settings.gather_timeout,
         speech=settings.voice_speech,
         nurse_number=settings.nurse_number,
@@ -98,7 +125,12 @@ def create_app(
     followup = None
     if settings.followup_sms and settings.twilio_account_sid:
         followup = FollowUpSender(
-            settings.twilio_account_sid, token, api_base_url=settings.twilio_api_base_url
+            settings.twilio_account_sid,
+            token,
+            api_base_url=settings.twilio_api_base_url,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            # Twilio needs an absolute URL; without PUBLIC_BASE_URL delivery is not reported.
+            status_callback=settings_url(settings, SMS_STATUS_PATH) if settings.public_base_url else None,
         )
     flow = registry.current
     pseudonyms = Pseudonyms(hash_key.encode())
@@ -119,6 +151,7 @@ def create_app(
             handoff=settings.nurse_number is not None,
         ),
         clock=clock,
+        advanced_opt_out=settings.advanced_opt_out,
     )
     metrics = Metrics()
     audit = AuditLog(store.redis, settings.audit_retention_days)
@@ -127,7 +160,7 @@ def create_app(
         registry=registry,
         triage=triage,
         store=store,
-        checker=SignatureChecker(token, settings.public_base_url),
+        checker=SignatureChecker(token, settings.public_base_url, settings.webhook_connection_overrides),
         voice_style=voice_style,
         metrics=metrics,
         audit=audit,
@@ -137,6 +170,8 @@ def create_app(
             settings_url(settings, GATHER_PATH),
             settings_url(settings, HANDOFF_PATH),
             nurse=settings.nurse_number is not None,
+            screen_url=settings_url(settings, SCREEN_PATH),
+            accept_url=settings_url(settings, ACCEPT_PATH),
         ),
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
@@ -168,10 +203,14 @@ def create_app(
         AdmissionMiddleware,
         admission=components.admission,
         budget=settings.webhook_budget,
-        paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH}),
+        # Every webhook that reads or writes Redis; the fallbacks and the nurse's screening (static
+        # TwiML) need no turn.
+        paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH}),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)
     app.include_router(voice_routes.router)
+    app.include_router(nurse.router)
+    app.include_router(fallback.router)
     app.include_router(health.router)
     return app

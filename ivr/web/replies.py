@@ -19,10 +19,21 @@ MAX_ENTRIES = 20_000  # far above what the flows can produce; a bound in case of
 class Replies:
     """Rendered replies for one app (its settings fix the voice style, URLs and the nurse)."""
 
-    def __init__(self, style: VoiceStyle, gather_url: str, handoff_url: str, *, nurse: bool) -> None:
+    def __init__(
+        self,
+        style: VoiceStyle,
+        gather_url: str,
+        handoff_url: str,
+        *,
+        nurse: bool,
+        screen_url: str = "",
+        accept_url: str = "",
+    ) -> None:
         self.style = style
         self.gather_url = gather_url
         self.handoff_url = handoff_url
+        self.screen_url = screen_url
+        self.accept_url = accept_url  # where the nurse's key press goes, from the screening
         self.nurse = nurse
         self._sms: dict[tuple[int, Output], str] = {}
         self._voice: dict[tuple[int, Output], str] = {}
@@ -44,6 +55,7 @@ class Replies:
                 output,
                 action_url=f"{self.gather_url}?t={_TOKEN}",
                 handoff_url=f"{self.handoff_url}?t={_TOKEN}",
+                screen_url=f"{self.screen_url}?t={_TOKEN}",
                 style=self.style,
             )
             self._keep(self._voice, key, template)

@@ -25,14 +25,6 @@ class TwilioForm:
                 return value
         return default
 
-    def require(self, *names: str) -> list[str]:
-        """The named fields, or HTTP 400 when one is missing or empty."""
-        values = [self.get(name) for name in names]
-        missing = [name for name, value in zip(names, values, strict=True) if not value]
-        if missing:
-            raise HTTPException(400, f"missing Twilio field(s): {', '.join(missing)}")
-        return values
-
 
 async def read_form(request: Request, checker: SignatureChecker) -> TwilioForm:
     """The form body of a request that Twilio signed, or the HTTP error that refuses it.

@@ -6,7 +6,7 @@ import logging
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Response
 
 from ivr.channels import voice
 from ivr.core.engine import SILENCE, Input
@@ -22,14 +22,13 @@ GATHER_PATH = "/voice/gather"
 HANDOFF_PATH = "/voice/handoff"
 STATUS_PATH = "/voice/status"
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+STEP_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,32}")  # what Pseudonyms.step_token makes
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
-def _call_sid(form: TwilioForm) -> str:
-    (call_sid,) = form.require("CallSid")
-    if not CALL_SID.fullmatch(call_sid):
-        raise HTTPException(400, "malformed CallSid")
-    return call_sid
+def _call_sid(form: TwilioForm) -> str | None:
+    call_sid = form.get("CallSid")
+    return call_sid if CALL_SID.fullmatch(call_sid) else None
 
 
 def _render(c: Components, turn: Turn) -> str:
@@ -55,7 +54,8 @@ def input_from(form: TwilioForm) -> Input:
 @webhook(router, "/voice")
 async def incoming_call(hook: Hook) -> Response:
     c, form, later = hook.components, hook.form, hook.later
-    call_sid = _call_sid(form)
+    if (call_sid := _call_sid(form)) is None:
+        return hook.malformed("voice", c.voice_safety_net)
 
     async def reply() -> str:
         turn = await c.triage.call_started(call_sid)
@@ -69,7 +69,8 @@ async def incoming_call(hook: Hook) -> Response:
 async def gathered(hook: Hook) -> Response:
     """A key press or spoken answer from the <Gather>, or the <Redirect> that follows a silence."""
     c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
-    call_sid = _call_sid(form)
+    if (call_sid := _call_sid(form)) is None:
+        return hook.malformed("voice_gather", c.voice_safety_net)
     answer = input_from(form)
     caller, our_number = form.get("From"), form.get("To")
 
@@ -84,9 +85,11 @@ async def gathered(hook: Hook) -> Response:
 
 @webhook(router, HANDOFF_PATH)
 async def handed_back(hook: Hook) -> Response:
-    """The <Dial> to the nurse ended: answered, the call ends; not answered, back to the questions."""
+    """The <Dial> to the nurse ended: taken by the nurse, the call ends; not answered, or answered by
+    a machine or by no one who pressed the key, back to the questions."""
     c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
-    call_sid = _call_sid(form)
+    if (call_sid := _call_sid(form)) is None or not STEP_TOKEN.fullmatch(t):
+        return hook.malformed("voice_handoff", c.voice_safety_net)
     dial_status = form.get("DialCallStatus")
 
     async def reply() -> str:
@@ -94,7 +97,9 @@ async def handed_back(hook: Hook) -> Response:
         if turn.event == "handed_off" and turn.session is not None:
             c.metrics.handoffs.labels("answered").inc()
             c.observer.record(turn.flow, turn.session, "handoff", form.get("From"), later)
-        elif turn.output.notices == ("nurse_unavailable",):
+        elif turn.event == "nurse_declined":
+            c.metrics.handoffs.labels("not_taken").inc()
+        elif turn.event == "nurse_unanswered":
             c.metrics.handoffs.labels("unanswered").inc()
         return _render(c, turn)
 
@@ -106,8 +111,9 @@ async def call_status(hook: Hook) -> Response:
     """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
     status acts, and the second one finds nothing left to count."""
     c, form, later = hook.components, hook.form, hook.later
-    call_sid = _call_sid(form)
-    (status,) = form.require("CallStatus")
+    status = form.get("CallStatus")
+    if (call_sid := _call_sid(form)) is None or not status:
+        return hook.malformed("voice_status", voice.empty())
     if status not in FINISHED:
         return twiml(voice.empty())
 
@@ -122,10 +128,3 @@ async def call_status(hook: Hook) -> Response:
         return voice.empty()
 
     return await hook.answer("voice_status", forget, voice.empty())
-
-
-@webhook(router, "/voice/fallback")
-async def call_fallback(hook: Hook) -> Response:
-    """Twilio's Fallback URL for voice: the spoken safety net, without touching Redis."""
-    hook.components.metrics.safety_nets.labels("voice_fallback", "fallback").inc()
-    return twiml(hook.components.voice_safety_net)

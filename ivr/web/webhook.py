@@ -59,6 +59,15 @@ class Hook:
     def query(self, name: str) -> str:
         return self.request.query_params.get(name, "")
 
+    def malformed(self, route: str, safety_net: str) -> Response:
+        """The safety net for a signed webhook without the fields Twilio always sends, or with a SID
+        of a form or prefix the line does not know. Not a 4xx: Twilio counts any 4xx as a failure of
+        the webhook, and a caller would hear an application error. Nothing is read or written."""
+        self.components.metrics.safety_nets.labels(route, "malformed").inc()
+        self.components.metrics.responses.labels(route, "200").inc()
+        log.warning("malformed webhook: the safety net, nothing done", extra={"route": route})
+        return twiml(safety_net)
+
     async def answer(self, route: str, build: Callable[[], Awaitable[str]], safety_net: str) -> Response:
         """The TwiML `build` makes, once this webhook's turn comes, or else the safety net."""
         if self.busy:

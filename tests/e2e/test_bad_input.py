@@ -1,7 +1,9 @@
-"""Bad requests are refused with the right status and touch no state; fallbacks need no Redis."""
+"""Bad requests are refused or answered with the safety net and touch no state; fallbacks need no
+Redis and no signature."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -10,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ivr.security import SIGNATURE_HEADER, SignatureChecker
-from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator, messages_of, new_sid
+from ivr.twilio_sim import FORM_HEADERS, Spoken, TwilioSimulator, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
@@ -40,26 +42,47 @@ async def test_a_body_that_is_not_a_form_is_415(
 
 
 @pytest.mark.parametrize(
-    ("path", "params"),
+    ("path", "params", "answer"),
     [
-        ("/sms", {k: v for k, v in SMS.items() if k != "From"}),
-        ("/sms", {k: v for k, v in SMS.items() if k != "To"}),
-        ("/sms", {k: v for k, v in SMS.items() if k != "MessageSid"}),
-        ("/sms", {**SMS, "MessageSid": "SM123"}),
-        ("/sms", {**SMS, "MessageSid": "XX" + "1" * 32}),
-        ("/voice", {}),
-        ("/voice", {**CALL, "CallSid": "CA-not-a-sid"}),
-        ("/voice/gather?t=x", {**CALL, "CallSid": ""}),
-        ("/voice/status", {k: v for k, v in CALL.items() if k != "CallStatus"}),
+        ("/sms", {k: v for k, v in SMS.items() if k != "From"}, "sms"),
+        ("/sms", {k: v for k, v in SMS.items() if k != "To"}, "sms"),
+        ("/sms", {k: v for k, v in SMS.items() if k != "MessageSid"}, "sms"),
+        ("/sms", {**SMS, "MessageSid": "SM123"}, "sms"),
+        ("/sms", {**SMS, "MessageSid": "XX" + "1" * 32}, "sms"),
+        ("/voice", {}, "voice"),
+        ("/voice", {**CALL, "CallSid": "CA-not-a-sid"}, "voice"),
+        ("/voice", {**CALL, "CallSid": "XX" + "1" * 32}, "voice"),
+        ("/voice/gather?t=x", {**CALL, "CallSid": ""}, "voice"),
+        ("/voice/handoff?t=x", {**CALL, "CallSid": "CA123"}, "voice"),
+        ("/voice/status", {k: v for k, v in CALL.items() if k != "CallStatus"}, "empty"),
+        ("/voice/status", {**CALL, "CallSid": "CA123", "CallStatus": "completed"}, "empty"),
     ],
 )
-async def test_missing_or_malformed_fields_are_400(
-    twilio: TwilioSimulator, redis: Redis, path: str, params: dict[str, str]
+async def test_missing_or_malformed_fields_get_the_safety_net_not_a_4xx(
+    twilio: TwilioSimulator, redis: Redis, path: str, params: dict[str, str], answer: str
 ) -> None:
-    """A signed request without the fields Twilio always sends, or with malformed SIDs, is refused."""
+    """A signed request without the fields Twilio always sends, or with a malformed or unknown-prefix
+    SID, gets 200 and the safety net (Twilio counts any 4xx as a failure: a caller would hear an
+    application error); nothing is stored, and it is counted."""
     response = await twilio.post(path, params)
-    assert response.status_code == 400
+    assert response.status_code == 200
+    if answer == "sms":
+        english, spanish = messages_of(response.text)
+        assert english.startswith("Call 911 now if you have trouble breathing")
+        assert spanish.startswith("Llame al 911 ahora")
+    elif answer == "voice":
+        assert Spoken.parse(response.text).says[0].startswith("Call 911 now if you have trouble breathing")
+        assert response.text.endswith("<Hangup /></Response>")
+    else:
+        assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response />'
     assert await redis.dbsize() == 0
+    metrics = (await twilio.client.get("/metrics")).text
+    route = {
+        "sms": "sms",
+        "voice": path.split("?", maxsplit=1)[0].strip("/").replace("/", "_"),
+        "empty": "voice_status",
+    }
+    assert f'ivr_safety_net_answers_total{{reason="malformed",route="{route[answer]}"}} 1.0' in metrics
 
 
 async def test_a_body_that_is_not_utf8_is_400(twilio: TwilioSimulator, redis: Redis) -> None:
@@ -70,22 +93,57 @@ async def test_a_body_that_is_not_utf8_is_400(twilio: TwilioSimulator, redis: Re
 
 
 @pytest.mark.parametrize(("path", "channel"), [("/sms/fallback", "sms"), ("/voice/fallback", "voice")])
-async def test_fallbacks_answer_with_the_safety_net_without_redis(path: str, channel: str) -> None:
-    """The Fallback URLs answer from memory: here the app's Redis does not even exist."""
+@pytest.mark.parametrize("signed", [True, False])
+async def test_fallbacks_answer_with_the_safety_net_without_redis_or_a_signature(
+    path: str, channel: str, signed: bool
+) -> None:
+    """The Fallback URLs answer from memory (here the app's Redis does not even exist) and without a
+    signature check: Twilio calls them when the primary failed, often for a URL mismatch that would
+    fail their signature too. Signed or not, posted or fetched, the answer is the same safety net."""
     app = create_app(make_settings(redis_url="redis://127.0.0.1:1/0"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
         twilio = TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
-        response = await twilio.post(path, {**SMS, **CALL})
+        if signed:
+            answers = [await twilio.post(path, {**SMS, **CALL})]
+        else:
+            answers = [
+                await client.post(path, content=urlencode(SMS), headers=FORM_HEADERS),
+                await client.post(
+                    path, content=b"\xff\xfe not even a form", headers={"content-type": "text/plain"}
+                ),
+                await client.get(path),
+            ]
+        assert len({a.text for a in answers}) == 1
+        response = answers[0]
         assert response.status_code == 200
         if channel == "sms":
             english, spanish = messages_of(response.text)
             assert english.startswith("Call 911 now if you have trouble breathing")
             assert spanish.startswith("Llame al 911 ahora")
         else:
-            assert "<Say" in response.text
+            says = Spoken.parse(response.text).says
+            assert says[0].startswith("Call 911 now if you have trouble breathing")
+            assert says[1].startswith("Llame al 911 ahora")
             assert response.text.endswith("<Hangup /></Response>")
-        unsigned = await client.post(path, content=urlencode(SMS), headers=FORM_HEADERS)
-        assert unsigned.status_code == 403
+        assert all(a.status_code == 200 for a in answers)
+        metrics = (await client.get("/metrics")).text
+    assert (
+        f'ivr_safety_net_answers_total{{reason="fallback",route="{channel}_fallback"}} {len(answers)}.0'
+        in metrics
+    )
+
+
+async def test_without_public_base_url_the_start_warns_that_signatures_use_the_internal_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Production settings without PUBLIC_BASE_URL: a warning at start says signatures will be checked
+    against the URL the process sees, and what to set; with it, no such warning."""
+    caplog.set_level(logging.WARNING, logger="ivr")
+    create_app(make_settings(public_base_url=None))
+    assert any("PUBLIC_BASE_URL is not set" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    create_app(make_settings())
+    assert not any("PUBLIC_BASE_URL" in r.getMessage() for r in caplog.records)
 
 
 # ---- signatures ------------------------------------------------------------------------------

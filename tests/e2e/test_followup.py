@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -13,11 +14,11 @@ import uvicorn
 from redis.asyncio import Redis
 
 from ivr.bench.harness import free_port
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings, serving
 from tests.standins import TwilioApiStandIn
-from tests.support import AUTH_TOKEN, OUR_NUMBER
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 CALLER = "+15550901234"
@@ -134,3 +135,65 @@ async def test_the_text_never_delays_the_callers_answer(standin: TwilioApiStandI
         assert answered < 0.5, answered
         await asyncio.to_thread(standin.wait_for, 1)
     assert len(standin.requests) == 1
+
+
+SERVICE = "MG" + "0123456789abcdef" * 2
+
+
+@pytest.mark.parametrize("service", [SERVICE, None])
+async def test_follow_ups_go_through_the_messaging_service_with_a_status_callback(
+    standin: TwilioApiStandIn, redis: Redis, service: str | None
+) -> None:
+    """With TWILIO_MESSAGING_SERVICE_SID the REST request names the service instead of a From number;
+    either way it asks Twilio to report delivery to /sms/status on the public URL."""
+    async with serving(make_settings(**_settings(standin, twilio_messaging_service_sid=service))) as twilio:
+        await _reach_emergency(twilio)
+    [request] = standin.wait_for(1)
+    if service:
+        assert request.form["MessagingServiceSid"] == SERVICE
+        assert "From" not in request.form
+    else:
+        assert request.form["From"] == OUR_NUMBER
+        assert "MessagingServiceSid" not in request.form
+    assert request.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/sms/status"
+    assert request.form["To"] == CALLER
+
+
+async def test_the_status_callback_counts_texts_that_could_not_be_delivered(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """Twilio reports a follow-up to a landline as undelivered with error 30006: counted by status
+    and error; delivered counted too; statuses on the way (sent) are not; nothing is stored. The
+    callback is signed like every webhook."""
+    async with serving(make_settings(**_settings(standin, twilio_messaging_service_sid=SERVICE))) as twilio:
+        base = {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT, "MessagingServiceSid": SERVICE}
+        for status, error in (("sent", ""), ("undelivered", "30006"), ("delivered", ""), ("failed", "21610")):
+            params = {**base, "MessageStatus": status} | ({"ErrorCode": error} if error else {})
+            response = await twilio.post("/sms/status", params)
+            assert response.status_code == 200
+            assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response />'
+        unsigned = await twilio.client.post(
+            "/sms/status", content=urlencode({**base, "MessageStatus": "failed"}), headers=FORM_HEADERS
+        )
+        assert unsigned.status_code == 403
+        metrics = (await twilio.client.get("/metrics")).text
+    assert 'ivr_followup_delivery_total{error="30006",status="undelivered"} 1.0' in metrics
+    assert 'ivr_followup_delivery_total{error="",status="delivered"} 1.0' in metrics
+    assert 'ivr_followup_delivery_total{error="other",status="failed"} 1.0' in metrics
+    assert 'status="sent"' not in metrics
+    assert await redis.dbsize() == 0
+
+
+async def test_an_anonymous_caller_gets_no_follow_up_attempt(standin: TwilioApiStandIn, redis: Redis) -> None:
+    """A call without a caller number (withheld: From is not an E.164 number) reaches its outcome;
+    no text is attempted, and that is counted."""
+    async with serving(make_settings(**_settings(standin))) as twilio:
+        call = twilio.call(caller="anonymous", to=OUR_NUMBER)
+        await call.start()
+        await call.press("1")
+        spoken = await call.press("1")
+        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        metrics = (await twilio.client.get("/metrics")).text
+    await asyncio.sleep(0.2)
+    assert standin.requests == []
+    assert 'ivr_followup_sms_total{result="skipped_no_number"} 1.0' in metrics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from redis.asyncio import Redis
 
 from ivr.store.audit import AuditLog
@@ -42,7 +43,11 @@ async def test_pressing_0_dials_the_nurse_and_an_unanswered_call_returns_to_the_
         assert spoken.says == ("Connecting you to a nurse. Please stay on the line.",)
         dial = parse_twiml(spoken.xml).find("Dial")
         assert dial is not None
-        assert dial.text == NURSE
+        number = dial.find("Number")
+        assert number is not None
+        assert number.text == NURSE
+        assert (number.get("url") or "").startswith(f"{PUBLIC_BASE_URL}/voice/screen?t=")
+        assert number.get("machineDetection") == "Enable"
         assert dial.get("timeout") == "25"
         assert (dial.get("action") or "").startswith(f"{PUBLIC_BASE_URL}/voice/handoff?t=")
         back = await _dial_ended(call, spoken, "no-answer")
@@ -55,13 +60,15 @@ async def test_pressing_0_dials_the_nurse_and_an_unanswered_call_returns_to_the_
 
 
 async def test_an_answered_handoff_ends_the_triage_and_is_recorded(redis: Redis) -> None:
-    """When the nurse took the call, the call ends after it and the audit records a handoff."""
+    """When the nurse heard the whisper and pressed 1, the two were connected; after it the call
+    ends and the audit records a handoff."""
     async with serving(make_settings(nurse_number=NURSE)) as twilio:
         call = twilio.call(caller=CALLER, to=OUR_NUMBER)
         await call.start()
         await call.press("1")
-        spoken = await call.press("0")
-        after = await _dial_ended(call, spoken, "completed")
+        await call.press("0")
+        connected, after = await call.nurse_answers(answered_by="human", press="1")
+        assert connected
         assert after.says == ()
         assert await redis.keys("ivr:{*}:s") == []
         await call.hang_up("completed")
@@ -91,3 +98,60 @@ async def test_with_a_nurse_the_help_text_says_how_to_reach_one(redis: Redis) ->
         [help_text] = await twilio.text("HELP", sender=CALLER, to=OUR_NUMBER)
     assert help_text.startswith("If this is an emergency, call 911 now.")
     assert "To talk with a nurse, call this number and press 0." in help_text
+
+
+@pytest.mark.parametrize(
+    ("answered_by", "press", "screened"),
+    [
+        ("machine_start", "1", "machine"),
+        ("fax", None, "machine"),
+        ("human", None, ""),
+        ("unknown", "2", "declined"),
+    ],
+)
+async def test_a_voicemail_or_no_key_is_not_a_handoff_and_the_caller_goes_on_to_an_outcome(
+    redis: Redis, answered_by: str, press: str | None, screened: str
+) -> None:
+    """The nurse's phone answered by a machine (hung up on at the screening), or by someone who
+    pressed nothing or another key: Twilio still reports the <Dial> completed, but nobody was
+    connected. The caller is told the nurse could not answer, is asked the same question, and a
+    yes then gets the emergency outcome; no handoff is recorded."""
+    async with serving(make_settings(nurse_number=NURSE)) as twilio:
+        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+        await call.start()
+        await call.press("1")
+        await call.press("2")
+        await call.press("0")
+        connected, back = await call.nurse_answers(answered_by=answered_by, press=press)
+        assert not connected
+        assert back.says[0] == "The nurse could not answer. Let us go back to the questions."
+        assert back.says[1].startswith(FLOW.questions[ORDER[1]].wording.text("en", voice=True))
+        spoken = await call.press("1")
+        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        assert spoken.hangup
+        metrics = (await twilio.client.get("/metrics")).text
+    assert 'ivr_nurse_handoffs_total{result="not_taken"} 1.0' in metrics
+    assert 'ivr_nurse_handoffs_total{result="answered"}' not in metrics
+    if screened:
+        assert f'ivr_nurse_screening_total{{result="{screened}"}} 1.0' in metrics
+    assert [r.outcome for r in await AuditLog(redis, 90).read()] == ["emergency"]
+
+
+async def test_the_whisper_asks_the_nurse_to_press_1_and_a_machine_hears_nothing(redis: Redis) -> None:
+    """Through the screening webhook: a person hears the whisper in a one-key gather that posts to
+    the accept URL, and silence ends in a hang-up; a machine gets a hang-up at once."""
+    async with serving(make_settings(nurse_number=NURSE)) as twilio:
+        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+        await call.start()
+        await call.press("1")
+        spoken = await call.press("0")
+        number = parse_twiml(spoken.xml).find("Dial/Number")
+        assert number is not None
+        leg = {"CallSid": "CA" + "3" * 32, "ParentCallSid": call.sid, "From": OUR_NUMBER, "To": NURSE}
+        human = await twilio.post(number.get("url") or "", {**leg, "AnsweredBy": "human"})
+        whisper = Spoken.parse(human.text)
+        assert whisper.says[0].endswith("Press 1 to take the call.")
+        assert (whisper.gather_action or "").startswith(f"{PUBLIC_BASE_URL}/voice/screen/accept?t=")
+        assert whisper.hangup
+        machine = await twilio.post(number.get("url") or "", {**leg, "AnsweredBy": "machine_end_beep"})
+        assert machine.text == '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'

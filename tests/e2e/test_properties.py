@@ -25,7 +25,7 @@ from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
 FLOW = shipped_flow()
 SIGNER = SignatureChecker(AUTH_TOKEN, None)
 SMS_VERBS = {"Response", "Message"}
-VOICE_VERBS = {"Response", "Say", "Gather", "Redirect", "Hangup"}
+VOICE_VERBS = {"Response", "Say", "say-as", "Gather", "Redirect", "Hangup"}
 TRIED = {"sms": 0, "voice": 0}
 
 # Any text a phone could send, without lone surrogates (they cannot travel as UTF-8 at all).

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import Call, TwilioSimulator
+from ivr.twilio_sim import Call, TwilioSimulator, parse_twiml
 from tests.support import OUR_NUMBER, PUBLIC_BASE_URL, red_flags, shipped_flow
 
 FLOW = shipped_flow()
@@ -139,12 +139,14 @@ async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimula
 
 
 async def test_a_spanish_caller_hears_the_questions_and_outcome_in_spanish(twilio: TwilioSimulator) -> None:
-    """Pressing 2 at the menu runs the call in Spanish, spoken with the Spanish voice."""
+    """Pressing 2 at the menu runs the call in Spanish, spoken with the Spanish voice in its own
+    locale (es-MX) and listened to in the Spanish recognition locale (es-US)."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     spoken = await call.press("2")
     assert spoken.says[0].startswith(FLOW.questions[ORDER[0]].wording.text("es", voice=True))
-    assert 'language="es-MX"' in spoken.xml
+    assert '<Say language="es-MX" voice="Polly.Mia">' in spoken.xml
+    assert 'input="dtmf speech" language="es-US"' in spoken.xml
     spoken = await call.say("Sí.", confidence=0.42)
     assert spoken.says[0].startswith("Cuelgue y llame al 911 ahora.")
     assert spoken.hangup
@@ -180,3 +182,20 @@ async def test_spoken_emergency_words_end_the_call_with_the_emergency_outcome(
     spoken = await call.say("I can't breathe", confidence=0.5)
     assert spoken.says[0].startswith("Hang up and call 911 now.")
     assert spoken.hangup
+
+
+async def test_the_gather_hints_name_the_emergency_phrases_of_the_call_language(
+    twilio: TwilioSimulator,
+) -> None:
+    """Through the webhook: a Spanish question's <Gather hints> carry the Spanish emergency phrases the
+    engine listens for (and not the English ones), and saying one gets the emergency outcome."""
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    spoken = await call.press("2")
+    gather = parse_twiml(spoken.xml).find("Gather")
+    assert gather is not None
+    hints = (gather.get("hints") or "").split(", ")
+    assert set(FLOW.emergency_phrases_of("es")) <= set(hints)
+    assert "can t breathe" not in hints
+    spoken = await call.say("no puedo respirar", confidence=0.8)
+    assert spoken.says[0].startswith("Cuelgue y llame al 911 ahora.")

@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 import pytest
 from redis.asyncio import Redis
 
+from ivr.config import ConfigError, load_settings
 from ivr.security import SignatureChecker
 from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator
-from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
+from tests.conftest import make_settings, serving
+from tests.support import AUTH_TOKEN, HASH_KEY, OUR_NUMBER, PUBLIC_BASE_URL
 
 SMS = {"MessageSid": "SM" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "Body": "hi"}
 CALL = {"CallSid": "CA" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "CallStatus": "ringing"}
@@ -59,3 +61,57 @@ async def test_the_properly_signed_request_is_accepted(twilio: TwilioSimulator) 
     response = await twilio.post("/sms", SMS)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
+
+
+OVERRIDES = "ct=1000&rt=5000"
+
+
+def _signed(url: str) -> dict[str, str]:
+    """Headers for SMS signed over `url` by the twilio library's RequestValidator, as Twilio signs."""
+    return {
+        **FORM_HEADERS,
+        "X-Twilio-Signature": SignatureChecker(AUTH_TOKEN, None).sign(url, list(SMS.items())),
+    }
+
+
+@pytest.mark.parametrize("configured", [True, False])
+async def test_connection_overrides_on_the_webhook_url_pass_the_signature_check(
+    redis: Redis, configured: bool
+) -> None:
+    """The Console URL is https://host/sms#ct=1000&rt=5000; the fragment never reaches the app. With
+    WEBHOOK_CONNECTION_OVERRIDES naming it, a signature over the URL with the fragment is accepted,
+    and so is one over the URL without it (Twilio's docs do not say which it signs); a signature for
+    other overrides is not. Without the setting, only the URL without the fragment passes."""
+    settings = make_settings(
+        webhook_connection_overrides=OVERRIDES if configured else None, webhook_budget=2, redis_timeout=0.5
+    )
+    async with serving(settings) as twilio:
+        post = twilio.client.post
+        with_fragment = await post(
+            "/sms", content=urlencode(SMS), headers=_signed(f"{PUBLIC_BASE_URL}/sms#{OVERRIDES}")
+        )
+        without = await post("/sms", content=urlencode(SMS), headers=_signed(f"{PUBLIC_BASE_URL}/sms"))
+        other = await post(
+            "/sms", content=urlencode(SMS), headers=_signed(f"{PUBLIC_BASE_URL}/sms#ct=1000&rt=9000")
+        )
+    assert with_fragment.status_code == (200 if configured else 403)
+    assert without.status_code == 200
+    assert other.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ("ct=1000&rt=3000", "must stay under the rt/tt of WEBHOOK_CONNECTION_OVERRIDES"),
+        ("ct=50", "ct must be a whole number from 100 to 10000"),
+        ("rc=9", "rc must be a whole number from 0 to 5"),
+        ("xx=1", "not one of Twilio's overrides"),
+    ],
+)
+def test_overrides_that_cannot_work_are_refused_at_start(overrides: str, message: str) -> None:
+    """A read timeout shorter than the app's own worst answer (8 s budget + 3 s of Redis), or a value
+    outside Twilio's documented range, stops the start with the reason."""
+    with pytest.raises(ConfigError, match=message):
+        load_settings(
+            twilio_auth_token=AUTH_TOKEN, ivr_hash_key=HASH_KEY, webhook_connection_overrides=overrides
+        )

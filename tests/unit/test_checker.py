@@ -133,6 +133,20 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "q1",
         "en",
     ),
+    "a phone number written into a spoken text": (
+        lambda d: d["outcomes"]["urgent"]["text"]["voice"].update(
+            es=["Cuelgue y llame al 911 ahora.", "E2."]
+        ),
+        "spoken-number",
+        "outcomes.urgent",
+        "es",
+    ),
+    "more speech hints than Twilio takes": (
+        lambda d: d["words"]["es"]["emergency"].extend(f"frase {i}" for i in range(500)),
+        "speech-hints",
+        "words.es",
+        "es",
+    ),
     "a prompt asking for a carrier keyword": (
         lambda d: d["text"]["sms_answer_hint"].update(en="Reply Y or N, or STOP to end."),
         "reserved-word",

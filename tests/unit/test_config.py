@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ivr.config import ConfigError, Settings, load_settings
+from ivr.web import create_app
 
 GOOD = {"twilio_auth_token": "0123456789abcdef0123456789abcdef", "ivr_hash_key": "k" * 40}
 
@@ -23,6 +24,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "BOOKING_URL",
         "VOICE_NAMES",
         "VOICE_LOCALES",
+        "RECOGNITION_LOCALES",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -88,3 +90,55 @@ def test_bad_values_are_named(field: str, value: object, message: str) -> None:
     """Each bad value is reported with the name of its environment variable."""
     with pytest.raises(ConfigError, match=message):
         load_settings(**{**GOOD, field: value})
+
+
+def test_the_default_voices_and_locales_are_a_valid_pair_per_language() -> None:
+    """Joanna speaks en-US and Mia es-MX; Spanish speech is recognised as es-US, apart from the voice."""
+    settings = Settings(**GOOD)  # type: ignore[arg-type]
+    assert settings.say_locales() == {"en": "en-US", "es": "es-MX"}
+    assert settings.recognition_locales == {"en": "en-US", "es": "es-US"}
+
+
+def test_a_voice_with_a_locale_it_does_not_speak_is_refused_with_what_to_do() -> None:
+    """es=es-US with Polly.Mia (an es-MX voice) stops the start, naming the fix for either intent."""
+    with pytest.raises(ConfigError) as refused:
+        load_settings(**GOOD, voice_locales="es=es-US")
+    message = str(refused.value)
+    assert "Polly.Mia is a es-MX voice" in message
+    assert "VOICE_LOCALES es=es-MX" in message
+    assert "Polly.Lupe (es-US)" in message
+    assert "RECOGNITION_LOCALES es=es-US" in message
+
+
+def test_recognising_es_us_with_an_es_mx_voice_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recognition locale is free of the voice: es-US speech, Mia's es-MX voice."""
+    monkeypatch.setenv("RECOGNITION_LOCALES", "en=en-GB, es=es-US")
+    monkeypatch.setenv("VOICE_NAMES", "en=Polly.Amy-Neural, es=Polly.Mia")
+    settings = load_settings(**GOOD)
+    assert settings.say_locales() == {"en": "en-GB", "es": "es-MX"}
+    assert settings.recognition_locales == {"en": "en-GB", "es": "es-US"}
+
+
+@pytest.mark.parametrize(
+    ("names", "recognition", "message"),
+    [
+        ("en=Polly.Joanna,es=Polly.Joanna", "en=en-US,es=es-US", "speaks en-US, not the flow language 'es'"),
+        ("en=Google.en-US-Standard-C,es=Polly.Mia", "en=en-US,es=es-US", "not an Amazon Polly voice"),
+        ("en=Polly.Nobody,es=Polly.Mia", "en=en-US,es=es-US", "not in the list of Polly voices"),
+        ("en=Polly.Joanna,es=Polly.Mia", "en=en-US,es=en-US", "not a locale of 'es'"),
+    ],
+)
+def test_voices_and_recognition_locales_that_cannot_work_are_refused(
+    names: str, recognition: str, message: str
+) -> None:
+    """A voice for another language, a voice that is not Polly or not known, a recognition locale
+    of another language: each is refused at start, with the reason."""
+    with pytest.raises(ConfigError, match=message):
+        load_settings(**GOOD, voice_names=names, recognition_locales=recognition)
+
+
+def test_a_flow_language_without_a_voice_stops_the_app() -> None:
+    """VOICE_NAMES without a Spanish voice, for a flow that speaks Spanish: the app does not start."""
+    settings = Settings(**GOOD, voice_names={"en": "Polly.Joanna"})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="VOICE_NAMES has nothing for the flow language 'es'"):
+        create_app(settings)

@@ -6,12 +6,18 @@ from ivr.channels import voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
 from ivr.core.engine import LANGUAGE_MENU, Output
-from tests.support import shipped_flow, tiny_flow
+from ivr.core.flow import load_flow
+from ivr.twilio_sim import Spoken
+from tests.support import SHIPPED, shipped_flow, tiny_flow
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 STYLE = VoiceStyle(
-    locales={"en": "en-US", "es": "es-MX"}, voices={"en": "Polly.Joanna", "es": "Polly.Mia"}, gather_timeout=6
+    locales={"en": "en-US", "es": "es-MX"},
+    voices={"en": "Polly.Joanna", "es": "Polly.Mia"},
+    recognition={"en": "en-US", "es": "es-US"},
+    gather_timeout=6,
 )
+N911 = '<say-as interpret-as="digits">911</say-as>'
 SAY = '<Say language="en-US" voice="Polly.Joanna">'
 SAY_ES = '<Say language="es-MX" voice="Polly.Mia">'
 ACTION = "https://h.example/voice/gather?t=abc"
@@ -23,19 +29,21 @@ def test_a_call_opens_with_the_notice_in_each_language_then_a_one_key_language_m
     flow = tiny_flow()
     _, output = engine.start(flow, "voice", now=0)
     assert voice.render(flow, output, action_url=ACTION, style=STYLE) == (
-        f"{HEAD}<Response>{SAY}Hello. Emergency? Hang up, call 911 now.</Say>"
-        f"{SAY_ES}Hola. ¿Emergencia? Llame al 911 ahora.</Say>"
+        f"{HEAD}<Response>{SAY}Hello. Emergency? Hang up, call {N911} now.</Say>"
+        f"{SAY_ES}Hola. ¿Emergencia? Llame al {N911} ahora.</Say>"
         f'<Gather action="{ACTION}" input="dtmf" method="POST" numDigits="1" timeout="6">'
         f"{SAY}English: 1.</Say>{SAY_ES}Español: 2.</Say></Gather>{REDIRECT}</Response>"
     )
 
 
 def test_a_question_listens_for_keys_and_speech_in_the_call_language_with_hints() -> None:
-    """The gather takes one key or speech, in the call's locale, hinted with that language's words."""
+    """The gather takes one key or speech, recognised in the language's recognition locale (es-US)
+    while the prompt is said by the es-MX voice in its own locale, hinted with that language's words."""
     flow = tiny_flow()
     assert voice.render(flow, Output("es", ask="q1"), action_url=ACTION, style=STYLE) == (
         f"{HEAD}<Response>"
-        f'<Gather action="{ACTION}" hints="no, si" input="dtmf speech" language="es-MX" method="POST" '
+        f'<Gather action="{ACTION}" hints="no, si, no puedo respirar, me desmaye" input="dtmf speech" '
+        f'language="es-US" method="POST" '
         f'numDigits="1" speechTimeout="auto" timeout="6">'
         f"{SAY_ES}¿P1? Diga u oprima 1 o 2.</Say></Gather>{REDIRECT}</Response>"
     )
@@ -80,7 +88,7 @@ def test_emergency_outcome_is_spoken_with_the_instruction_repeated_then_hangs_up
     """The spoken wording is used, the call-now sentence comes again at the end, and the call ends."""
     flow = tiny_flow()
     assert voice.render(flow, Output("en", outcome="urgent"), action_url=ACTION, style=STYLE) == (
-        f"{HEAD}<Response>{SAY}Hang up, call 911 now. E2.</Say>{SAY}Hang up, call 911 now.</Say>"
+        f"{HEAD}<Response>{SAY}Hang up, call {N911} now. E2.</Say>{SAY}Hang up, call {N911} now.</Say>"
         "<Hangup /></Response>"
     )
 
@@ -89,15 +97,15 @@ def test_other_outcomes_are_spoken_once_then_hang_up_without_links() -> None:
     """Non-emergency outcomes are said once; a booking link is never read aloud."""
     flow = tiny_flow(booking_url="https://b.example")
     assert voice.render(flow, Output("en", outcome="visit"), action_url=ACTION, style=STYLE) == (
-        f"{HEAD}<Response>{SAY}See a provider. Expect tests. Net: call 911.</Say><Hangup /></Response>"
+        f"{HEAD}<Response>{SAY}See a provider. Expect tests. Net: call {N911}.</Say><Hangup /></Response>"
     )
 
 
 def test_safety_net_in_every_language_and_empty() -> None:
     """A failure is answered with the spoken safety net in each language and a hang-up."""
     assert voice.safety_net(tiny_flow(), style=STYLE) == (
-        f"{HEAD}<Response>{SAY}Red flags: call 911 now. Broken.</Say>"
-        f"{SAY_ES}Alarma: llame al 911 ahora. Falla.</Say><Hangup /></Response>"
+        f"{HEAD}<Response>{SAY}Red flags: call {N911} now. Broken.</Say>"
+        f"{SAY_ES}Alarma: llame al {N911} ahora. Falla.</Say><Hangup /></Response>"
     )
     assert voice.empty() == f"{HEAD}<Response />"
 
@@ -108,8 +116,27 @@ def test_a_language_without_a_named_voice_uses_the_locale_alone() -> None:
     assert style.say_attributes("en") == {"language": "en-GB"}
 
 
-def test_speech_hints_are_the_words_of_the_language_without_letters_or_digits() -> None:
-    """Hints help the recogniser with yes and no words; single letters and digits are left out."""
+def test_speech_hints_are_the_answer_words_then_the_emergency_phrases_of_the_language() -> None:
+    """Hints help the recogniser with yes and no words (single letters and digits left out) and with
+    every emergency phrase the engine listens for in that language, from the flow's own lists."""
     flow = shipped_flow()
-    assert voice.speech_hints(flow, "en") == "nah, no, nope, ya, yea, yeah, yep, yes, yup"
-    assert voice.speech_hints(flow, "es") == "claro, no, si"
+    english = voice.speech_hints(flow, "en").split(", ")
+    assert english[:9] == ["nah", "no", "nope", "ya", "yea", "yeah", "yep", "yes", "yup"]
+    assert english[9:] == list(flow.emergency_phrases_of("en"))
+    assert "can t breathe" in english
+    spanish = voice.speech_hints(flow, "es").split(", ")
+    assert spanish[:3] == ["claro", "no", "si"]
+    assert "no puedo respirar" in spanish
+    assert "can t breathe" not in spanish
+
+
+def test_the_emergency_number_is_said_digit_by_digit_wherever_it_is_configured() -> None:
+    """With EMERGENCY_NUMBER=112 every spoken mention, in both languages, is a <say-as digits>."""
+    bound = load_flow(SHIPPED).bind(emergency_number="112", booking_url=None)
+    digits = '<say-as interpret-as="digits">112</say-as>'
+    for lang in bound.languages:
+        xml = voice.render(bound, Output(lang, outcome="emergency"), action_url=ACTION, style=STYLE)
+        assert xml.count(digits) == 2, xml
+        assert "112" not in xml.replace(digits, "")
+        spoken = Spoken.parse(xml)
+        assert spoken.says[-1] in ("Hang up and call 112 now.", "Cuelgue y llame al 112 ahora.")
