@@ -30,6 +30,16 @@ async function post(path, body) {
   return data;
 }
 
+// One request at a time. Controls are not disabled meanwhile, which would throw the keyboard
+// focus back to the top of the page; <body data-busy> says the line is answering (the browser
+// tests wait on it).
+let pending = false;
+function busy(on) {
+  pending = on;
+  if (on) document.body.dataset.busy = "true";
+  else delete document.body.dataset.busy;
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -62,7 +72,7 @@ function nodeName(id) {
 // Brings a new message to the top of its thread, so its opening (the 911 notice, in a first
 // reply) is what is read first; the page itself does not move.
 function showFromTop(thread, item) {
-  thread.scrollTop = item.offsetTop - thread.firstElementChild.offsetTop;
+  thread.scrollTop = item.offsetTop;
 }
 
 function renderPanel() {
@@ -159,11 +169,10 @@ async function sendText(event) {
   event.preventDefault();
   const box = $("text-body");
   const body = box.value;
-  if (!body.trim()) return;
+  if (!body.trim() || pending) return;
   box.value = "";
   addBubble("me", body);
-  const button = $("text-form").querySelector("button");
-  button.disabled = true;
+  busy(true);
   try {
     const reply = await post("/local/text", { phone: state.text.phone, body });
     let first = null;
@@ -174,13 +183,13 @@ async function sendText(event) {
     if (!reply.messages.length) first = addBubble("line note", "(no reply)");
     // The first new message is brought into view at its top, so its opening (the 911 notice in a
     // first reply) is what is read first.
-    showFromTop($("messages"), first);
+    showFromTop($("messages-log"), first);
     advance(state.text, reply.at, `“${body}”`);
   } catch (error) {
     addBubble("line note", `The page could not reach the line: ${error.message}`);
   } finally {
-    button.disabled = false;
     renderPanel();
+    busy(false);
   }
 }
 
@@ -223,12 +232,17 @@ function setCallControls() {
   else if (inCall && listening === "keys") status = "In a call: the line listens for a key only.";
   else if (call.ended) status = "The call has ended.";
   $("call-status").textContent = status;
+  // A control that was just disabled had the focus: give it to what comes next, not to the page.
+  const focused = document.activeElement;
+  if (state.mode === "call" && (!focused || focused === document.body || focused.disabled)) {
+    (inCall ? $("keypad").querySelector("button") : $("call-start")).focus();
+  }
 }
 
 async function callAction(action, extra, said, input) {
+  if (pending) return;
   const call = state.call;
-  const busy = [...document.querySelectorAll("#call-mode button, #call-mode input")];
-  for (const control of busy) control.disabled = true;
+  busy(true);
   if (said) caption(said, "me");
   try {
     const reply = await post("/local/call", { action, call: call.id, phone: call.phone, ...extra });
@@ -238,7 +252,7 @@ async function callAction(action, extra, said, input) {
       first = first || bubble;
       speak(say);
     }
-    if (first) showFromTop($("captions"), first);
+    if (first) showFromTop($("captions-log"), first);
     call.id = reply.ended ? null : reply.call;
     call.listening = reply.listening;
     call.ended = reply.ended;
@@ -247,13 +261,14 @@ async function callAction(action, extra, said, input) {
   } catch (error) {
     caption(`The page could not reach the line: ${error.message}`, "note");
   } finally {
-    for (const control of busy) control.disabled = false;
     setCallControls();
     renderPanel();
+    busy(false);
   }
 }
 
 function startCall() {
+  if (pending) return;
   state.call = { phone: randomPhone(), id: null, place: null, path: [], lang: null, listening: null, ended: false };
   $("captions").replaceChildren();
   if ("speechSynthesis" in window) window.speechSynthesis.cancel();
