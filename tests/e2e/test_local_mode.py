@@ -186,6 +186,17 @@ async def test_a_text_conversation_goes_through_the_real_webhook(page: httpx.Asy
     assert "ivr_signature_rejections_total{" not in metrics
 
 
+async def test_a_copied_example_env_with_a_public_url_still_texts(flow: Flow) -> None:
+    """.env.example copied as it is (secrets empty, PUBLIC_BASE_URL set): local mode, and the page's
+    texts are signed for the URL the app checks, so they pass."""
+    settings = local_settings(
+        twilio_auth_token="", ivr_hash_key="", public_base_url="https://triage.example.org"
+    )
+    async with browser(create_app(settings)) as http:
+        reply = await text(http, "hello")
+    assert reply["at"]["node"] == flow.question_order()[0]
+
+
 async def test_a_spanish_text_is_placed_in_spanish(page: httpx.AsyncClient, flow: Flow) -> None:
     """A first text in Spanish runs in Spanish, and the page is told so."""
     reply = await text(page, "Hola, tengo debilidad")
