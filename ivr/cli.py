@@ -6,14 +6,12 @@ import argparse
 import asyncio
 import logging
 import logging.config
-import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-import httpx
 import uvicorn
 
 from ivr import graph
@@ -24,7 +22,7 @@ from ivr.channels import sms as sms_channel
 from ivr.channels import voice as voice_channel
 from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
-from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
+from ivr.config import PACKAGED_FLOWS, ConfigError, listen_host, load_settings
 from ivr.core.flow import Flow, FlowError, load_flows
 from ivr.ops.logs import logging_config
 from ivr.ops.report import as_csv, as_html, as_table, summarize
@@ -32,11 +30,11 @@ from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
 from ivr.twilio_sim import TwilioSimulator
 from ivr.web import create_app
+from ivr.web.local_mode import banner, local_mode_of
 
 EXIT_CONFIG = 2
 LATEST = Path("bench/results/latest.json")
 TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
-PLAY_BASE_URL = "https://ivr.local"
 PLAY_OUR_NUMBER = "+15550100000"
 PLAY_THEIR_NUMBER = "+15550100001"
 
@@ -63,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the webhook server")
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server in a container listens on all interfaces
+    serve.add_argument(
+        "--host", help="default: 0.0.0.0 with real secrets; 127.0.0.1 (and only loopback) in local mode"
+    )
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
+    host = listen_host(settings, args.host)
+    if args.workers > 1 and settings.mode == "local":
+        raise ConfigError("local mode runs one process: leave out --workers (or set the secrets, see README)")
     if args.workers > 1 and not settings.redis_url:
         raise ConfigError(
             "several workers need a shared Redis: set REDIS_URL (the in-process store is per process)"
@@ -136,12 +139,15 @@ def _serve(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG
-    config = logging_config(settings.log_level, settings.log_format)
+    config = logging_config(settings.log_level, settings.log_style)
     logging.config.dictConfig(config)
+    if settings.mode == "local":
+        address = f"[{host}]" if ":" in host else host
+        logging.getLogger("ivr").warning(banner(f"http://{address}:{args.port}/", settings))
     uvicorn.run(
         "ivr.web.app:create_app",
         factory=True,
-        host=args.host,
+        host=host,
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
@@ -163,7 +169,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    settings = load_settings(ivr_insecure_dev=True)  # reading counts needs Redis, not the secrets
+    settings = load_settings(twilio_auth_token=None, ivr_hash_key=None)  # counts need Redis, not secrets
     if not settings.redis_url:
         print("ivr report reads the audit stream in Redis: set REDIS_URL", file=sys.stderr)
         return EXIT_CONFIG
@@ -261,28 +267,18 @@ def static_safety_nets(flow: Flow) -> dict[str, str]:
 
 
 def _play(conversation: Callable[[TwilioSimulator, TextIO, TextIO], Awaitable[None]]) -> int:
-    """Run a conversation against the real app in this process, with properly signed requests."""
-    base = load_settings(ivr_insecure_dev=True)
-    token = secrets.token_hex(16)  # signs and checks inside this process only
-    settings = Settings(
-        **{
-            **base.model_dump(),
-            "twilio_auth_token": token,
-            "ivr_hash_key": base.ivr_hash_key or secrets.token_hex(32),
-            "public_base_url": PLAY_BASE_URL,
-            "ivr_insecure_dev": False,
-        }
-    )
+    """Run a conversation against the real app in local mode, in this process, with requests signed
+    as Twilio signs them: the same Twilio side as the simulator page's."""
+    settings = load_settings(twilio_auth_token=None, ivr_hash_key=None)  # local mode, whatever is set
     logging.getLogger("ivr").setLevel(logging.ERROR)
     app = create_app(settings)
+    local = local_mode_of(app)
+    if local is None:  # cannot happen: the settings above have no secrets
+        raise ConfigError("ivr chat and ivr call run in local mode only")
 
     async def run() -> None:
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://app") as client,
-        ):
-            await conversation(TwilioSimulator(client, token, PLAY_BASE_URL), sys.stdin, sys.stdout)
+        async with app.router.lifespan_context(app), local.twilio(app) as twilio:
+            await conversation(twilio, sys.stdin, sys.stdout)
 
     asyncio.run(run())
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -38,6 +39,15 @@ CONNECTION_OVERRIDES: dict[str, tuple[int, int] | None] = {
     "e": None,
     "sni": None,
 }
+LOOPBACK_HOST = "127.0.0.1"
+PRODUCTION_HOST = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
+# What to set to leave local mode, said wherever the service refuses to do something without it.
+SET_THE_SECRETS = (
+    "set TWILIO_AUTH_TOKEN to the Auth Token from the Twilio Console (Account > API keys & tokens)"
+    " and IVR_HASH_KEY to a secret of 32+ characters (`openssl rand -hex 32`)"
+)
+
+Mode = Literal["production", "local"]
 
 
 class ConfigError(ValueError):
@@ -56,9 +66,9 @@ class Settings(BaseSettings):
     ivr_hash_key: SecretStr | None = Field(
         None, description="Secret key for the keyed hash that replaces phone numbers (32+ chars)."
     )
-    ivr_insecure_dev: bool = Field(
-        False,
-        description="Development only: allow a missing token and hash key (logged loudly).",
+    ivr_insecure_dev: str | None = Field(
+        None,
+        description="Retired: with neither secret set, the service runs in local mode instead.",
     )
     redis_url: str | None = Field(
         None,
@@ -324,9 +334,48 @@ class Settings(BaseSettings):
             raise ValueError("must be plain GSM-7 text of at most 120 characters, to fit a text message")
         return value
 
+    @field_validator("twilio_auth_token", "ivr_hash_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `TWILIO_AUTH_TOKEN=` in a .env copied from the example means "not set", not a secret.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("ivr_insecure_dev")
+    @classmethod
+    def _retired(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "is retired: remove it. With neither TWILIO_AUTH_TOKEN nor IVR_HASH_KEY set, the"
+                " service runs in local mode (127.0.0.1 only, secrets made for the process)"
+            )
+
+    @property
+    def mode(self) -> Mode:
+        """The one place that tells production from local mode.
+
+        Local mode is what a fresh clone gets with nothing configured: neither secret set. Then
+        the server listens on 127.0.0.1 only, keeps conversations in the process (the embedded
+        store, whatever REDIS_URL says), makes its secrets for this process alone (webhooks are
+        still signed and checked with them) and serves the simulator page. Production is
+        everything else, and needs both secrets, real ones.
+        """
+        if self.twilio_auth_token is None and self.ivr_hash_key is None:
+            return "local"
+        return "production"
+
+    @property
+    def log_style(self) -> Literal["json", "text"]:
+        """LOG_FORMAT when given; else JSON for log shippers, or text for the person at the
+        terminal in local mode."""
+        if self.mode == "local" and "log_format" not in self.model_fields_set:
+            return "text"
+        return self.log_format
+
     @model_validator(mode="after")
     def _secrets(self) -> Self:
-        if self.ivr_insecure_dev:
+        if self.mode == "local":
             return self
         problems = []
         token = self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else ""
@@ -343,9 +392,36 @@ class Settings(BaseSettings):
             )
         if problems:
             raise ValueError(
-                "; ".join(problems) + " (for local development only, IVR_INSECURE_DEV=1 skips this)"
+                "; ".join(problems)
+                + " (with neither of the two set, the service starts in local mode, on this computer only)"
             )
         return self
+
+
+def listen_host(settings: Settings, requested: str | None) -> str:
+    """Where `ivr serve` listens: all interfaces in production unless told otherwise; in local
+    mode the loopback interface only, and a request for any other is refused."""
+    if settings.mode == "production":
+        return requested or PRODUCTION_HOST
+    if requested is None:
+        return LOOPBACK_HOST
+    if not is_loopback(requested):
+        raise ConfigError(
+            f"refusing to listen on {requested} in local mode, which has no real secrets and is for"
+            f" this computer only: to serve Twilio, {SET_THE_SECRETS}; to try the line here, leave"
+            " out --host (it listens on 127.0.0.1)"
+        )
+    return requested
+
+
+def is_loopback(host: str) -> bool:
+    """A name or address that only this computer can reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to an interface others can reach
 
 
 def load_settings(**overrides: object) -> Settings:

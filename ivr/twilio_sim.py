@@ -22,6 +22,11 @@ def parse_twiml(xml: str) -> ET.Element:
     return ET.fromstring(xml)  # noqa: S314
 
 
+def said(say: ET.Element) -> str:
+    """The words of a <Say>: it may hold SSML (<say-as> around a number), so all its text."""
+    return "".join(say.itertext())
+
+
 def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
@@ -42,8 +47,7 @@ class Spoken:
         gather = root.find("Gather")
         redirect = root.find("Redirect")
         return cls(
-            # A <Say> may hold SSML (<say-as> around a number): its words are all its text.
-            says=tuple("".join(say.itertext()) for say in root.iter("Say")),
+            says=tuple(said(say) for say in root.iter("Say")),
             gather_action=gather.get("action") if gather is not None else None,
             redirect=redirect.text if redirect is not None else None,
             hangup=root.find("Hangup") is not None,

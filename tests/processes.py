@@ -40,17 +40,46 @@ def ivr_serve(
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"ivr serve did not become ready: {log_path.read_text()[-2000:]}")
-                time.sleep(0.1)
+            _wait_ready(process, base, log_path)
             yield base
         finally:
             process.terminate()
             process.wait(timeout=15)
+
+
+@contextmanager
+def ivr_serve_local(log_path: Path) -> Iterator[str]:
+    """Starts `ivr serve` as on a fresh clone, with nothing configured (local mode), and waits until
+    it is ready; yields its base URL; stops it afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    unset = {"TWILIO_AUTH_TOKEN", "IVR_HASH_KEY", "IVR_INSECURE_DEV", "REDIS_URL", "PUBLIC_BASE_URL"}
+    unset.add("LOG_FORMAT")  # the banner as a person reads it
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+            [sys.executable, "-m", "ivr.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=log_path.parent,  # no .env of the developer's is read
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(process, base, log_path)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"ivr serve did not become ready: {log_path.read_text()[-2000:]}")
+        time.sleep(0.1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,11 +26,12 @@ from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.flow_archive import FlowArchive
 from ivr.store.sessions import SessionStore
-from ivr.web import fallback, health, nurse
+from ivr.web import fallback, health, nurse, simulator
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
 from ivr.web.admission import Admission, AdmissionMiddleware
 from ivr.web.components import Components
+from ivr.web.local_mode import LocalMode
 from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
@@ -85,25 +85,23 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     settings = settings or load_settings()
-    if settings.ivr_insecure_dev:
-        log.warning(
-            "IVR_INSECURE_DEV is on: missing secrets are tolerated. Never run this way with real callers."
-        )
-    if settings.public_base_url is None and not settings.ivr_insecure_dev:
-        log.warning(
-            "PUBLIC_BASE_URL is not set: every X-Twilio-Signature will be checked against the URL this"
-            " process sees. Behind a TLS proxy or load balancer that is an internal http:// URL, not the"
-            " https:// one Twilio signed, and every webhook will be refused with 403. Set PUBLIC_BASE_URL"
-            " to the URL configured in the Twilio Console."
-        )
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
-    hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
-    if not token:
-        token = secrets.token_hex(16)  # dev only: no real Twilio request can match it
-    if not hash_key:
-        hash_key = secrets.token_hex(32)  # dev only: pseudonyms change at every start
+    # The mode is decided by the settings (Settings.mode); here it only picks the parts.
+    local = LocalMode.for_this_process(settings) if settings.mode == "local" else None
+    if local is not None:
+        token, hash_key = local.auth_token, local.hash_key
+        store = store or SessionStore(embedded())
+    else:
+        if settings.public_base_url is None:
+            log.warning(
+                "PUBLIC_BASE_URL is not set: every X-Twilio-Signature will be checked against the URL"
+                " this process sees. Behind a TLS proxy or load balancer that is an internal http:// URL,"
+                " not the https:// one Twilio signed, and every webhook will be refused with 403. Set"
+                " PUBLIC_BASE_URL to the URL configured in the Twilio Console."
+            )
+        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+        hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
+        store = store or SessionStore(connect_redis(settings))
 
-    store = store or SessionStore(connect_redis(settings))
     longest_session = max(settings.sms_session_ttl, settings.voice_session_ttl)
     registry = FlowRegistry(
         load_flows(settings.flows_dir),
@@ -123,7 +121,7 @@ def create_app(
         dial_timeout=settings.nurse_dial_timeout,
     )
     followup = None
-    if settings.followup_sms and settings.twilio_account_sid:
+    if settings.followup_sms and settings.twilio_account_sid and local is None:
         followup = FollowUpSender(
             settings.twilio_account_sid,
             token,
@@ -213,4 +211,8 @@ def create_app(
     app.include_router(nurse.router)
     app.include_router(fallback.router)
     app.include_router(health.router)
+    if local is not None:
+        # The simulator's page and routes exist in local mode only: in production they are 404.
+        app.state.local_mode = local
+        simulator.mount(app)
     return app

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import ConfigError, Settings, load_settings
+from ivr.config import ConfigError, Settings, listen_host, load_settings
 from ivr.web import create_app
 
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - the production default, and what local mode refuses
 GOOD = {"twilio_auth_token": "0123456789abcdef0123456789abcdef", "ivr_hash_key": "k" * 40}
 
 
@@ -25,6 +26,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "VOICE_NAMES",
         "VOICE_LOCALES",
         "RECOGNITION_LOCALES",
+        "LOG_FORMAT",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -49,10 +51,67 @@ def test_the_hash_key_must_be_long_and_real() -> None:
         load_settings(twilio_auth_token=GOOD["twilio_auth_token"], ivr_hash_key="too-short")
 
 
-def test_the_insecure_development_switch_allows_missing_secrets() -> None:
-    """IVR_INSECURE_DEV=1 lets the service start without secrets (and create_app warns)."""
-    settings = load_settings(ivr_insecure_dev=True)
+def test_with_neither_secret_the_service_is_in_local_mode() -> None:
+    """No token and no hash key (a fresh clone) is local mode, not an error."""
+    settings = load_settings()
+    assert settings.mode == "local"
     assert settings.twilio_auth_token is None
+
+
+def test_blank_secrets_from_a_copied_example_mean_local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`TWILIO_AUTH_TOKEN=` and `IVR_HASH_KEY=` left empty, as in .env.example, are not set."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "")
+    monkeypatch.setenv("IVR_HASH_KEY", " ")
+    assert load_settings().mode == "local"
+
+
+def test_both_real_secrets_are_production() -> None:
+    """With both secrets set and real, the service is in production mode."""
+    assert Settings(**GOOD).mode == "production"  # type: ignore[arg-type]
+
+
+def test_one_secret_without_the_other_is_refused_and_says_what_to_set() -> None:
+    """Half a configuration is a production mistake, not local mode: refused, naming the missing one."""
+    with pytest.raises(ConfigError, match="IVR_HASH_KEY is missing") as caught:
+        load_settings(twilio_auth_token=GOOD["twilio_auth_token"])
+    assert "local mode" in str(caught.value)
+
+
+def test_the_retired_insecure_switch_is_refused_with_the_way_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IVR_INSECURE_DEV no longer lifts anything; setting it stops the start and points to local mode."""
+    monkeypatch.setenv("IVR_INSECURE_DEV", "1")
+    with pytest.raises(ConfigError, match="IVR_INSECURE_DEV: is retired") as caught:
+        load_settings()
+    assert "local mode" in str(caught.value)
+
+
+def test_local_mode_listens_on_loopback_by_default() -> None:
+    """Local mode binds 127.0.0.1 unless told another loopback name; production keeps 0.0.0.0."""
+    local = load_settings()
+    assert listen_host(local, None) == "127.0.0.1"
+    assert listen_host(local, "localhost") == "localhost"
+    assert listen_host(local, "::1") == "::1"
+    production = Settings(**GOOD)  # type: ignore[arg-type]
+    assert listen_host(production, None) == ALL_INTERFACES
+    assert listen_host(production, "10.1.2.3") == "10.1.2.3"
+
+
+@pytest.mark.parametrize("host", [ALL_INTERFACES, "::", "192.168.1.20", "triage.example.org"])
+def test_local_mode_refuses_any_other_interface_and_says_what_to_set(host: str) -> None:
+    """Without real secrets the server never listens where others can reach it; the message names
+    both secrets."""
+    with pytest.raises(ConfigError, match=f"refusing to listen on {host}") as caught:
+        listen_host(load_settings(), host)
+    assert "TWILIO_AUTH_TOKEN" in str(caught.value)
+    assert "IVR_HASH_KEY" in str(caught.value)
+
+
+def test_logs_are_text_for_a_person_in_local_mode_and_json_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LOG_FORMAT wins when set; unset, local mode writes text and production JSON."""
+    assert load_settings().log_style == "text"
+    assert Settings(**GOOD).log_style == "json"  # type: ignore[arg-type]
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    assert load_settings().log_style == "json"
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
