@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Iterator
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 # Webhook latency buckets, in seconds: Twilio allows 15 s in all; we aim far below 0.1 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
@@ -67,6 +72,45 @@ class Metrics:
         self.handoffs = Counter(
             "ivr_nurse_handoffs", "Calls put through to the nurse, by result.", ["result"], registry=r
         )
+        self.ready = Gauge(
+            "ivr_ready",
+            "1 when this process is ready to take conversations (as /readyz: Redis answers and the"
+            " circuit breaker lets turns through), else 0; checked at each scrape.",
+            registry=r,
+        )
+
+    def watch_breaker(self, breaker: BreakerState) -> None:
+        """Export the Redis circuit breaker's state and how often it opened, read at each scrape."""
+        self.registry.register(_BreakerCollector(breaker))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class BreakerState(Protocol):
+    """What the metrics read from the store's circuit breaker."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def opened(self) -> int: ...
+
+
+class _BreakerCollector(Collector):
+    """The breaker lives in the store, which knows nothing of Prometheus: its state is read here."""
+
+    def __init__(self, breaker: BreakerState) -> None:
+        self.breaker = breaker
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "ivr_redis_circuit_open",
+            "1 while the Redis circuit breaker holds webhooks to the safety net (after a Redis failure).",
+            value=0 if self.breaker.closed else 1,
+        )
+        yield CounterMetricFamily(
+            "ivr_redis_circuit_opens",
+            "Times the Redis circuit breaker opened (each opening lasts at least its cool-off, 1 s).",
+            value=self.breaker.opened,
+        )

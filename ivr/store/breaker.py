@@ -21,6 +21,7 @@ class CircuitBreaker:
         self.clock = clock
         self._failed_at = float("-inf")
         self._probing = False
+        self.opened = 0  # times it went from closed to open, for the metrics
 
     @property
     def closed(self) -> bool:
@@ -37,6 +38,8 @@ class CircuitBreaker:
         self._probing = True
 
     def failed(self) -> None:
+        if self.closed:
+            self.opened += 1
         self._failed_at = self.clock()
         self._probing = False
 

@@ -121,6 +121,7 @@ def create_app(
         clock=clock,
     )
     metrics = Metrics()
+    metrics.watch_breaker(store.breaker)
     audit = AuditLog(store.redis, settings.audit_retention_days)
     components = Components(
         settings=settings,

@@ -186,3 +186,12 @@ def test_the_formatter_drops_fields_it_does_not_know() -> None:
     assert line["route"] == "sms"
     assert "body" not in line
     assert "From" not in line
+
+
+async def test_a_healthy_line_shows_ready_with_the_breaker_closed(twilio: TwilioSimulator) -> None:
+    """With Redis answering: ready 1, the circuit breaker closed and never opened."""
+    await twilio.text("hi", sender=TEXTER, to=OUR_NUMBER)
+    metrics = (await twilio.client.get("/metrics")).text
+    assert "\nivr_ready 1.0\n" in metrics
+    assert "\nivr_redis_circuit_open 0.0\n" in metrics
+    assert "\nivr_redis_circuit_opens_total 0.0\n" in metrics

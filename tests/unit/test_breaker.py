@@ -68,3 +68,18 @@ def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
     breaker.abandoned()
     breaker.check()
     assert not breaker.closed
+
+
+def test_openings_are_counted_once_per_outage() -> None:
+    """Going from closed to open counts once; failed probes during the same outage do not add."""
+    breaker, now = _breaker()
+    breaker.failed()
+    now[0] += 1.1
+    breaker.check()
+    breaker.failed()
+    assert breaker.opened == 1
+    now[0] += 1.1
+    breaker.check()
+    breaker.succeeded()
+    breaker.failed()
+    assert breaker.opened == 2
