@@ -108,7 +108,7 @@ def test_the_dashboard_has_the_panels_operators_asked_for() -> None:
     assert 'answer=~"unclear|unsure"' in text["Answers not understood or unsure, by question"]
     assert "ivr_redis_circuit_open" in text["Redis circuit breaker and readiness"]
     assert "ivr_signature_rejections_total" in text["Signature rejections"]
-    cells = set()
+    cells: set[tuple[int, int]] = set()
     for panel in panels:
         grid = panel["gridPos"]
         area = {
