@@ -27,7 +27,8 @@ from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.core.flow import Flow, FlowError, load_flows
 from ivr.ops.logs import logging_config
-from ivr.ops.report import as_csv, as_html, as_table, summarize
+from ivr.ops.report import summarize
+from ivr.ops.report_formats import as_csv, as_html, as_table
 from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
 from ivr.twilio_sim import TwilioSimulator
