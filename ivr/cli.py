@@ -26,6 +26,7 @@ from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.core.flow import Flow, FlowError, load_flows
+from ivr.ops import twilio_setup
 from ivr.ops.logs import logging_config
 from ivr.ops.report import summarize
 from ivr.ops.report_formats import as_csv, as_html, as_table
@@ -93,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=6.0, help="with --overload: seconds of arrivals")
     bench.set_defaults(run=_bench)
 
+    _operator_commands(commands)
+
     chat = commands.add_parser("chat", help="text the line from this terminal")
     chat.set_defaults(run=lambda args: _play(_chat))
 
@@ -126,6 +129,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`ivr twilio setup` and `ivr doctor`: wiring a number and checking a deployment."""
+    twilio = commands.add_parser("twilio", help="configure Twilio for this deployment").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    setup = twilio.add_parser("setup", help="point a number's webhooks at PUBLIC_BASE_URL (REST API)")
+    setup.add_argument("--number", required=True, help="the line's number, E.164, e.g. +15551234567")
+    setup.add_argument(
+        "--messaging-service", metavar="MG...", help="its Messaging Service (found by itself if omitted)"
+    )
+    setup.add_argument("--sms-fallback-url", help="a TwiML Bin's URL (default: this app's /sms/fallback)")
+    setup.add_argument("--voice-fallback-url", help="a TwiML Bin's URL (default: this app's /voice/fallback)")
+    setup.add_argument("--dry-run", action="store_true", help="print the diff of settings, change nothing")
+    setup.set_defaults(run=_twilio_setup)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
     if args.workers > 1 and not settings.redis_url:
@@ -151,6 +170,17 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _twilio_setup(args: argparse.Namespace) -> int:
+    return twilio_setup.run(
+        load_settings(ivr_insecure_dev=True),  # needs the account's credentials, not the hash key
+        number=args.number,
+        service_sid=args.messaging_service,
+        sms_fallback_url=args.sms_fallback_url,
+        voice_fallback_url=args.voice_fallback_url,
+        dry_run=args.dry_run,
+    )
 
 
 def _bench(args: argparse.Namespace) -> int:

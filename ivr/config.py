@@ -129,7 +129,13 @@ class Settings(BaseSettings):
     )
     nurse_dial_timeout: int = Field(20, ge=5, le=120, description="Seconds the nurse's phone rings.")
     followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
-    twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
+    twilio_account_sid: str | None = Field(
+        None, description="Account SID: follow-up texts, `ivr twilio setup` and `ivr doctor`."
+    )
+    twilio_api_key: str | None = Field(
+        None, description="API key SID (SK...), instead of the Auth Token, for `ivr twilio setup`/`doctor`."
+    )
+    twilio_api_secret: SecretStr | None = Field(None, description="The API key's secret.")
     twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
 
