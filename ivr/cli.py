@@ -26,7 +26,7 @@ from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
 from ivr.core.flow import Flow, FlowError, load_flows
-from ivr.ops import twilio_setup
+from ivr.ops import doctor, twilio_setup
 from ivr.ops.logs import logging_config
 from ivr.ops.report import summarize
 from ivr.ops.report_formats import as_csv, as_html, as_table
@@ -144,6 +144,11 @@ def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     setup.add_argument("--dry-run", action="store_true", help="print the diff of settings, change nothing")
     setup.set_defaults(run=_twilio_setup)
 
+    doctor = commands.add_parser("doctor", help="check this deployment: pass / warn / fail, with what to do")
+    doctor.add_argument("--number", help="the line's number, to check its webhooks through the REST API")
+    doctor.add_argument("--messaging-service", metavar="MG...", help="its Messaging Service, if not found")
+    doctor.set_defaults(run=_doctor)
+
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
@@ -181,6 +186,17 @@ def _twilio_setup(args: argparse.Namespace) -> int:
         voice_fallback_url=args.voice_fallback_url,
         dry_run=args.dry_run,
     )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    try:
+        settings = doctor.load()
+    except ConfigError as exc:
+        sys.stdout.write(doctor.table([doctor.failed("configuration", str(exc), "fix the settings named")]))
+        return 1
+    checks, status = asyncio.run(doctor.run(settings, number=args.number, service_sid=args.messaging_service))
+    sys.stdout.write(doctor.table(checks))
+    return status
 
 
 def _bench(args: argparse.Namespace) -> int:
