@@ -30,6 +30,7 @@ from ivr.ops import doctor, twilio_setup
 from ivr.ops.logs import logging_config
 from ivr.ops.report import summarize
 from ivr.ops.report_formats import as_csv, as_html, as_table
+from ivr.ops.workers import shared_metrics
 from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
 from ivr.twilio_sim import TwilioSimulator
@@ -163,17 +164,18 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(config)
-    uvicorn.run(
-        "ivr.web.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        access_log=False,  # access lines add nothing the app's own logs and metrics do not have
-        log_config=config,
-        timeout_graceful_shutdown=10,
-    )
+    with shared_metrics(args.workers):
+        uvicorn.run(
+            "ivr.web.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            access_log=False,  # access lines add nothing the app's own logs and metrics do not have
+            log_config=config,
+            timeout_graceful_shutdown=10,
+        )
     return 0
 
 

@@ -40,5 +40,5 @@ async def readyz(c: Deps) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(c: Deps) -> Response:
     """Prometheus metrics; readiness is checked as /readyz does, so that it can be alerted on."""
-    c.metrics.ready.set(1 if await is_ready(c) else 0)
+    c.metrics.set_ready(await is_ready(c))
     return Response(content=c.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
