@@ -270,10 +270,10 @@ def check_number(settings: Settings, number: str | None, service_sid: str | None
     if wrong:
         return failed(name, "; ".join(wrong), todo)
     missing = _missing_fallbacks(planned)
-    where = " and its Messaging Service" if len(planned.parts) > 1 else ""
     if missing:
         return warned(name, f"no fallback URL: {', '.join(missing)}", todo)
-    return passed(name, f"{number}{where} point at {settings.public_base_url}")
+    what = f"{number} and its Messaging Service point" if len(planned.parts) > 1 else f"{number} points"
+    return passed(name, f"{what} at {settings.public_base_url}")
 
 
 def _differences(planned: Plan) -> list[str]:

@@ -44,7 +44,7 @@ def seconds(value: float) -> str:
 
 
 def _timing(t: Timing) -> str:
-    return f"median {seconds(t.median)}, 90th percentile {seconds(t.p90)} ({t.count})"
+    return f"median {seconds(t.median)}, 90th percentile {seconds(t.p90)}, over {t.count}"
 
 
 def as_table(summary: Summary) -> str:

@@ -104,7 +104,7 @@ def test_nearest_rank_percentile() -> None:
 def test_the_table_shows_questions_and_times() -> None:
     """The table has a row per question with reached and each reply class, and the times."""
     table = as_table(_summary())
-    assert "all          median 1 min 00 s, 90th percentile 3 min 20 s (5)" in table
+    assert "all          median 1 min 00 s, 90th percentile 3 min 20 s, over 5" in table
     breathing = next(line for line in table.splitlines() if line.strip().startswith("breathing"))
     assert breathing.split() == ["breathing", "5", "1", "3", "1", "2", "1", "1"]
     header = next(line for line in table.splitlines() if line.strip().startswith("question"))
