@@ -25,7 +25,8 @@ class SetupRefused(ConfigError):
 
 
 def require_https(name: str, url: str | None) -> str:
-    """The URL, if it is an absolute https URL; Twilio signs and sends answers about health to it."""
+    """The URL, without a trailing slash, if it is an absolute https URL: Twilio sends it what
+    people text and say."""
     if not url:
         raise SetupRefused(f"{name} is not set: it must be the public https URL of this deployment")
     parts = urlsplit(url)
