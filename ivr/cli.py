@@ -22,10 +22,13 @@ from ivr.channels import sms as sms_channel
 from ivr.channels import voice as voice_channel
 from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
-from ivr.config import PACKAGED_FLOWS, ConfigError, listen_host, load_settings
+from ivr.config import PACKAGED_FLOWS, ConfigError, listen_host, load_settings, load_tool_settings
 from ivr.core.flow import Flow, FlowError, load_flows
+from ivr.ops import doctor, twilio_setup
 from ivr.ops.logs import logging_config
-from ivr.ops.report import as_csv, as_html, as_table, summarize
+from ivr.ops.report import summarize
+from ivr.ops.report_formats import as_csv, as_html, as_table
+from ivr.ops.workers import shared_metrics
 from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
 from ivr.twilio_sim import TwilioSimulator
@@ -92,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=6.0, help="with --overload: seconds of arrivals")
     bench.set_defaults(run=_bench)
 
+    _operator_commands(commands)
+
     chat = commands.add_parser("chat", help="text the line from this terminal")
     chat.set_defaults(run=lambda args: _play(_chat))
 
@@ -125,6 +130,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`ivr twilio setup` and `ivr doctor`: wiring a number and checking a deployment."""
+    twilio = commands.add_parser("twilio", help="configure Twilio for this deployment").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    setup = twilio.add_parser("setup", help="point a number's webhooks at PUBLIC_BASE_URL (REST API)")
+    setup.add_argument("--number", required=True, help="the line's number, E.164, e.g. +15551234567")
+    setup.add_argument(
+        "--messaging-service", metavar="MG...", help="its Messaging Service (found by itself if omitted)"
+    )
+    setup.add_argument("--sms-fallback-url", help="a TwiML Bin's URL (default: this app's /sms/fallback)")
+    setup.add_argument("--voice-fallback-url", help="a TwiML Bin's URL (default: this app's /voice/fallback)")
+    setup.add_argument("--dry-run", action="store_true", help="print the diff of settings, change nothing")
+    setup.set_defaults(run=_twilio_setup)
+
+    doctor = commands.add_parser("doctor", help="check this deployment: pass / warn / fail, with what to do")
+    doctor.add_argument("--number", help="the line's number, to check its webhooks through the REST API")
+    doctor.add_argument("--messaging-service", metavar="MG...", help="its Messaging Service, if not found")
+    doctor.set_defaults(run=_doctor)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
     host = listen_host(settings, args.host)
@@ -144,18 +170,41 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.mode == "local":
         address = f"[{host}]" if ":" in host else host
         logging.getLogger("ivr").warning(banner(f"http://{address}:{args.port}/", settings))
-    uvicorn.run(
-        "ivr.web.app:create_app",
-        factory=True,
-        host=host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        access_log=False,  # access lines add nothing the app's own logs and metrics do not have
-        log_config=config,
-        timeout_graceful_shutdown=10,
-    )
+    with shared_metrics(args.workers):
+        uvicorn.run(
+            "ivr.web.app:create_app",
+            factory=True,
+            host=host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            access_log=False,  # access lines add nothing the app's own logs and metrics do not have
+            log_config=config,
+            timeout_graceful_shutdown=10,
+        )
     return 0
+
+
+def _twilio_setup(args: argparse.Namespace) -> int:
+    return twilio_setup.run(
+        load_tool_settings(),  # needs the account's credentials, not the hash key
+        number=args.number,
+        service_sid=args.messaging_service,
+        sms_fallback_url=args.sms_fallback_url,
+        voice_fallback_url=args.voice_fallback_url,
+        dry_run=args.dry_run,
+    )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    try:
+        settings = doctor.load()
+    except ConfigError as exc:
+        sys.stdout.write(doctor.table([doctor.failed("configuration", str(exc), "fix the settings named")]))
+        return 1
+    checks, status = asyncio.run(doctor.run(settings, number=args.number, service_sid=args.messaging_service))
+    sys.stdout.write(doctor.table(checks))
+    return status
 
 
 def _bench(args: argparse.Namespace) -> int:

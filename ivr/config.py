@@ -168,7 +168,13 @@ class Settings(BaseSettings):
         description="What the nurse hears on answering, before the caller is connected; it must ask for 1.",
     )
     followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
-    twilio_account_sid: str | None = Field(None, description="Account SID, for sending follow-up texts.")
+    twilio_account_sid: str | None = Field(
+        None, description="Account SID: follow-up texts, `ivr twilio setup` and `ivr doctor`."
+    )
+    twilio_api_key: str | None = Field(
+        None, description="API key SID (SK...), instead of the Auth Token, for `ivr twilio setup`/`doctor`."
+    )
+    twilio_api_secret: SecretStr | None = Field(None, description="The API key's secret.")
     twilio_api_base_url: str | None = Field(None, description="Twilio REST API base URL (tests, staging).")
     twilio_messaging_service_sid: str | None = Field(
         None,
@@ -424,10 +430,34 @@ def is_loopback(host: str) -> bool:
         return False  # any other name may resolve to an interface others can reach
 
 
+class SettingsForTools(Settings):
+    """Settings as operator tools read them: the secrets and retired settings are left for the tool
+    to report on (`ivr doctor`) or are not needed (`ivr twilio setup` needs the account's
+    credentials, not the hash key); everything else is checked as for the app."""
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Self:
+        return self
+
+    @field_validator("ivr_insecure_dev")
+    @classmethod
+    def _retired(cls, value: str | None) -> str | None:  # type: ignore[override]
+        return value
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with a readable error instead of a traceback."""
+    return _load(Settings, overrides)
+
+
+def load_tool_settings(**overrides: object) -> Settings:
+    """Settings for operator tools: see SettingsForTools."""
+    return _load(SettingsForTools, overrides)
+
+
+def _load(kind: type[Settings], overrides: dict[str, object]) -> Settings:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+# Where worker processes keep their counts to be added up (prometheus_client's multiprocess mode).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # Webhook latency buckets, in seconds: Twilio allows 15 s in all; we aim far below 0.1 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
@@ -84,6 +94,64 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.circuit_opens = Counter(
+            "ivr_redis_circuit_opens",
+            "Times the Redis circuit breaker opened (each opening lasts at least its cool-off, 1 s).",
+            registry=r,
+        )
+        # This process's view, read at each scrape: whether it is ready, and its circuit breaker.
+        self.live = _Live()
+        r.register(self.live)
+
+    def watch_breaker(self, breaker: Breaker) -> None:
+        """Export the Redis circuit breaker's state, and count each time it opens."""
+        self.live.breaker = breaker
+        breaker.on_open(self.circuit_opens.inc)
+
+    def set_ready(self, ready: bool) -> None:
+        """Readiness as /readyz found it, for the scrape under way."""
+        self.live.ready = ready
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        """The metrics in Prometheus' text format. With several worker processes (PROMETHEUS_MULTIPROC_DIR
+        set, see ivr.ops.workers) the counters and histograms are those of every worker added up, so
+        that whichever worker a scrape reaches, Prometheus sees one line that only grows."""
+        directory = os.environ.get(MULTIPROCESS_DIR)
+        if not directory:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # untyped upstream
+        registry.register(self.live)
+        return generate_latest(registry)
+
+
+class Breaker(Protocol):
+    """What the metrics need of the store's circuit breaker (the store knows nothing of Prometheus)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def on_open(self, callback: Callable[[], None]) -> None: ...
+
+
+class _Live(Collector):
+    """Gauges of this process's state at scrape time, never summed across workers: readiness (the
+    /readyz check) and the circuit breaker."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.breaker: Breaker | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "ivr_ready",
+            "1 when this process is ready to take conversations (as /readyz: Redis answers and the"
+            " circuit breaker lets turns through), else 0; checked at each scrape.",
+            value=1 if self.ready else 0,
+        )
+        if self.breaker is not None:
+            yield GaugeMetricFamily(
+                "ivr_redis_circuit_open",
+                "1 while the Redis circuit breaker holds webhooks to the safety net (after a Redis failure).",
+                value=0 if self.breaker.closed else 1,
+            )

@@ -21,6 +21,7 @@ class CircuitBreaker:
         self.clock = clock
         self._failed_at = float("-inf")
         self._probing = False
+        self._on_open: list[Callable[[], None]] = []
 
     @property
     def closed(self) -> bool:
@@ -36,7 +37,14 @@ class CircuitBreaker:
             raise StoreUnavailable("Redis is being tried again")
         self._probing = True
 
+    def on_open(self, callback: Callable[[], None]) -> None:
+        """Call `callback` each time the breaker goes from closed to open (the metrics count it)."""
+        self._on_open.append(callback)
+
     def failed(self) -> None:
+        if self.closed:
+            for callback in self._on_open:
+                callback()
         self._failed_at = self.clock()
         self._probing = False
 

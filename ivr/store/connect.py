@@ -118,16 +118,25 @@ def _one_retry() -> Retry:
 def connect(url: str, *, timeout: float, max_connections: int, pool_wait: float) -> AnyRedis:
     """A client for REDIS_URL with short timeouts. Nothing is contacted until first use."""
     target = parse(url)
+    if target.mode == "single" and not target.tls:
+        # One plain server: the lean client, one auto-pipelined connection (see ivr.store.lean).
+        return LeanRedis.from_url(url, timeout=timeout)
+    return connect_redis_py(url, timeout=timeout, max_connections=max_connections, pool_wait=pool_wait)
+
+
+def connect_redis_py(
+    url: str, *, timeout: float, max_connections: int, pool_wait: float
+) -> Redis | RedisCluster:
+    """redis-py's client for REDIS_URL, whatever its form: the whole command set, for tools such as
+    `ivr doctor` that ask Redis about itself (INFO, CONFIG GET)."""
+    target = parse(url)
     common: dict[str, Any] = {
         "socket_connect_timeout": timeout,
         "socket_timeout": timeout,
         "retry": _one_retry(),
     }
-    if target.mode == "single" and not target.tls:
-        # One plain server: the lean client, one auto-pipelined connection (see ivr.store.lean).
-        return LeanRedis.from_url(url, timeout=timeout)
     if target.mode == "single":
-        # Over TLS, redis-py. Under load, requests queue for a pooled connection rather than fail;
+        # Under load, requests queue for a pooled connection rather than fail;
         # the webhook budget (shorter than the pool's wait) still bounds how long anyone waits.
         pool = BlockingConnectionPool.from_url(
             url, max_connections=max_connections, timeout=pool_wait, health_check_interval=30, **common

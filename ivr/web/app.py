@@ -152,6 +152,7 @@ def create_app(
         advanced_opt_out=settings.advanced_opt_out,
     )
     metrics = Metrics()
+    metrics.watch_breaker(store.breaker)
     audit = AuditLog(store.redis, settings.audit_retention_days)
     components = Components(
         settings=settings,

@@ -59,3 +59,17 @@ async def test_readiness_reports_503(broken: tuple[TwilioSimulator, httpx.AsyncC
     _, client = broken
     assert (await client.get("/readyz")).status_code == 503
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_metrics_show_the_outage(broken: tuple[TwilioSimulator, httpx.AsyncClient]) -> None:
+    """/metrics says not ready, the circuit breaker open and how often it opened, and the safety
+    nets by reason, so that the dashboard and the alerts see the outage."""
+    twilio, client = broken
+    await twilio.post(
+        "/sms", {"From": "+15557654321", "To": OUR_NUMBER, "Body": "hi", "MessageSid": new_sid("SM")}
+    )
+    metrics = (await client.get("/metrics")).text
+    assert "\nivr_ready 0.0\n" in metrics
+    assert "\nivr_redis_circuit_open 1.0\n" in metrics
+    assert "\nivr_redis_circuit_opens_total 1.0\n" in metrics
+    assert 'ivr_safety_net_answers_total{reason="redis",route="sms"} 1.0' in metrics

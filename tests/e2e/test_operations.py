@@ -114,20 +114,31 @@ async def test_the_report_in_three_formats(
     assert "emergencies          1 (50.0% of outcomes)" in table
     assert "abandoned calls      1" in table
     assert "most common yes      fainting (1)" in table
+    assert "  breathing" in table
+    assert "Time to an outcome" in table
 
     assert await asyncio.to_thread(main, ["report", "--format", "csv", "--out", str(tmp_path / "r.csv")]) == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
-    assert {(r["channel"], r["language"], r["outcome"], r["count"]) for r in rows} == {
+    outcomes = [r for r in rows if r["section"] == "outcomes"]
+    assert {(r["channel"], r["language"], r["outcome"], r["value"]) for r in outcomes} == {
         ("sms", "en", "emergency", "1"),
         ("voice", "es", "appointment", "1"),
         ("voice", "en", "abandoned", "1"),
     }
+    per_question = {(r["question"], r["measure"]): r["value"] for r in rows if r["section"] == "questions"}
+    assert per_question[("breathing", "reached")] == "2"
+    assert per_question[("breathing", "no")] == "2"
+    assert per_question[("fainting", "yes")] == "1"
+    assert per_question[("onset", "reached")] == "1"
+    timing = {(r["outcome"], r["measure"]): r["value"] for r in rows if r["section"] == "time_to_outcome"}
+    assert timing[("all", "conversations")] == "2"
     assert (
         await asyncio.to_thread(main, ["report", "--format", "html", "--out", str(tmp_path / "r.html")]) == 0
     )
     page = (tmp_path / "r.html").read_text()
     assert page.startswith("<!doctype html>")
-    assert "<svg" in page
+    assert page.count("<svg") == 2
+    assert "Replies per question" in page
     assert "<script" not in page
     assert 'src="http' not in page
 
@@ -186,3 +197,12 @@ def test_the_formatter_drops_fields_it_does_not_know() -> None:
     assert line["route"] == "sms"
     assert "body" not in line
     assert "From" not in line
+
+
+async def test_a_healthy_line_shows_ready_with_the_breaker_closed(twilio: TwilioSimulator) -> None:
+    """With Redis answering: ready 1, the circuit breaker closed and never opened."""
+    await twilio.text("hi", sender=TEXTER, to=OUR_NUMBER)
+    metrics = (await twilio.client.get("/metrics")).text
+    assert "\nivr_ready 1.0\n" in metrics
+    assert "\nivr_redis_circuit_open 0.0\n" in metrics
+    assert "\nivr_redis_circuit_opens_total 0.0\n" in metrics

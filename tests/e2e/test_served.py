@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from ivr.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
+from tests.monitoring_files import mismatches, operator_traffic
 from tests.processes import ivr_serve
 from tests.support import AUTH_TOKEN, OUR_NUMBER
 
@@ -64,3 +65,38 @@ async def test_the_served_line_refuses_unsigned_requests(served: str) -> None:
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
     assert response.status_code == 403
+
+
+async def test_every_scrape_counts_the_webhooks_of_all_workers(served: str) -> None:
+    """With two workers, /metrics adds up what every worker counted: whichever worker a scrape
+    reaches, it sees all the texts, so Prometheus sees a counter that only grows."""
+    texts = 12
+    for i in range(texts):
+        # A connection per request, so the kernel hands them to both workers.
+        async with httpx.AsyncClient(base_url=served, timeout=10) as client:
+            await TwilioSimulator(client, AUTH_TOKEN, served).text(
+                "hi", sender=f"+1555001{i:04d}", to=OUR_NUMBER
+            )
+    seen = set()
+    for _ in range(10):
+        async with httpx.AsyncClient(base_url=served, timeout=10) as client:
+            metrics = (await client.get("/metrics")).text
+        seen.add(
+            next(
+                line
+                for line in metrics.splitlines()
+                if line.startswith('ivr_webhook_seconds_count{route="sms"}')
+            )
+        )
+    assert seen == {f'ivr_webhook_seconds_count{{route="sms"}} {texts}.0'}
+
+
+async def test_the_dashboard_and_rules_find_their_metrics_with_several_workers(
+    remote: TwilioSimulator,
+) -> None:
+    """Added up across two workers, /metrics still has every series and label the dashboard and
+    the alert rules name."""
+    await operator_traffic(remote)
+    missing, wrong_labels = mismatches((await remote.client.get("/metrics")).text)
+    assert not missing
+    assert not wrong_labels

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from ivr.ops import doctor
+from ivr.ops.doctor import Status
 from ivr.store.audit import STREAM
 from ivr.store.keys import Keys
 from tests.conftest import make_settings, serving
@@ -61,3 +63,13 @@ def test_each_conversation_keeps_to_one_slot(cluster: RedisClusterServers) -> No
         for keys in (Keys("m", "a1b2c3"), Keys("v", "CA" + "0" * 32)):
             names = [keys.session, keys.replies, keys.counter, keys.opt_out, keys.finished]
             assert len({client.keyslot(name) for name in names}) == 1
+
+
+async def test_the_doctor_reads_every_primary(cluster: RedisClusterServers) -> None:
+    """`ivr doctor` inspects each of the three masters: noeviction on every one passes; persistence
+    off (these test nodes keep nothing) warns, naming the node."""
+    checks = {c.name: c for c in await doctor.check_redis(make_settings(redis_url=cluster.url))}
+    assert checks["redis"].detail == "answers (3 data node(s))"
+    assert checks["redis eviction"].status is Status.PASS
+    assert checks["redis persistence"].status is Status.WARN
+    assert "persistence is off on 127.0.0.1:" in checks["redis persistence"].detail

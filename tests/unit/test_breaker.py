@@ -68,3 +68,21 @@ def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
     breaker.abandoned()
     breaker.check()
     assert not breaker.closed
+
+
+def test_each_opening_is_announced_once_per_outage() -> None:
+    """Going from closed to open calls the listeners once; failed probes during the same outage do
+    not; after a success, the next failure is a new opening."""
+    breaker, now = _breaker()
+    openings: list[float] = []
+    breaker.on_open(lambda: openings.append(round(now[0], 1)))
+    breaker.failed()
+    now[0] += 1.1
+    breaker.check()
+    breaker.failed()
+    assert openings == [100.0]
+    now[0] += 1.1
+    breaker.check()
+    breaker.succeeded()
+    breaker.failed()
+    assert openings == [100.0, 102.2]

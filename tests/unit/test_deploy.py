@@ -21,8 +21,9 @@ def _compose() -> dict[str, Any]:
 
 
 def test_compose_runs_the_app_and_redis_with_healthchecks() -> None:
-    """Two services, each with a healthcheck; the app starts only once Redis is healthy."""
-    services = _compose()["services"]
+    """Two services by default (the others are in profiles), each with a healthcheck; the app starts
+    only once Redis is healthy."""
+    services = {name: s for name, s in _compose()["services"].items() if "profiles" not in s}
     assert set(services) == {"app", "redis"}
     for service in services.values():
         assert service["healthcheck"]["test"]
@@ -39,6 +40,13 @@ def test_redis_persists_appends_to_a_volume() -> None:
     assert command[command.index("--appendonly") + 1] == "yes"
     assert "redis-data:/data" in compose["services"]["redis"]["volumes"]
     assert "redis-data" in compose["volumes"]
+
+
+def test_redis_never_evicts_a_conversation() -> None:
+    """maxmemory-policy noeviction: out of memory, Redis refuses writes (the safety net answers)
+    rather than dropping conversations in progress; `ivr doctor` fails on any other policy."""
+    command = _compose()["services"]["redis"]["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
 
 
 def test_the_app_is_published_and_pointed_at_redis() -> None:
