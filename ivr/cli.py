@@ -7,10 +7,9 @@ import asyncio
 import logging
 import logging.config
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 
 import uvicorn
 
@@ -18,12 +17,10 @@ from ivr import graph
 from ivr.bench import overload as bench_overload
 from ivr.bench import profile as bench_profile
 from ivr.bench import run as bench
-from ivr.channels import sms as sms_channel
-from ivr.channels import voice as voice_channel
-from ivr.channels.voice import VoiceStyle
+from ivr.channels.bins import static_safety_nets
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, listen_host, load_settings, load_tool_settings
-from ivr.core.flow import Flow, FlowError, load_flows
+from ivr.core.flow import FlowError, load_flows
 from ivr.ops import doctor, twilio_setup
 from ivr.ops.logs import logging_config
 from ivr.ops.report import summarize
@@ -31,15 +28,12 @@ from ivr.ops.report_formats import as_csv, as_html, as_table
 from ivr.ops.workers import shared_metrics
 from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
-from ivr.twilio_sim import TwilioSimulator
-from ivr.web import create_app
-from ivr.web.local_mode import banner, local_mode_of
+from ivr.terminal import call_in_terminal, text_in_terminal
+from ivr.web.local_mode import banner
 
 EXIT_CONFIG = 2
 LATEST = Path("bench/results/latest.json")
 TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
-PLAY_OUR_NUMBER = "+15550100000"
-PLAY_THEIR_NUMBER = "+15550100001"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,10 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     _operator_commands(commands)
 
     chat = commands.add_parser("chat", help="text the line from this terminal")
-    chat.set_defaults(run=lambda args: _play(_chat))
+    chat.set_defaults(run=lambda args: text_in_terminal())
 
     call = commands.add_parser("call", help="call the line from this terminal, typing keys")
-    call.set_defaults(run=lambda args: _play(_call))
+    call.set_defaults(run=lambda args: call_in_terminal())
 
     flows = commands.add_parser("flows", help="list and validate flows").add_subparsers(
         required=True, metavar="ACTION"
@@ -302,67 +296,6 @@ def _flows_twiml_bins(args: argparse.Namespace) -> int:
         (args.out / name).write_text(xml + "\n", encoding="utf-8")
         print(f"wrote {args.out / name}")
     return 0
-
-
-def static_safety_nets(flow: Flow) -> dict[str, str]:
-    """The safety net as TwiML files that work with the app down: paste them into TwiML Bins."""
-    return {
-        "sms.xml": sms_channel.safety_net(flow),
-        "voice.xml": voice_channel.safety_net(flow, style=VoiceStyle()),
-    }
-
-
-# ---- trying the line in a terminal ------------------------------------------------------------
-
-
-def _play(conversation: Callable[[TwilioSimulator, TextIO, TextIO], Awaitable[None]]) -> int:
-    """Run a conversation against the real app in local mode, in this process, with requests signed
-    as Twilio signs them: the same Twilio side as the simulator page's."""
-    settings = load_settings(twilio_auth_token=None, ivr_hash_key=None)  # local mode, whatever is set
-    logging.getLogger("ivr").setLevel(logging.ERROR)
-    app = create_app(settings)
-    local = local_mode_of(app)
-    if local is None:  # cannot happen: the settings above have no secrets
-        raise ConfigError("ivr chat and ivr call run in local mode only")
-
-    async def run() -> None:
-        async with app.router.lifespan_context(app), local.twilio(app) as twilio:
-            await conversation(twilio, sys.stdin, sys.stdout)
-
-    asyncio.run(run())
-    return 0
-
-
-def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
-    out.write(prompt)
-    out.flush()
-    line = stream.readline()
-    return None if line == "" else line.rstrip("\n")
-
-
-async def _chat(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
-    out.write("Texting the triage line. Type a message and press Enter; Ctrl-D to quit.\n")
-    while (body := _read(stdin, "you> ", out)) is not None:
-        messages = await twilio.text(body, sender=PLAY_THEIR_NUMBER, to=PLAY_OUR_NUMBER)
-        for message in messages or ["(no reply)"]:
-            out.write("line> " + message.replace("\n", "\n      ") + "\n")
-
-
-async def _call(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
-    out.write("Calling the triage line. Type a key and Enter; Enter alone is silence; Ctrl-D hangs up.\n")
-    call = twilio.call(caller=PLAY_THEIR_NUMBER, to=PLAY_OUR_NUMBER)
-    spoken = await call.start()
-    while True:
-        for say in spoken.says:
-            out.write("line says> " + say + "\n")
-        if spoken.hangup or spoken.gather_action is None:
-            out.write("(the line hung up)\n")
-            break
-        keys = _read(stdin, "keys> ", out)
-        if keys is None:
-            break
-        spoken = await (call.press(keys[:1]) if keys else call.silence())
-    await call.hang_up()
 
 
 if __name__ == "__main__":

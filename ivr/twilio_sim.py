@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import httpx
+from starlette.types import ASGIApp
 
 from ivr.security import SIGNATURE_HEADER, SignatureChecker
 
@@ -203,3 +206,14 @@ class Call:
         )
         response.raise_for_status()
         return response
+
+
+@asynccontextmanager
+async def in_process(
+    app: ASGIApp, auth_token: str, public_base_url: str, *, base_url: str = "http://app.internal:8000"
+) -> AsyncIterator[TwilioSimulator]:
+    """Twilio's side posting signed webhooks into `app` in this process, through the whole app
+    (no network): what `ivr chat`, `ivr call`, the simulator page and the tests use. `base_url` is
+    the address the app sees itself called at (behind a proxy, not the public one)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
+        yield TwilioSimulator(client, auth_token, public_base_url)

@@ -10,13 +10,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from ivr.config import Settings
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import TwilioSimulator, in_process
 from ivr.web import create_app
 from tests.leaks import open_sockets
 from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
@@ -96,12 +95,8 @@ async def serving(settings: Settings) -> AsyncIterator[TwilioSimulator]:
 @asynccontextmanager
 async def serving_app(app: FastAPI) -> AsyncIterator[TwilioSimulator]:
     """Twilio's side posting into `app`, with its lifespan around it; nothing may be left running."""
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client,
-    ):
-        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    async with app.router.lifespan_context(app), in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+        yield twilio
     assert_no_tasks_left()
 
 
@@ -118,13 +113,9 @@ async def twilio(app: FastAPI, caplog: pytest.LogCaptureFixture) -> AsyncIterato
     A webhook that fails inside still answers with the safety net, which a test could mistake for
     a reply; so any error the app logs fails the test.
     """
-    transport = httpx.ASGITransport(app=app)
     caplog.set_level(logging.WARNING, logger="ivr")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://app.internal:8000") as client,
-    ):
-        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    async with app.router.lifespan_context(app), in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+        yield twilio
     assert_no_tasks_left()
     failures = [
         r

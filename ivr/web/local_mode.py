@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import httpx
 from fastapi import FastAPI
 
 from ivr.config import SET_THE_SECRETS, Settings
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import TwilioSimulator, in_process
 
 # The address Twilio's side uses inside the process; nothing resolves it (".invalid" never does).
 IN_PROCESS_BASE_URL = "http://in-process.invalid"
@@ -39,9 +38,10 @@ class LocalMode:
     async def twilio(self, app: FastAPI) -> AsyncIterator[TwilioSimulator]:
         """Twilio's side of the line, posting signed webhooks into `app` in this process, through
         the whole app (its admission gate and signature check included), as `ivr chat` does."""
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_BASE_URL) as client:
-            yield TwilioSimulator(client, self.auth_token, self.signed_base_url)
+        async with in_process(
+            app, self.auth_token, self.signed_base_url, base_url=IN_PROCESS_BASE_URL
+        ) as twilio:
+            yield twilio
 
 
 def local_mode_of(app: FastAPI) -> LocalMode | None:

@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ivr.store.sessions import SessionStore
-from ivr.twilio_sim import Spoken, TwilioSimulator, messages_of, new_sid
+from ivr.twilio_sim import Spoken, TwilioSimulator, in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
@@ -22,8 +22,8 @@ NOWHERE = "redis://127.0.0.1:1/0"  # port 1: nothing listens, connections are re
 async def broken() -> AsyncIterator[tuple[TwilioSimulator, httpx.AsyncClient]]:
     settings = make_settings(redis_url=NOWHERE, redis_timeout=0.3)
     app = create_app(settings, store=SessionStore(Redis.from_url(NOWHERE, socket_connect_timeout=0.3)))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
-        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL), client
+    async with in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+        yield twilio, twilio.client
 
 
 async def test_sms_gets_the_safety_net(broken: tuple[TwilioSimulator, httpx.AsyncClient]) -> None:

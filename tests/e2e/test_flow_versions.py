@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
 from ivr.core.flow import load_flow
 from ivr.store.sessions import SessionStore
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import TwilioSimulator, in_process
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, SHIPPED
@@ -47,8 +46,8 @@ def edit_flow(path: Path) -> None:
 async def serving(flows: Path, redis: Redis) -> AsyncIterator[TwilioSimulator]:
     """A fresh app process, as after a restart: it knows only the flows on disk now."""
     app = create_app(make_settings(flows_dir=flows), store=SessionStore(redis))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
-        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    async with in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+        yield twilio
 
 
 async def test_a_live_text_conversation_ends_as_the_old_flow_says(flows_dir: Path, redis: Redis) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
 from ivr.store.sessions import SessionStore
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import TwilioSimulator, in_process
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
@@ -19,8 +18,8 @@ from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
 @pytest.fixture
 async def limited(redis: Redis) -> AsyncIterator[TwilioSimulator]:
     app = create_app(make_settings(rate_limit_texts=5, rate_limit_window=60), store=SessionStore(redis))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
-        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    async with in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+        yield twilio
 
 
 async def test_past_the_limit_one_notice_then_silence_and_a_log_line(

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from ivr.twilio_sim import TwilioSimulator, messages_of, new_sid
+from ivr.twilio_sim import TwilioSimulator, in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer
@@ -39,11 +39,8 @@ async def app(server: RedisServer) -> FastAPI:
 
 @pytest.fixture
 async def twilio(app: FastAPI) -> AsyncIterator[TwilioSimulator]:
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client,
-    ):
-        yield TwilioSimulator(client, AUTH_TOKEN, PUBLIC_BASE_URL)
+    async with app.router.lifespan_context(app), in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+        yield twilio
 
 
 def _question(index: int) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.cli import TWIML_BINS, static_safety_nets
+from ivr.channels.bins import static_safety_nets
+from ivr.cli import TWIML_BINS
 from tests.support import shipped_flow
 
 

@@ -1,0 +1,78 @@
+"""Trying the line in a terminal (`ivr chat`, `ivr call`): the real app in local mode, in this
+process, with requests signed as Twilio signs them, the same Twilio side as the simulator page's."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from ivr.config import ConfigError, load_settings
+from ivr.twilio_sim import TwilioSimulator
+from ivr.web import create_app
+from ivr.web.local_mode import local_mode_of
+
+OUR_NUMBER = "+15550100000"
+THEIR_NUMBER = "+15550100001"
+
+
+def text_in_terminal() -> int:
+    """Text the line: each line typed is a message, each reply printed."""
+    return _play(_chat)
+
+
+def call_in_terminal() -> int:
+    """Call the line: type a key and Enter; Enter alone is silence."""
+    return _play(_call)
+
+
+def _play(conversation: Callable[[TwilioSimulator, TextIO, TextIO], Awaitable[None]]) -> int:
+    """Run a conversation against the real app in local mode, in this process, with requests signed
+    as Twilio signs them: the same Twilio side as the simulator page's."""
+    settings = load_settings(twilio_auth_token=None, ivr_hash_key=None)  # local mode, whatever is set
+    logging.getLogger("ivr").setLevel(logging.ERROR)
+    app = create_app(settings)
+    local = local_mode_of(app)
+    if local is None:  # cannot happen: the settings above have no secrets
+        raise ConfigError("ivr chat and ivr call run in local mode only")
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app), local.twilio(app) as twilio:
+            await conversation(twilio, sys.stdin, sys.stdout)
+
+    asyncio.run(run())
+    return 0
+
+
+def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
+    out.write(prompt)
+    out.flush()
+    line = stream.readline()
+    return None if line == "" else line.rstrip("\n")
+
+
+async def _chat(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
+    out.write("Texting the triage line. Type a message and press Enter; Ctrl-D to quit.\n")
+    while (body := _read(stdin, "you> ", out)) is not None:
+        messages = await twilio.text(body, sender=THEIR_NUMBER, to=OUR_NUMBER)
+        for message in messages or ["(no reply)"]:
+            out.write("line> " + message.replace("\n", "\n      ") + "\n")
+
+
+async def _call(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
+    out.write("Calling the triage line. Type a key and Enter; Enter alone is silence; Ctrl-D hangs up.\n")
+    call = twilio.call(caller=THEIR_NUMBER, to=OUR_NUMBER)
+    spoken = await call.start()
+    while True:
+        for say in spoken.says:
+            out.write("line says> " + say + "\n")
+        if spoken.hangup or spoken.gather_action is None:
+            out.write("(the line hung up)\n")
+            break
+        keys = _read(stdin, "keys> ", out)
+        if keys is None:
+            break
+        spoken = await (call.press(keys[:1]) if keys else call.silence())
+    await call.hang_up()
