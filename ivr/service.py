@@ -208,40 +208,24 @@ class Triage:
         current prompt is given again and nothing advances. A webhook for a call that has already
         ended gets an empty answer and leaves nothing behind.
         """
-        keys = Keys("v", call_sid)
-        now = int(self.clock())
 
-        async def decide(snapshot: Snapshot) -> Decision[Turn]:
-            if snapshot.finished:
-                current = self.registry.current
-                return Decision(
-                    snapshot.session, Turn(current, Output(current.default_language), event="ignored")
-                )
-            pinned = await self._resume(snapshot.session)
-            if pinned is None:
-                turn = self._start_call(call_sid, now)
-                return Decision(_save(turn.session), turn)
-            flow, session = pinned
-            if token != self._token(call_sid, session):
+        def act(flow: Flow, session: Session, stored: bytes | None) -> Decision[Turn]:
+            token_now = self._token(call_sid, session)
+            if token != token_now:
                 output = Output(
                     session.lang,
                     ask=session.node,
                     keys_only=session.confirm,
                     every_language=session.node == engine.LANGUAGE_MENU,
                 )
-                return Decision(snapshot.session, Turn(flow, output, session, self._token(call_sid, session)))
-            before = session
-            session, output = engine.step(flow, before, said, self.policy)
-            turn = Turn(
-                flow,
-                output,
-                session,
-                self._token(call_sid, session),
-                heard=engine.heard(flow, before, session),
+                return Decision(stored, Turn(flow, output, session, token_now))
+            after, output = engine.step(flow, session, said, self.policy)
+            heard = engine.heard(flow, session, after)
+            return Decision(
+                _save(after), Turn(flow, output, after, self._token(call_sid, after), heard=heard)
             )
-            return Decision(_save(session), turn)
 
-        turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
+        turn = await self._on_call(call_sid, act)
         await self.registry.keep_published(turn.flow)
         return turn
 
@@ -254,21 +238,9 @@ class Triage:
         key): the triage ends there and the call is hung up. Anything else, including a leg answered
         by voicemail or by someone who pressed nothing (Twilio reports both as completed): back to
         the question the caller was on."""
-        keys = Keys("v", call_sid)
-        now = int(self.clock())
         taken = dial_status == "completed" and await self.store.take(Keys("h", token).accepted)
 
-        async def decide(snapshot: Snapshot) -> Decision[Turn]:
-            current = self.registry.current
-            if snapshot.finished:
-                return Decision(
-                    snapshot.session, Turn(current, Output(current.default_language), event="ignored")
-                )
-            pinned = await self._resume(snapshot.session)
-            if pinned is None:
-                turn = self._start_call(call_sid, now)
-                return Decision(_save(turn.session), turn)
-            flow, session = pinned
+        def act(flow: Flow, session: Session, stored: bytes | None) -> Decision[Turn]:
             token_now = self._token(call_sid, session)
             if taken and token == token_now:
                 return Decision(None, Turn(flow, Output(session.lang), session, event="handed_off"))
@@ -281,7 +253,30 @@ class Triage:
             event = ""
             if token == token_now:
                 event = "nurse_declined" if dial_status == "completed" else "nurse_unanswered"
-            return Decision(snapshot.session, Turn(flow, output, session, token_now, event=event))
+            return Decision(stored, Turn(flow, output, session, token_now, event=event))
+
+        return await self._on_call(call_sid, act)
+
+    async def _on_call(
+        self, call_sid: str, act: Callable[[Flow, Session, bytes | None], Decision[Turn]]
+    ) -> Turn:
+        """A turn of a call in progress: `act` on its flow and session (and the stored bytes, to
+        leave unchanged). A call that has ended gets an empty answer and is not revived; one with
+        nothing stored (expired, or its flow gone) starts again."""
+        keys = Keys("v", call_sid)
+        now = int(self.clock())
+
+        async def decide(snapshot: Snapshot) -> Decision[Turn]:
+            if snapshot.finished:
+                current = self.registry.current
+                ignored = Turn(current, Output(current.default_language), event="ignored")
+                return Decision(snapshot.session, ignored)
+            pinned = await self._resume(snapshot.session)
+            if pinned is None:
+                turn = self._start_call(call_sid, now)
+                return Decision(_save(turn.session), turn)
+            flow, session = pinned
+            return act(flow, session, snapshot.session)
 
         return await self.store.turn(keys, self.limits.voice_ttl, decide)
 
