@@ -24,7 +24,6 @@ def ivr_serve(
     """Starts `ivr serve` and waits until it is ready; yields its base URL; stops it afterwards."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "ivr.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     env = {
         **os.environ,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
@@ -32,19 +31,9 @@ def ivr_serve(
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": public_base_url or base,
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-            [*command, "--workers", str(workers)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_ready(process, base, log_path)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    arguments = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    with _serving(arguments, env, base, log_path):
+        yield base
 
 
 @contextmanager
@@ -56,17 +45,26 @@ def ivr_serve_local(log_path: Path) -> Iterator[str]:
     unset = {"TWILIO_AUTH_TOKEN", "IVR_HASH_KEY", "IVR_INSECURE_DEV", "REDIS_URL", "PUBLIC_BASE_URL"}
     unset.add("LOG_FORMAT")  # the banner as a person reads it
     env = {k: v for k, v in os.environ.items() if k not in unset}
+    # In its log's folder: no .env of the developer's is read.
+    with _serving(["--port", str(port)], env, base, log_path, cwd=log_path.parent):
+        yield base
+
+
+@contextmanager
+def _serving(
+    arguments: list[str], env: dict[str, str], base: str, log_path: Path, *, cwd: Path | None = None
+) -> Iterator[None]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-            [sys.executable, "-m", "ivr.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "ivr.cli", "serve", *arguments],
             env=env,
-            cwd=log_path.parent,  # no .env of the developer's is read
+            cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
             _wait_ready(process, base, log_path)
-            yield base
+            yield
         finally:
             process.terminate()
             process.wait(timeout=15)
