@@ -25,7 +25,8 @@ from ivr.channels import voice as voice_channel
 from ivr.channels.voice import VoiceStyle
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, Settings, load_settings
-from ivr.core.flow import Flow, FlowError, load_flows
+from ivr.core.flow import Flow
+from ivr.flowfile import FlowError, load_flows
 from ivr.ops.logs import logging_config
 from ivr.ops.report import as_csv, as_html, as_table, summarize
 from ivr.store.audit import DAY_MS, AuditLog, AuditRecord

@@ -9,6 +9,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.engine import LANGUAGE_MENU, Output
 from ivr.core.flow import Flow
+from ivr.core.words import fold
 
 # Twilio's <Say> limit for Amazon Polly voices, the tightest of its engines, in UTF-8 bytes.
 SAY_LIMIT_BYTES = 3000
@@ -37,9 +38,11 @@ class VoiceStyle:
 
 
 def speech_hints(flow: Flow, lang: str) -> str:
-    """Words the recogniser should expect: the language's yes and no words (not single letters)."""
+    """Words the recogniser should expect: the language's one-word yes and no answers (not single
+    letters, numbers or symbols)."""
     words = flow.words[lang]
-    return ", ".join(sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit()))
+    answers = {fold(w) for w in (*words.yes, *words.no)}
+    return ", ".join(sorted(w for w in answers if len(w) > 1 and w.isalpha()))
 
 
 def render(flow: Flow, output: Output, *, action_url: str, style: VoiceStyle, handoff_url: str = "") -> str:

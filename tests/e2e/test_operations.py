@@ -34,7 +34,7 @@ async def _one_of_each(twilio: TwilioSimulator) -> None:
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.press("2")
-    for _ in range(7):
+    for _ in range(len(FLOW.questions)):
         await call.press("2")
     await call.hang_up("completed")
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
@@ -53,8 +53,9 @@ async def test_a_conversation_shows_in_metrics(twilio: TwilioSimulator) -> None:
     assert 'ivr_conversations_started_total{channel="sms",lang="en"} 1.0' in metrics
     assert "ivr_calls_abandoned_total 1.0" in metrics
     assert 'ivr_answers_total{answer="no",channel="sms",question="breathing"} 1.0' in metrics
-    assert 'ivr_answers_total{answer="yes",channel="sms",question="fainting"} 1.0' in metrics
+    assert 'ivr_answers_total{answer="yes",channel="sms",question="swallowing"} 1.0' in metrics
     assert 'ivr_answers_total{answer="no",channel="voice",question="onset"} 1.0' in metrics
+    assert 'ivr_answers_total{answer="no",channel="voice",question="urine"} 1.0' in metrics
     assert 'ivr_webhook_seconds_count{route="sms"} 3.0' in metrics
     assert 'ivr_webhook_seconds_bucket{le="0.1",route="voice_gather"}' in metrics
     assert "ivr_safety_net_answers_total" in metrics
@@ -74,7 +75,8 @@ async def test_each_finished_or_abandoned_triage_appends_one_audit_record(
         ("voice", "en", "abandoned"),
     ]
     first = records[0]
-    assert first.answers == "breathing=n,fainting=y"
+    assert first.answers == "breathing=n,swallowing=y"
+    assert first.heard == "breathing=n,swallowing=y"
     assert (first.flow, first.version, first.digest) == (FLOW.id, FLOW.version, FLOW.digest)
     assert len(first.caller) == 22
     assert records[1].caller != first.caller
@@ -113,7 +115,7 @@ async def test_the_report_in_three_formats(
     assert "conversations        3" in table
     assert "emergencies          1 (50.0% of outcomes)" in table
     assert "abandoned calls      1" in table
-    assert "most common yes      fainting (1)" in table
+    assert "most common yes      swallowing (1)" in table
 
     assert await asyncio.to_thread(main, ["report", "--format", "csv", "--out", str(tmp_path / "r.csv")]) == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
