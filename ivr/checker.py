@@ -373,13 +373,11 @@ def _reserved_words(flow: Flow, file: str) -> Iterator[Problem]:
 
 def _answers(flow: Flow, file: str) -> Iterator[Problem]:
     """Every answer phrase means one thing in every language (the line reads replies in all of a
-    flow's languages), and every language has words for "not sure"."""
-    classes: dict[tuple[str, ...], set[str]] = {}
+    flow's languages), a question's own phrases agree with the general ones, and every language
+    has words for "not sure"."""
+    general: dict[tuple[str, ...], set[str]] = {}
     for lang, words in flow.words.items():
-        for name, texts in (("yes", words.yes), ("no", words.no), ("unsure", words.unsure)):
-            for text in texts:
-                phrase = normal_words(text)
-                classes.setdefault(phrase, set()).add(name)
+        _classes(general, words.yes, words.no, words.unsure)
         if not words.unsure:
             yield Problem(
                 file,
@@ -388,12 +386,35 @@ def _answers(flow: Flow, file: str) -> Iterator[Problem]:
                 "no-unsure",
                 "needs phrases for 'not sure' in this language",
             )
+    yield from _ambiguous(general, file, "words", "")
+    for question in flow.questions.values():
+        for lang, own in question.words.items():
+            mine = {phrase: set(names) for phrase, names in general.items()}
+            _classes(mine, own.yes, own.no, own.unsure)
+            yield from _ambiguous(mine, file, f"questions.{question.id}.words.{lang}", lang, since=general)
+
+
+def _classes(
+    into: dict[tuple[str, ...], set[str]], yes: Iterable[str], no: Iterable[str], unsure: Iterable[str]
+) -> None:
+    for name, texts in (("yes", yes), ("no", no), ("unsure", unsure)):
+        for text in texts:
+            into.setdefault(normal_words(text), set()).add(name)
+
+
+def _ambiguous(
+    classes: Mapping[tuple[str, ...], set[str]],
+    file: str,
+    node: str,
+    lang: str,
+    since: Mapping[tuple[str, ...], set[str]] | None = None,
+) -> Iterator[Problem]:
     for phrase, names in sorted(classes.items()):
-        if len(names) > 1:
+        if len(names) > 1 and (since is None or names != since.get(phrase)):
             yield Problem(
                 file,
-                "words",
-                "",
+                node,
+                lang,
                 "ambiguous-answer",
                 f"{' '.join(phrase)!r} is in more than one class: {', '.join(sorted(names))}",
             )

@@ -22,6 +22,7 @@ from ivr.core.flow import (
     REQUIRED_KINDS,
     REQUIRED_TEXTS,
     SPEC_VERSION,
+    AnswerWords,
     Flow,
     Limits,
     Outcome,
@@ -90,12 +91,20 @@ class _Limits(_Strict):
     max_turns: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.max_turns
 
 
+class _AnswerWords(_Strict):
+    yes: list[Name] = Field(default_factory=list)
+    no: list[Name] = Field(default_factory=list)
+    unsure: list[Name] = Field(default_factory=list)
+    about: list[Name] = Field(default_factory=list)
+
+
 class _Question(_Strict):
     text: Any = None  # read by _wording, which knows the flow's languages
     yes: Name
     no: Name
     red_flag: bool = False
     phrases: dict[str, list[Name]] = Field(default_factory=dict)
+    words: dict[str, _AnswerWords] = Field(default_factory=dict)
 
 
 class _Outcome(_Strict):
@@ -238,7 +247,7 @@ class _Reader:
             if tid not in top.text:
                 self.problem(f"text.{tid}", "missing")
         words = self._words(top.words)
-        self._links(top.start, questions, outcomes)
+        self._links(top.start, outcomes)
         if self.problems:
             raise FlowError(self.source, self.problems)
         return compose(
@@ -324,7 +333,13 @@ class _Reader:
                 continue
             self._patterns(f"{where}.phrases.{lang}", texts, lang)
             phrases[lang] = tuple(texts)
-        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases)
+        words: dict[str, AnswerWords] = {}
+        for lang, lists in read.words.items():
+            if lang not in self.languages:
+                self.problem(f"{where}.words.{lang}", "language is not declared in `languages`", lang)
+                continue
+            words[lang] = AnswerWords(**{name: tuple(v) for name, v in lists.model_dump().items()})
+        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words)
 
     def _outcome(self, oid: str, raw: Any) -> Outcome | None:
         where = f"outcomes.{oid}"
@@ -361,7 +376,7 @@ class _Reader:
             except ValueError as exc:
                 self.problem(where, f"cannot read phrase: {exc}", lang, "phrase")
 
-    def _links(self, start: str, questions: Mapping[str, Question], outcomes: Mapping[str, Outcome]) -> None:
+    def _links(self, start: str, outcomes: Mapping[str, Outcome]) -> None:
         raw_questions = _table(self.data.get("questions"))
         raw_outcomes = _table(self.data.get("outcomes"))
         known = set(raw_questions) | set(raw_outcomes)
@@ -369,10 +384,12 @@ class _Reader:
             self.problem(clash, "is both a question and an outcome", rule="link")
         if start and start not in raw_questions:
             self.problem("start", f"{start!r} is not a question", rule="link")
-        for q in questions.values():
-            for answer, target in (("yes", q.yes), ("no", q.no)):
-                if target not in known:
-                    self.problem(f"questions.{q.id}.{answer}", f"{target!r} is not a node", rule="link")
+        # From the raw tables, so a question with another mistake still has its links checked.
+        for qid, raw in raw_questions.items():
+            for answer in ("yes", "no"):
+                target = raw.get(answer) if isinstance(raw, Mapping) else None
+                if isinstance(target, str) and target and target not in known:
+                    self.problem(f"questions.{qid}.{answer}", f"{target!r} is not a node", rule="link")
         if not raw_outcomes:
             return
         for kind in OUTCOME_KINDS:

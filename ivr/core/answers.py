@@ -81,6 +81,22 @@ class Vocabulary:
             negations=union("negations"),
         )
 
+    def without_words_of(self, filler: frozenset[str]) -> Vocabulary:
+        """The same vocabulary minus answer phrases made only of these words."""
+
+        def keep(phrases: frozenset[Phrase]) -> frozenset[Phrase]:
+            return frozenset(p for p in phrases if not all(w in filler for w in p))
+
+        return Vocabulary(
+            yes=keep(self.yes),
+            no=keep(self.no),
+            unsure=keep(self.unsure),
+            filler=self.filler,
+            subjects=self.subjects,
+            verbs=self.verbs,
+            negations=self.negations,
+        )
+
     def phrase_at(self, words: Sequence[str], start: int) -> tuple[Phrase, Answer] | None:
         """The longest answer phrase starting at `start`, with its class."""
         for size in range(min(self._longest, len(words) - start), 0, -1):
@@ -122,34 +138,53 @@ class Lead:
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
-    """The vocabularies of a flow's languages. A reply is read in the conversation's language
-    first; if that finds no answer, in all the flow's languages together (a Spanish speaker who
-    types "yes" is not asked again)."""
+    """The vocabularies of a flow, per language and per question (a question may add its own
+    phrases: "slowly" is a no to "did it begin suddenly?", and "eats fine" words about swallowing).
 
-    by_language: Mapping[str, Vocabulary]
-    merged: Vocabulary
+    A reply is read in the conversation's language first; if that finds no answer, in all the
+    flow's languages together (a Spanish speaker who types "yes" is not asked again), leaving out
+    phrases made only of the conversation language's filler ("ya" is a yes in English texting and
+    a filler word in Spanish)."""
+
+    own: Mapping[tuple[str, str | None], Vocabulary]
+    fallback: Mapping[tuple[str, str | None], Vocabulary]
+    any_language: Vocabulary  # every language's general words: to find the answer a message opens with
 
     @classmethod
-    def of(cls, by_language: Mapping[str, Vocabulary]) -> Understanding:
-        return cls(dict(by_language), Vocabulary.merge(by_language.values()))
+    def of(
+        cls, by_language: Mapping[str, Vocabulary], by_question: Mapping[str, Mapping[str, Vocabulary]]
+    ) -> Understanding:
+        """From each language's vocabulary, and each question's additions per language."""
+        own: dict[tuple[str, str | None], Vocabulary] = {}
+        fallback: dict[tuple[str, str | None], Vocabulary] = {}
+        for question in (None, *by_question):
+            extra = by_question.get(question, {}) if question is not None else {}
+            everything = Vocabulary.merge([*by_language.values(), *extra.values()])
+            for lang, general in by_language.items():
+                mine = Vocabulary.merge([general, extra[lang]]) if lang in extra else general
+                own[(lang, question)] = mine
+                fallback[(lang, question)] = everything.without_words_of(mine.filler)
+        return cls(own, fallback, Vocabulary.merge(by_language.values()))
 
     def classify(
         self,
         said: Said,
         lang: str,
         *,
+        question: str | None = None,
         cleared: frozenset[tuple[int, int]] = frozenset(),
         denied: bool = False,
     ) -> Answer:
-        """The class of a reply. `cleared` word positions (clause, word) belong to a negated
-        description of a red flag ("no trouble breathing") and are set aside; `denied` says that
-        description denies the very red flag asked about, which is a no."""
-        own = self.by_language.get(lang)
-        if own is not None:
-            answer = classify(said, own, cleared=cleared, denied=denied)
-            if answer is not Answer.UNCLEAR:
-                return answer
-        return classify(said, self.merged, cleared=cleared, denied=denied)
+        """The class of a reply to `question`. `cleared` word positions (clause, word) belong to a
+        negated description of a red flag ("no trouble breathing") and are set aside; `denied` says
+        that description denies the very red flag asked about, which is a no."""
+        key = (lang, question) if (lang, question) in self.own else (lang, None)
+        if key not in self.own:
+            return classify(said, self.any_language, cleared=cleared, denied=denied)
+        answer = classify(said, self.own[key], cleared=cleared, denied=denied)
+        if answer is not Answer.UNCLEAR:
+            return answer
+        return classify(said, self.fallback[key], cleared=cleared, denied=denied)
 
 
 def classify(
@@ -165,6 +200,7 @@ def classify(
     leftovers = 0
     for c, clause in enumerate(said.clauses):
         used = [(c, i) in cleared for i in range(len(clause))]
+        doubted = [False] * len(clause)  # words of an unsure phrase ("not sure if")
         i = 0
         while i < len(clause):
             if used[i]:
@@ -175,17 +211,24 @@ def classify(
                 phrase, answer = match
                 for k in range(i, i + len(phrase)):
                     used[k] = True
-                if len(phrase) == 1 and (len(phrase[0]) == 1 or phrase[0].isdigit()):
+                    doubted[k] = answer is Answer.UNSURE
+                if len(phrase) == 1 and phrase[0].isascii() and (len(phrase[0]) == 1 or phrase[0].isdigit()):
                     loose.append(answer)
                 else:
                     found.add(answer)
                 i += len(phrase)
                 continue
             i += 1
-        echo = _echo(clause, used, vocabulary)
+        echo = _echo(clause, used, doubted, vocabulary)
         if echo is not None:
             found.add(echo)
-        leftovers += sum(1 for i, w in enumerate(clause) if not used[i] and w not in vocabulary.filler)
+        # Negations do not make a no unclear ("no, I didn't fall"); a negated reassurance ("not
+        # normal") is an unsure phrase of its own.
+        leftovers += sum(
+            1
+            for i, w in enumerate(clause)
+            if not used[i] and w not in vocabulary.filler and w not in vocabulary.negations
+        )
     if loose:
         if leftovers == 0 and not found and len(set(loose)) == 1:
             found.add(loose[0])
@@ -206,9 +249,12 @@ def _decide(found: set[Answer], leftovers: int) -> Answer:
     return Answer.UNCLEAR
 
 
-def _echo(clause: tuple[str, ...], used: list[bool], vocabulary: Vocabulary) -> Answer | None:
+def _echo(
+    clause: tuple[str, ...], used: list[bool], doubted: list[bool], vocabulary: Vocabulary
+) -> Answer | None:
     """A clause that ends with a subject and a verb ("it is", "I do"): yes; with "not" after the
-    verb ("it is not", "I do not"): no. Only at the very end: "I am fine" is no echo."""
+    verb ("it is not", "I do not"): no. Only at the very end ("I am fine" is no echo), and not
+    right after doubt ("not sure if she did" stays unsure)."""
     end = len(clause)
     negated = end >= 1 and clause[end - 1] in vocabulary.negations
     verb_at = end - 2 if negated else end - 1
@@ -216,6 +262,10 @@ def _echo(clause: tuple[str, ...], used: list[bool], vocabulary: Vocabulary) -> 
     if subject_at < 0 or any(used[k] for k in range(subject_at, end)):
         return None
     if clause[verb_at] not in vocabulary.verbs or clause[subject_at] not in vocabulary.subjects:
+        return None
+    if subject_at > 0 and doubted[subject_at - 1]:
+        for k in range(subject_at, end):
+            used[k] = True
         return None
     for k in range(subject_at, end):
         used[k] = True

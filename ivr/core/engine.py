@@ -229,14 +229,14 @@ def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str
 
 
 def _scan(flow: Flow, said: Said) -> Scan:
-    return flow.emergency_phrases.scan(said, flow.understanding.merged.lead(said))
+    return flow.emergency_phrases.scan(said, flow.understanding.any_language.lead(said))
 
 
 def _classify(flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan) -> Answer:
     if words is None:
         return answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR
     return flow.understanding.classify(
-        words, session.lang, cleared=scan.cleared, denied=session.node in scan.denied
+        words, session.lang, question=session.node, cleared=scan.cleared, denied=session.node in scan.denied
     )
 
 

@@ -71,9 +71,30 @@ class Wording:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerWords:
+    """A question's own answer phrases in one language, added to the language's while it is asked:
+    "slowly" is a no to "did it begin suddenly?"; `about` words restate the question and may come
+    with a no without changing it ("no, she eats fine")."""
+
+    yes: tuple[str, ...] = ()
+    no: tuple[str, ...] = ()
+    unsure: tuple[str, ...] = ()
+    about: tuple[str, ...] = ()
+
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(
+            yes=_phrases(self.yes),
+            no=_phrases(self.no),
+            unsure=_phrases(self.unsure),
+            filler=_single_words(self.about),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Question:
     """A yes/no question; `yes` and `no` name the node that comes next. `phrases` (per language)
-    describe its red flag in free text, and give the emergency outcome at any point."""
+    describe its red flag in free text, and give the emergency outcome at any point; `words` (per
+    language) are its own answer phrases."""
 
     id: str
     wording: Wording
@@ -81,6 +102,7 @@ class Question:
     no: str
     red_flag: bool
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    words: Mapping[str, AnswerWords] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +135,19 @@ class Words:
     clause_breaks: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
-        def phrases(texts: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
-            return frozenset(p for t in texts if (p := normal_words(t)))
-
         return Vocabulary(
-            yes=phrases(self.yes),
-            no=phrases(self.no),
-            unsure=phrases(self.unsure),
+            yes=_phrases(self.yes),
+            no=_phrases(self.no),
+            unsure=_phrases(self.unsure),
             filler=_single_words(self.filler),
             subjects=_single_words(self.subjects),
             verbs=_single_words(self.verbs),
             negations=_single_words(self.negations),
         )
+
+
+def _phrases(texts: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    return frozenset(p for t in texts if (p := normal_words(t)))
 
 
 def _single_words(texts: tuple[str, ...]) -> frozenset[str]:
@@ -242,7 +265,10 @@ def compose(
         limits=limits,
         digest=content_digest(source),
         source=source,
-        understanding=Understanding.of({lang: w.vocabulary() for lang, w in words.items()}),
+        understanding=Understanding.of(
+            {lang: w.vocabulary() for lang, w in words.items()},
+            {q.id: {lang: w.vocabulary() for lang, w in q.words.items()} for q in questions.values()},
+        ),
         emergency_phrases=EmergencyPhrases.merge(
             emergency,
             negations=(n for w in words.values() for n in _single_words(w.negations)),

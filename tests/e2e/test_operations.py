@@ -188,3 +188,38 @@ def test_the_formatter_drops_fields_it_does_not_know() -> None:
     assert line["route"] == "sms"
     assert "body" not in line
     assert "From" not in line
+
+
+async def test_how_every_reply_was_taken_reaches_the_metrics_and_the_audit_record(
+    twilio: TwilioSimulator, redis: Redis
+) -> None:
+    """Misses, faint noes, answers and doubt, in order, per question: counted by class (unsure among
+    them) and written to the audit record's `heard`, with no personal data."""
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    await call.press("1")
+    await call.silence()
+    await call.say("No.", confidence=0.2)
+    await call.press("2")
+    await call.say("I'm not sure.", confidence=0.9)
+    await twilio.text("hi", sender=TEXTER, to=OUR_NUMBER)
+    await twilio.text("what?", sender=TEXTER, to=OUR_NUMBER)
+    await twilio.text("kinda", sender=TEXTER, to=OUR_NUMBER)
+    records = await AuditLog(redis, 90).read()
+    assert [(r.channel, r.outcome, r.heard) for r in records] == [
+        ("voice", "unsure", "breathing=x,breathing=c,breathing=n,swallowing=u"),
+        ("sms", "emergency", "breathing=x,breathing=y"),
+    ]
+    assert records[0].answers == "breathing=n"
+    metrics = (await twilio.client.get("/metrics")).text
+    for answer, channel, question in (
+        ("unclear", "voice", "breathing"),
+        ("unconfirmed", "voice", "breathing"),
+        ("no", "voice", "breathing"),
+        ("unsure", "voice", "swallowing"),
+        ("unclear", "sms", "breathing"),
+        ("yes", "sms", "breathing"),
+    ):
+        assert (
+            f'ivr_answers_total{{answer="{answer}",channel="{channel}",question="{question}"}} 1.0' in metrics
+        )

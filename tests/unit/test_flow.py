@@ -133,5 +133,43 @@ def test_word_lists_are_read_like_replies() -> None:
     data["words"]["es"]["yes"] = ["Sí", "S"]
     data["words"]["en"]["no"] = ["No", "I don't think so"]
     flow = parse_flow(data)
-    assert flow.understanding.by_language["es"].yes == frozenset({("si",), ("s",)})
-    assert ("i", "do", "not", "think", "so") in flow.understanding.by_language["en"].no
+    assert flow.understanding.own[("es", None)].yes == frozenset({("si",), ("s",)})
+    assert ("i", "do", "not", "think", "so") in flow.understanding.own[("en", None)].no
+
+
+def test_each_problem_carries_the_rule_it_breaks() -> None:
+    """The checker reads a problem's rule rather than its message: links, texts, placeholders, phrases."""
+    data = _tiny()
+    data["questions"]["q1"]["yes"] = "nowhere"
+    data["questions"]["q2"]["text"].pop("es")
+    data["outcomes"]["urgent"]["text"]["en"] = ["Call {ambulance} now."]
+    data["words"]["en"]["emergency"] = ["arm ... "]
+    data["questions"]["q1"]["colour"] = "red"
+    with pytest.raises(FlowError) as caught:
+        parse_flow(data)
+    rules = {(p.where, p.rule) for p in caught.value.problems}
+    assert ("questions.q1.yes", "link") in rules
+    assert ("questions.q2.text.es", "missing-text") in rules
+    assert ("outcomes.urgent.text.en", "placeholder") in rules
+    assert ("words.en.emergency", "phrase") in rules
+    assert ("questions.q1.colour", "structure") in rules
+
+
+def test_a_question_may_add_its_own_answer_words() -> None:
+    """A question's words join its language's while it is asked, and only then."""
+    data = _tiny()
+    data["questions"]["q2"]["words"] = {"en": {"no": ["slowly"], "about": ["walk"]}}
+    flow = parse_flow(data)
+    assert flow.questions["q2"].words["en"].no == ("slowly",)
+    assert ("slowly",) in flow.understanding.own[("en", "q2")].no
+    assert ("slowly",) not in flow.understanding.own[("en", "q1")].no
+
+
+def test_a_flow_written_before_unsure_still_loads() -> None:
+    """Unsure phrases and the unsure outcome are optional to load (archived flows keep working);
+    the checker, not the loader, asks for them."""
+    data = _tiny()
+    del data["words"]["en"]["unsure"]
+    flow = parse_flow(data)
+    assert flow.words["en"].unsure == ()
+    assert flow.unsure_outcome().kind == "safety"
