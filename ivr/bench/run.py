@@ -37,7 +37,7 @@ SMOKE = Plan(duration=1.5, connections=8, populations=(100, 1_000), workers=(1,)
 def populate(client: redis.Redis, flow: Flow, hash_key: bytes, numbers: range) -> None:
     """Idle conversations in Redis, each waiting on a question, as a busy line would hold."""
     pseudonyms = Pseudonyms(hash_key)
-    questions = ["breathing", "fainting", "confusion", "face", "movement", "numbness", "onset"]
+    questions = flow.question_order()
     with client.pipeline(transaction=False) as pipe:
         for i in numbers:
             depth = i % len(questions)

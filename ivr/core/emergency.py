@@ -39,6 +39,15 @@ class Pattern:
     langs: frozenset[str]
     question: str | None  # the red-flag question it describes, None for general words ("911")
 
+    @property
+    def second_words(self) -> frozenset[str] | None:
+        """The words that can follow the first, when the phrase fixes them: a quick way to pass
+        over the many phrases that begin with "no" without matching each."""
+        first = self.slots[0]
+        if len(self.slots) < 2 or self.slots[1] == () or any(len(alt) != 1 for alt in first):
+            return None
+        return frozenset(alt[0] for alt in self.slots[1])
+
 
 def parse_pattern(text: str) -> tuple[Slot, ...]:
     """The slots of a phrase; ValueError for one that cannot be matched as written."""
@@ -95,13 +104,15 @@ class EmergencyPhrases:
     patterns: tuple[Pattern, ...]
     negations: frozenset[str]
     clause_breaks: frozenset[str]
-    by_first_word: Mapping[str, tuple[Pattern, ...]] = field(default_factory=dict)
+    by_first_word: Mapping[str, tuple[tuple[Pattern, frozenset[str] | None], ...]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
-        index: dict[str, list[Pattern]] = {}
+        index: dict[str, list[tuple[Pattern, frozenset[str] | None]]] = {}
         for pattern in self.patterns:
             for first in dict.fromkeys(alt[0] for alt in pattern.slots[0]):
-                index.setdefault(first, []).append(pattern)
+                index.setdefault(first, []).append((pattern, pattern.second_words))
         object.__setattr__(self, "by_first_word", {w: tuple(p) for w, p in index.items()})
 
     @classmethod
@@ -136,7 +147,9 @@ class EmergencyPhrases:
             spans: list[tuple[int, int]] = []
             for part_start, part_end in self._parts(clause):
                 for start in range(part_start, part_end):
-                    for pattern in self.by_first_word.get(clause[start], ()):
+                    for pattern, second in self.by_first_word.get(clause[start], ()):
+                        if second is not None and (start + 1 >= part_end or clause[start + 1] not in second):
+                            continue
                         found = _match(pattern.slots, clause, start, part_end, self.negations)
                         if found is None:
                             continue

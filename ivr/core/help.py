@@ -11,6 +11,8 @@ from ivr.core.words import Said, normal_words
 # The carrier's own help words ("HELP", "INFO") ask for help when spoken on a call too; by text,
 # the carrier path answers them before a conversation sees them.
 CARRIER_HELP = frozenset(normal_words(w) for w in carrier.HELP)
+# A request for help is short; a longer message is something else, read as an answer.
+MAX_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +35,13 @@ class HelpPhrases:
     def asked(self, said: Said) -> frozenset[str] | None:
         """The languages of the help phrase a message is, or None when it is something else.
         Empty for the carrier's words ("help"), which belong to no one language of the flow."""
+        words = said.words
+        if not words or len(words) > MAX_WORDS:
+            return None
         for phrase, langs in self.phrases.items():
-            if _only(said.words, phrase, self.filler):
+            if _only(words, phrase, self.filler):
                 return langs
-        if any(_only(said.words, phrase, self.filler) for phrase in CARRIER_HELP):
+        if any(_only(words, phrase, self.filler) for phrase in CARRIER_HELP):
             return frozenset()
         return None
 

@@ -118,15 +118,15 @@ class Said:
     """A text or transcript as matched: normalised words, by clause (punctuation ends a clause)."""
 
     clauses: tuple[tuple[str, ...], ...]
+    words: tuple[str, ...] = ()  # all of them, in order
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", tuple(w for clause in self.clauses for w in clause))
 
     @classmethod
     def of(cls, text: str) -> Said:
         parts = _CLAUSE_PUNCTUATION.split(text)
         return cls(tuple(words for part in parts if (words := normal_words(part))))
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        return tuple(w for clause in self.clauses for w in clause)
 
     @property
     def empty(self) -> bool:
