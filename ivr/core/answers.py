@@ -10,8 +10,9 @@ are flow data, per language; this module only applies them:
 - A short echo of the question at the end of a clause, a subject and a verb ("it is", "I do",
   "she hasn't"), is a yes, or a no with "not".
 - Yes with no, either way round ("no it is", "No I do"), is doubt: unsure, never a no.
-- A no stands only when every other word is filler ("no thanks", "nope, just tired"); a no with
-  words the line cannot place ("no strength in my legs") is not an answer, and is asked again.
+- A no stands only when every other word is filler, a negation, or a word about the question
+  ("no thanks", "nope, just tired", "no, I didn't fall"); a no with words the line cannot place
+  ("no strength in my legs") is not an answer, and is asked again.
 """
 
 from __future__ import annotations
