@@ -12,12 +12,17 @@ from ivr.channels.voice import MAX_HINT_CHARS, MAX_HINTS, SAY_LIMIT_BYTES, Voice
 from ivr.channels.voice import render as render_voice
 from ivr.core import carrier, gsm
 from ivr.core.engine import LANGUAGE_MENU, Output
-from ivr.core.flow import Flow, FlowError, Wording, load_flow
-from ivr.core.words import fold
+from ivr.core.flow import CALL_NOW_KINDS, Flow, Wording
+from ivr.core.words import fold, normal_words
+from ivr.flowfile import FlowError, load_flow
 from ivr.twilio_sim import Spoken, parse_twiml
 
 # Words carriers (and Twilio) act on when they are a whole message: never asked for, never an answer.
 RESERVED_WORDS = carrier.RESERVED
+RESERVED_PHRASES = frozenset(normal_words(w) for w in carrier.RESERVED)
+USES = {"help": "a request for help", "switch": "a language keyword"} | dict.fromkeys(
+    ("yes", "no", "unsure"), "an answer"
+)
 # The answer to HELP must say how to stop messages (carriers require it), so it may name STOP.
 MAY_NAME_KEYWORDS = frozenset({"text.help"})
 
@@ -25,6 +30,15 @@ MAY_NAME_KEYWORDS = frozenset({"text.help"})
 CALL_NOW: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "en": (re.compile(r"\bcall\b", re.I), re.compile(r"\b(now|right away|immediately|at once)\b", re.I)),
     "es": (re.compile(r"\bll[aá]m(e|a|en|ar)\b", re.I), re.compile(r"\b(ahora|ya|de inmediato)\b", re.I)),
+}
+
+# How each language says "get medical care today", for the first sentence of a `today` outcome.
+CARE_TODAY: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "en": (re.compile(r"\btoday\b", re.I), re.compile(r"\b(care|seen|doctor|provider|clinic)\b", re.I)),
+    "es": (
+        re.compile(r"\bhoy\b", re.I),
+        re.compile(r"\b(m[eé]dic[oa]|atenci[oó]n|urgencias|consulte)\b", re.I),
+    ),
 }
 
 # Worst cases for what configuration puts into texts: the longest emergency number and booking URL
@@ -69,16 +83,7 @@ def check_file(path: Path) -> tuple[Flow | None, list[Problem]]:
     try:
         flow = load_flow(path)
     except FlowError as exc:
-        return None, [
-            Problem(
-                str(path),
-                p.where,
-                p.lang or "",
-                "missing-text" if p.message == "missing" and p.lang else "structure",
-                p.message,
-            )
-            for p in exc.problems
-        ]
+        return None, [Problem(str(path), p.where, p.lang or "", p.rule, p.message) for p in exc.problems]
     return flow, check_flow(flow, str(path))
 
 
@@ -104,9 +109,12 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
 
 def _graph(flow: Flow, file: str) -> Iterator[Problem]:
     answers = {q.id: (q.yes, q.no) for q in flow.questions.values()}
-    # Any question can also end in the safety outcome (answers never understood).
+    # Any question can also end in the safety outcome (answers never understood), and a red flag
+    # in the unsure outcome (answered "not sure").
     safety = flow.outcome_of_kind("safety").id
-    reachable = _reach({flow.start}, lambda node: (*answers.get(node, ()), safety) if node in answers else ())
+    unsure = flow.unsure_outcome().id
+    ends = {q.id: (safety, unsure) if q.red_flag else (safety,) for q in flow.questions.values()}
+    reachable = _reach({flow.start}, lambda node: (*answers.get(node, ()), *ends.get(node, ())))
     for node in sorted(flow.node_ids() - reachable):
         yield Problem(file, node, "", "unreachable", "cannot be reached from the start")
     for cycle in _cycles(answers):
@@ -177,7 +185,7 @@ def _says_call_now(text: str, lang: str) -> bool:
 
 
 def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
-    leading = [(o.id, o.wording) for o in flow.outcomes.values() if o.kind in ("emergency", "safety")]
+    leading = [(o.id, o.wording) for o in flow.outcomes.values() if o.kind in CALL_NOW_KINDS]
     leading += [(f"text.{t}", flow.texts[t]) for t in ("safety_net", "help", "opted_in", "rate_limited")]
     for lang in flow.languages:
         if lang not in CALL_NOW:
@@ -199,6 +207,13 @@ def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
                         f"first sentence ({channel}) must tell the person to call {{emergency}} now: "
                         f"{_first_sentence(parts[0])!r}",
                     )
+        for outcome in (o for o in flow.outcomes.values() if o.kind == "today"):
+            yield from _care_today(
+                file, outcome.id, outcome.wording.parts(lang, voice=False)[0], lang, "text"
+            )
+            yield from _care_today(
+                file, outcome.id, outcome.wording.parts(lang, voice=True)[0], lang, "voice"
+            )
         intro = flow.texts["intro"]
         for channel, voice in (("text", False), ("voice", True)):
             sentences = SENTENCE_END.split(intro.text(lang, voice=voice))
@@ -212,6 +227,23 @@ def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
                 )
 
 
+def _care_today(file: str, node: str, first_part: str, lang: str, channel: str) -> Iterator[Problem]:
+    sentence = _first_sentence(first_part)
+    today, care = CARE_TODAY.get(lang, (None, None))
+    if today is None or care is None:
+        yield Problem(
+            file, node, lang, "care-today", "no rule to recognise 'get care today' in this language"
+        )
+    elif not (today.search(sentence) and care.search(sentence)):
+        yield Problem(
+            file,
+            node,
+            lang,
+            "care-today",
+            f"first sentence ({channel}) must tell the person to get medical care today: {sentence!r}",
+        )
+
+
 # ---- limits of each channel ---------------------------------------------------------------------
 
 
@@ -221,7 +253,7 @@ def _outputs(flow: Flow, lang: str) -> Iterator[Output]:
     for qid in flow.questions:
         yield Output(lang, ask=qid)
         yield Output(lang, notices=("intro",), ask=qid)  # after switching language
-        for notice in ("not_understood", "no_input", "wrong_key"):
+        for notice in ("not_understood", "no_input", "wrong_key", "help"):
             yield Output(lang, notices=(notice,), ask=qid)
         yield Output(lang, ask=qid, keys_only=True)
     for oid in flow.outcomes:
@@ -239,8 +271,9 @@ def _sms_limits(flow: Flow, file: str) -> Iterator[Problem]:
             for o in _outputs(bound, lang)
         ]
         replies.extend(
-            (lang, "text.help", sms.messages(bound, Output(lang, notices=("help",)), nurse=True))
+            (lang, "text.help", sms.messages(bound, Output(lang, notices=("help",), ask=ask), nurse=True))
             for lang in flow.languages
+            for ask in (None, *flow.questions)
         )
         net = bound.texts["safety_net"]
         replies.extend(
@@ -392,20 +425,72 @@ def _reserved_words(flow: Flow, file: str) -> Iterator[Problem]:
                     f"mentions carrier keyword(s) {sorted(w.upper() for w in found)}",
                 )
     for lang, words in flow.words.items():
-        for name, values in (("yes", words.yes), ("no", words.no), ("switch", words.switch)):
-            for word in sorted(values & RESERVED_WORDS):
-                yield Problem(
-                    file,
-                    f"words.{lang}.{name}",
-                    lang,
-                    "reserved-word",
-                    f"accepts carrier keyword {word.upper()!r} as an answer",
-                )
+        lists = {
+            "yes": words.yes,
+            "no": words.no,
+            "unsure": words.unsure,
+            "help": words.help,
+            "switch": words.switch,
+        }
+        for name, values in lists.items():
+            for text in values:
+                if normal_words(text) in RESERVED_PHRASES:
+                    yield Problem(
+                        file,
+                        f"words.{lang}.{name}",
+                        lang,
+                        "reserved-word",
+                        f"accepts carrier keyword {text.upper()!r} as {USES[name]}",
+                    )
 
 
 def _answers(flow: Flow, file: str) -> Iterator[Problem]:
-    for word in sorted(flow.vocabulary.yes & flow.vocabulary.no):
-        yield Problem(file, "words", "", "ambiguous-answer", f"{word!r} means both yes and no")
+    """Every answer phrase means one thing in every language (the line reads replies in all of a
+    flow's languages), a question's own phrases agree with the general ones, and every language
+    has words for "not sure"."""
+    general: dict[tuple[str, ...], set[str]] = {}
+    for lang, words in flow.words.items():
+        _classes(general, words.yes, words.no, words.unsure)
+        if not words.unsure:
+            yield Problem(
+                file,
+                f"words.{lang}.unsure",
+                lang,
+                "no-unsure",
+                "needs phrases for 'not sure' in this language",
+            )
+    yield from _ambiguous(general, file, "words", "")
+    for question in flow.questions.values():
+        for lang, own in question.words.items():
+            mine = {phrase: set(names) for phrase, names in general.items()}
+            _classes(mine, own.yes, own.no, own.unsure)
+            yield from _ambiguous(mine, file, f"questions.{question.id}.words.{lang}", lang, since=general)
+
+
+def _classes(
+    into: dict[tuple[str, ...], set[str]], yes: Iterable[str], no: Iterable[str], unsure: Iterable[str]
+) -> None:
+    for name, texts in (("yes", yes), ("no", no), ("unsure", unsure)):
+        for text in texts:
+            into.setdefault(normal_words(text), set()).add(name)
+
+
+def _ambiguous(
+    classes: Mapping[tuple[str, ...], set[str]],
+    file: str,
+    node: str,
+    lang: str,
+    since: Mapping[tuple[str, ...], set[str]] | None = None,
+) -> Iterator[Problem]:
+    for phrase, names in sorted(classes.items()):
+        if len(names) > 1 and (since is None or names != since.get(phrase)):
+            yield Problem(
+                file,
+                node,
+                lang,
+                "ambiguous-answer",
+                f"{' '.join(phrase)!r} is in more than one class: {', '.join(sorted(names))}",
+            )
 
 
 def _language_menu(flow: Flow, file: str) -> Iterator[Problem]:

@@ -20,7 +20,7 @@ from ivr.bench import run as bench
 from ivr.channels.bins import static_safety_nets
 from ivr.checker import check_paths
 from ivr.config import PACKAGED_FLOWS, ConfigError, listen_host, load_settings, load_tool_settings
-from ivr.core.flow import FlowError, load_flows
+from ivr.flowfile import FlowError, load_flows
 from ivr.ops import doctor, twilio_setup
 from ivr.ops.logs import logging_config
 from ivr.ops.report import summarize

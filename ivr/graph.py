@@ -13,6 +13,16 @@ README_BLOCK = re.compile(
 )
 
 
+# Fill and border per outcome kind.
+COLOURS = {
+    "emergency": ("#f8d0d0", "#b00000"),
+    "today": ("#ffd8b0", "#c05000"),
+    "appointment": ("#d6ecd2", "#2e7d32"),
+    "safety": ("#fff1c2", "#a07800"),
+    "unsure": ("#fff1c2", "#a07800"),
+}
+
+
 def _label(text: str) -> str:
     return text.replace('"', "'")
 
@@ -26,27 +36,33 @@ def mermaid(flow: Flow) -> str:
         q = flow.questions[qid]
         flag = "RED FLAG: " if q.red_flag else ""
         lines.append(f'    {qid}{{"{flag}{_label(q.wording.text(lang, voice=False))}"}}')
-        lines.append(f"    {qid} -- yes --> {q.yes}")
+        lines.append(f"    {qid} -- {_yes_label(flow, qid)} --> {q.yes}")
         lines.append(f"    {qid} -- no --> {q.no}")
     safety = flow.outcome_of_kind("safety").id
     lines.append(
         f'    anyq(["any question, answer not understood {flow.limits.sms_retries + 1}x by text '
         f'or {flow.limits.voice_retries + 1}x on a call"]) -.-> {safety}'
     )
+    if any(q.red_flag for q in flow.questions.values()):
+        lines.append(f'    unsureq(["any red flag, answered not sure"]) -.-> {flow.unsure_outcome().id}')
     for outcome in flow.outcomes.values():
         first = outcome.wording.parts(lang, voice=False)[0]
         lines.append(f'    {outcome.id}[["{outcome.kind.upper()}: {_label(first)}"]]')
         lines.append(f"    class {outcome.id} {outcome.kind}")
-    lines.append("    classDef emergency fill:#f8d0d0,stroke:#b00000,color:#000")
-    lines.append("    classDef appointment fill:#d6ecd2,stroke:#2e7d32,color:#000")
-    lines.append("    classDef safety fill:#fff1c2,stroke:#a07800,color:#000")
+    for kind, (fill, stroke) in COLOURS.items():
+        lines.append(f"    classDef {kind} fill:{fill},stroke:{stroke},color:#000")
     return "\n".join(lines) + "\n"
+
+
+def _yes_label(flow: Flow, qid: str) -> str:
+    """A lesser sign answered "not sure" takes the yes way (see the engine); a red flag's unsure
+    has its own outcome."""
+    return "yes" if flow.questions[qid].red_flag else "yes or not sure"
 
 
 def dot(flow: Flow) -> str:
     """The same picture in Graphviz DOT."""
     lang = flow.default_language
-    fills = {"emergency": "#f8d0d0", "appointment": "#d6ecd2", "safety": "#fff1c2"}
     lines = [f'digraph "{flow.id}" {{', "    rankdir=TB;", '    node [fontname="Helvetica"];']
     lines.append('    start [shape=oval, label="First message: call 911 in an emergency"];')
     lines.append(f"    start -> {_dot_id(flow.start)};")
@@ -56,17 +72,20 @@ def dot(flow: Flow) -> str:
         lines.append(
             f'    {_dot_id(qid)} [shape=diamond, label="{("RED FLAG: " if q.red_flag else "") + text}"];'
         )
-        lines.append(f'    {_dot_id(qid)} -> {_dot_id(q.yes)} [label="yes"];')
+        lines.append(f'    {_dot_id(qid)} -> {_dot_id(q.yes)} [label="{_yes_label(flow, qid)}"];')
         lines.append(f'    {_dot_id(qid)} -> {_dot_id(q.no)} [label="no"];')
     for outcome in flow.outcomes.values():
         first = _label(outcome.wording.parts(lang, voice=False)[0])
         lines.append(
-            f'    {_dot_id(outcome.id)} [shape=box, style=filled, fillcolor="{fills[outcome.kind]}", '
+            f'    {_dot_id(outcome.id)} [shape=box, style=filled, fillcolor="{COLOURS[outcome.kind][0]}", '
             f'label="{outcome.kind.upper()}: {first}"];'
         )
     safety = flow.outcome_of_kind("safety").id
     lines.append('    anyq [shape=oval, label="any question, answer not understood"];')
     lines.append(f"    anyq -> {_dot_id(safety)} [style=dashed];")
+    if any(q.red_flag for q in flow.questions.values()):
+        lines.append('    unsureq [shape=oval, label="any red flag, answered not sure"];')
+        lines.append(f"    unsureq -> {_dot_id(flow.unsure_outcome().id)} [style=dashed];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

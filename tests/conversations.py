@@ -1,5 +1,5 @@
 """Scripted conversations for tests that run many at once: each knows its channel, language and the
-red flag it says yes to, checks every reply it gets, and returns the outcome it reached."""
+question it says yes to, checks every reply it gets, and returns the outcome it reached."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ Pause = Callable[[int, int], Awaitable[None]]
 
 
 def plan(i: int) -> tuple[str, str, int | None]:
-    """Conversation i: its channel, its language, and the red flag it says yes to (None: all no)."""
+    """Conversation i: its channel, its language, and the question it says yes to (None: all no)."""
     channel = "sms" if i % 2 == 0 else "voice"
     lang = FLOW.languages[(i // 2) % len(FLOW.languages)]
     flag = (i // 4) % (len(ORDER) + 1)
@@ -25,7 +25,9 @@ def plan(i: int) -> tuple[str, str, int | None]:
 
 
 def expected_outcome(i: int) -> str:
-    return "appointment" if plan(i)[2] is None else "emergency"
+    """All no: the appointment; a yes: where that question's yes leads (a red flag: the emergency)."""
+    flag = plan(i)[2]
+    return "appointment" if flag is None else FLOW.questions[ORDER[flag]].yes
 
 
 def thinking(seconds: float) -> Pause:

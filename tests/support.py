@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.config import PACKAGED_FLOWS
-from ivr.core.flow import Flow, load_flow
+from ivr.core.flow import Flow
+from ivr.flowfile import load_flow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHIPPED = PACKAGED_FLOWS / "muscle-weakness.toml"

@@ -33,7 +33,8 @@ from ivr.bench.load import Generator, Step
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import PACKAGED_FLOWS
-from ivr.core.flow import Flow, load_flows
+from ivr.core.flow import Flow
+from ivr.flowfile import load_flows
 
 RETRIES = 5  # a person who keeps getting the safety net stops after this many tries
 SERVER_CPU, CLIENT_CPU = 0, 1

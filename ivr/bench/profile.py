@@ -23,7 +23,7 @@ from typing import Any
 from ivr.bench.harness import AUTH_TOKEN, free_port, line_env, private_redis, uvicorn_args, wait_until_serving
 from ivr.bench.load import Generator, drive
 from ivr.config import PACKAGED_FLOWS
-from ivr.core.flow import load_flows
+from ivr.flowfile import load_flows
 
 OWNERS = {
     "uvicorn": "ASGI server (uvicorn, httptools)",

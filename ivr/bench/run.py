@@ -15,9 +15,10 @@ import redis
 from ivr.bench.harness import AUTH_TOKEN, cpu_seconds, free_port, line_env, machine, private_redis, server
 from ivr.bench.load import OUR_NUMBER, Generator, Tally, drive
 from ivr.config import PACKAGED_FLOWS
-from ivr.core.flow import Flow, load_flows
+from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, encode
+from ivr.flowfile import load_flows
 from ivr.store.keys import Keys
 
 KEY_KINDS = {"session": "s", "replies": "r", "counter": "n", "tombstone": "x"}

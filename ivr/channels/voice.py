@@ -10,6 +10,7 @@ from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from ivr.core.engine import LANGUAGE_MENU, Output
 from ivr.core.flow import Flow
+from ivr.core.words import fold
 
 # Twilio's <Say> limit for Amazon Polly voices, the tightest of its engines, in UTF-8 bytes.
 SAY_LIMIT_BYTES = 3000
@@ -68,11 +69,12 @@ MAX_HINT_CHARS = 100
 
 
 def hint_entries(flow: Flow, lang: str) -> list[str]:
-    """What the recogniser should expect, in this order: the language's yes and no words (not single
-    letters or digits), then the emergency phrases the engine listens for, so that "I can't
-    breathe" is heard as said. The flow checker keeps the list within Twilio's limits."""
+    """What the recogniser should expect, in this order: the language's one-word yes and no answers
+    (not single letters, numbers or symbols), then the emergency phrases the engine listens for, as
+    they are said, so that "I can't breathe" is heard as said. The flow checker keeps the list
+    within Twilio's limits."""
     words = flow.words[lang]
-    answers = sorted(w for w in words.yes | words.no if len(w) > 1 and not w.isdigit())
+    answers = sorted({w for w in (fold(w) for w in (*words.yes, *words.no)) if len(w) > 1 and w.isalpha()})
     return list(dict.fromkeys([*answers, *flow.emergency_phrases_of(lang)]))
 
 

@@ -1,77 +1,218 @@
-"""Spotting free text that describes an emergency, and not mistaking its negation for one."""
+"""Spotting free text that describes an emergency, and not mistaking its negation for one.
+
+Phrases are flow data, written the way people text them. In a phrase, `a|b` offers alternatives for
+one word, an underscore joins words into one alternative (`hard_time`), and `...` allows up to three
+other words in between ("arm ... numb" finds "my left arm is numb"), none of them a negation.
+
+A negation shortly before a phrase, in the same clause, cancels it ("no trouble breathing",
+"I don't have trouble breathing", "no me desmayé"), except:
+- a phrase that itself says someone cannot do something ("can't breathe", "isn't breathing",
+  "no puede respirar") is an emergency whatever comes before it ("no I can't breathe");
+- an answer at the start of a message is a clause of its own ("no he passed out", "I don't know
+  I can't breathe"), unless it is a bare negation that reads on into what follows: directly
+  ("no trouble breathing") or through a word that is not a subject ("no me he desmayado").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ivr.core.words import clauses
+from ivr.core.answers import Lead
+from ivr.core.words import Said, normal_words
 
-# How many words before a phrase a negation still applies to: "I don't have trouble breathing"
-# puts "don" three words before "trouble breathing".
-NEGATION_REACH = 3
+# How many words before a phrase a negation still applies to: "I have not had any trouble
+# breathing" puts "not" three words before "trouble breathing".
+NEGATION_REACH = 4
+GAP = "..."
+MAX_GAP = 3
+
+Slot = tuple[tuple[str, ...], ...]  # alternatives, each a sequence of words; () is a gap
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyPhrases:
-    """Phrases (as folded word sequences) that describe an emergency, with the languages each
-    belongs to, and the words that negate them or end a clause, merged over a flow's languages."""
+class Pattern:
+    """One emergency phrase: the text the flow gives, its slots, and what it describes."""
 
-    phrases: Mapping[tuple[str, ...], frozenset[str]]
-    negations: frozenset[str]
-    clause_breaks: frozenset[str]
-    by_first_word: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    text: str
+    slots: tuple[Slot, ...]
+    langs: frozenset[str]
+    question: str | None  # the red-flag question it describes, None for general words ("911")
 
-    def __post_init__(self) -> None:
-        # Phrases by their first word, longest first: a text is scanned once, word by word.
-        index: dict[str, list[tuple[str, ...]]] = {}
-        for phrase in self.phrases:
-            index.setdefault(phrase[0], []).append(phrase)
-        object.__setattr__(self, "by_first_word", {w: tuple(p) for w, p in index.items()})
+    @property
+    def second_words(self) -> frozenset[str] | None:
+        """The words that can follow the first, when the phrase fixes them: a quick way to pass
+        over the many phrases that begin with "no" without matching each."""
+        first = self.slots[0]
+        if len(self.slots) < 2 or self.slots[1] == () or any(len(alt) != 1 for alt in first):
+            return None
+        return frozenset(alt[0] for alt in self.slots[1])
 
-    @classmethod
-    def merge(
-        cls, languages: Iterable[tuple[str, Iterable[str], Iterable[str], Iterable[str]]]
-    ) -> EmergencyPhrases:
-        phrases: dict[tuple[str, ...], set[str]] = {}
-        negations: set[str] = set()
-        breaks: set[str] = set()
-        for lang, phrase_texts, negation_words, break_words in languages:
-            for text in phrase_texts:
-                phrases.setdefault(tuple(text.split()), set()).add(lang)
-            negations.update(negation_words)
-            breaks.update(break_words)
-        # Longest first, so "no puedo respirar" is found before a shorter phrase inside it.
-        ordered = sorted(phrases, key=lambda p: (-len(p), p))
-        return cls({p: frozenset(phrases[p]) for p in ordered}, frozenset(negations), frozenset(breaks))
 
-    def find(self, text: str) -> Match | None:
-        """The first emergency phrase the text states (not negates), or None."""
-        for clause in clauses(text):
-            for part in _split(clause, self.clause_breaks):
-                for start, word in enumerate(part):
-                    for phrase in self.by_first_word.get(word, ()):
-                        if tuple(part[start : start + len(phrase)]) != phrase:
-                            continue
-                        before = part[max(0, start - NEGATION_REACH) : start]
-                        if not any(w in self.negations for w in before):
-                            return Match(phrase, self.phrases[phrase])
-        return None
+def parse_pattern(text: str) -> tuple[Slot, ...]:
+    """The slots of a phrase; ValueError for one that cannot be matched as written."""
+    slots: list[Slot] = []
+    for part in text.split():
+        if part == GAP:
+            if not slots or slots[-1] == ():
+                raise ValueError(f"{text!r}: '...' must come between words")
+            slots.append(())
+            continue
+        alternatives = tuple(dict.fromkeys(w for alt in part.split("|") if (w := normal_words(alt))))
+        if not alternatives or any(not alt for alt in part.split("|")):
+            raise ValueError(f"{text!r}: empty alternative in {part!r}")
+        slots.append(alternatives)
+    if not slots or slots[-1] == ():
+        raise ValueError(f"{text!r}: a phrase needs words, and cannot end with '...'")
+    return tuple(slots)
+
+
+def examples(slots: Sequence[Slot]) -> Iterator[tuple[str, ...]]:
+    """Word sequences a phrase matches with its gaps empty: every alternative of each slot at
+    least once (for tests that try every phrase)."""
+    words = [s for s in slots if s]
+    widest = max(len(s) for s in words)
+    for k in range(widest):
+        yield tuple(w for s in words for w in s[min(k, len(s) - 1)])
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
     """An emergency phrase found in a text, and the languages it is a phrase of."""
 
-    phrase: tuple[str, ...]
+    phrase: str
     langs: frozenset[str]
+    question: str | None
 
 
-def _split(words: list[str], breaks: frozenset[str]) -> list[list[str]]:
-    parts: list[list[str]] = [[]]
-    for word in words:
-        if word in breaks:
-            parts.append([])
-        else:
-            parts[-1].append(word)
-    return [p for p in parts if p]
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What a text says about emergencies: the first phrase it states (not negates), the red-flag
+    questions it denies ("I haven't passed out"), and the word positions (clause, word) of those
+    denials, negation included."""
+
+    stated: Match | None
+    denied: frozenset[str] = frozenset()
+    cleared: frozenset[tuple[int, int]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyPhrases:
+    """Phrases that describe an emergency, merged over a flow's languages, with the words that
+    negate them or end a clause."""
+
+    patterns: tuple[Pattern, ...]
+    negations: frozenset[str]
+    clause_breaks: frozenset[str]
+    by_first_word: Mapping[str, tuple[tuple[Pattern, frozenset[str] | None], ...]] = field(
+        default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[tuple[Pattern, frozenset[str] | None]]] = {}
+        for pattern in self.patterns:
+            for first in dict.fromkeys(alt[0] for alt in pattern.slots[0]):
+                index.setdefault(first, []).append((pattern, pattern.second_words))
+        object.__setattr__(self, "by_first_word", {w: tuple(p) for w, p in index.items()})
+
+    @classmethod
+    def merge(
+        cls,
+        phrases: Iterable[tuple[str, str | None, str]],
+        negations: Iterable[str],
+        clause_breaks: Iterable[str],
+    ) -> EmergencyPhrases:
+        """From (language, question or None, phrase text); phrases must parse (the loader checks)."""
+        found: dict[tuple[Slot, ...], Pattern] = {}
+        for lang, question, text in phrases:
+            slots = parse_pattern(text)
+            known = found.get(slots)
+            if known is None:
+                found[slots] = Pattern(text, slots, frozenset({lang}), question)
+            else:
+                found[slots] = Pattern(known.text, slots, known.langs | {lang}, known.question or question)
+        # Longest first, so "no puedo respirar" is tried before a shorter phrase at the same word.
+        ordered = sorted(found.values(), key=lambda p: (-len(p.slots), p.text))
+        return cls(tuple(ordered), frozenset(negations), frozenset(clause_breaks))
+
+    def find(self, text: str) -> Match | None:
+        """The first emergency phrase a text states (not negates), or None."""
+        return self.scan(Said.of(text)).stated
+
+    def scan(self, said: Said, lead: Lead | None = None) -> Scan:
+        """Stated and denied emergencies in a text; `lead` is the answer it opens with, if any."""
+        denied: set[str] = set()
+        cleared: set[tuple[int, int]] = set()
+        for c, clause in enumerate(said.clauses):
+            spans: list[tuple[int, int]] = []
+            for part_start, part_end in self._parts(clause):
+                for start in range(part_start, part_end):
+                    for pattern, second in self.by_first_word.get(clause[start], ()):
+                        if second is not None and (start + 1 >= part_end or clause[start + 1] not in second):
+                            continue
+                        found = _match(pattern.slots, clause, start, part_end, self.negations)
+                        if found is None:
+                            continue
+                        end, matched = found
+                        if any(a <= start and end <= b for a, b in spans):
+                            continue  # inside a phrase already read as negated
+                        if any(clause[k] in self.negations for k in matched):
+                            return Scan(Match(pattern.text, pattern.langs, pattern.question))
+                        window = self._window(clause, c, part_start, start, lead)
+                        negation = next((k for k in window if clause[k] in self.negations), None)
+                        if negation is None:
+                            return Scan(Match(pattern.text, pattern.langs, pattern.question))
+                        spans.append((negation, end))
+                        cleared.update((c, k) for k in range(negation, end))
+                        if pattern.question is not None:
+                            denied.add(pattern.question)
+        return Scan(None, frozenset(denied), frozenset(cleared))
+
+    def _parts(self, clause: Sequence[str]) -> list[tuple[int, int]]:
+        """Stretches of a clause between clause-break words ("but", "pero"), as index ranges."""
+        parts: list[tuple[int, int]] = []
+        start = 0
+        for i, word in enumerate(clause):
+            if word in self.clause_breaks:
+                if i > start:
+                    parts.append((start, i))
+                start = i + 1
+        if start < len(clause):
+            parts.append((start, len(clause)))
+        return parts
+
+    @staticmethod
+    def _window(clause: Sequence[str], c: int, part_start: int, start: int, lead: Lead | None) -> range:
+        """Where a negation of the phrase at `start` may stand."""
+        begin = max(part_start, start - NEGATION_REACH)
+        if c != 0 or lead is None or start < lead.end or part_start > lead.start:
+            return range(begin, start)
+        reads_on = lead.negative and (start == lead.end or clause[lead.end] not in lead.subjects)
+        if reads_on:
+            return range(begin, start)
+        return range(max(begin, lead.end), start)
+
+
+def _match(
+    slots: Sequence[Slot], words: Sequence[str], start: int, end: int, negations: frozenset[str]
+) -> tuple[int, list[int]] | None:
+    """Where a phrase starting at `start` ends, and the positions of its own (not gap) words."""
+    if not slots:
+        return start, []
+    slot, rest = slots[0], slots[1:]
+    if slot == ():
+        for skip in range(MAX_GAP + 1):
+            gap = words[start : start + skip]
+            if start + skip > end or any(w in negations for w in gap):
+                break
+            found = _match(rest, words, start + skip, end, negations)
+            if found is not None:
+                return found
+        return None
+    for alternative in slot:
+        stop = start + len(alternative)
+        if stop <= end and tuple(words[start:stop]) == alternative:
+            found = _match(rest, words, stop, end, negations)
+            if found is not None:
+                return found[0], [*range(start, stop), *found[1]]
+    return None

@@ -7,8 +7,10 @@ from typing import Literal
 
 from ivr.core import answers
 from ivr.core.answers import Answer
+from ivr.core.emergency import Scan
 from ivr.core.flow import Flow
 from ivr.core.session import Channel, Session
+from ivr.core.words import Said
 
 InputKind = Literal["text", "keys", "speech", "silence"]
 
@@ -76,8 +78,17 @@ def start(flow: Flow, channel: Channel, *, now: int, opening: Input | None = Non
     session = Session(
         flow=flow.id, digest=flow.digest, channel=channel, lang=lang, node=flow.start, started=now
     )
-    if opening is not None and (urgent_lang := _emergency_language(flow, session, opening)):
-        return _end(flow, replace(session, lang=urgent_lang), _emergency(flow))
+    if opening is not None and opening.kind in ("text", "speech"):
+        said = Said.of(opening.value)
+        scan = _scan(flow, said)
+        if scan.stated is not None:
+            return _end(
+                flow, replace(session, lang=_language_of(flow, session, scan.stated.langs)), _emergency(flow)
+            )
+        if (wanted := flow.help_phrases.asked(said)) is not None:
+            # Asked for help first thing: the help text (911 first) takes the place of the intro.
+            session = replace(session, lang=_language_of(flow, session, wanted))
+            return session, Output(session.lang, notices=("help",), ask=flow.start)
     if channel == "voice" and len(flow.languages) > 1:
         session = replace(session, node=LANGUAGE_MENU)
         return session, Output(lang, notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
@@ -90,35 +101,50 @@ def step(
     """Apply what the person said, pressed or left unanswered to a conversation in progress.
 
     In order: words describing an emergency end the triage at once, whatever is pending; a
-    language keyword switches language and repeats the notice and the pending question; a yes or
-    no moves along the flow; anything else asks again until the channel's retries are spent, then
-    ends with the safety outcome. `limits.max_turns` ends any conversation that keeps going.
+    language keyword switches language and repeats the notice and the pending question; a request
+    for help gets the help text and the pending question again; then the reply is read as an answer
+    (see `_answer`). `limits.max_turns` ends any conversation that keeps going.
     """
     if session.ended:
         raise ValueError("the conversation has ended; start a new one")
     session = replace(session, turns=session.turns + 1)
     if session.turns > flow.limits.max_turns:
         return _end(flow, session, _safety(flow))
-    if urgent_lang := _emergency_language(flow, session, said):
-        return _end(flow, replace(session, lang=urgent_lang), _emergency(flow))
-    if said.kind in ("text", "speech") and (wanted := flow.cues.requested(said.value)):
+    words = Said.of(said.value) if said.kind in ("text", "speech") else None
+    scan = _scan(flow, words) if words is not None else Scan(None)
+    if scan.stated is not None:
+        return _end(
+            flow, replace(session, lang=_language_of(flow, session, scan.stated.langs)), _emergency(flow)
+        )
+    if words is not None and (wanted := flow.cues.requested(said.value)):
         node = flow.start if session.node == LANGUAGE_MENU else session.node
         session = replace(session, lang=wanted, node=node, misses=0, confirm=False)
         return session, Output(wanted, notices=("intro",), ask=node)
+    if words is not None and (asked := flow.help_phrases.asked(words)) is not None:
+        node = flow.start if session.node == LANGUAGE_MENU else session.node
+        session = replace(session, lang=_language_of(flow, session, asked), node=node)
+        return session, Output(session.lang, notices=("help",), ask=node, keys_only=session.confirm)
     if session.node == LANGUAGE_MENU:
         return _choose_language(flow, session, said)
     if session.node not in flow.questions:
         return _end(flow, session, _safety(flow))
-    return _answer(flow, session, said, policy)
+    answer = _classify(flow, session, said, words, scan)
+    return _answer(flow, session, said, answer, policy)
 
 
-def _answer(flow: Flow, session: Session, said: Input, policy: Policy) -> tuple[Session, Output]:
+def _answer(
+    flow: Flow, session: Session, said: Input, answer: Answer, policy: Policy
+) -> tuple[Session, Output]:
+    """Yes or no moves along the flow. Unsure about a red flag ends with the unsure outcome (call
+    911 if in doubt); about a lesser sign, it takes the yes way, the more careful one. Anything
+    else asks again until the channel's retries are spent, then ends with the safety outcome.
+    A spoken no to a red flag heard faintly waits for the keypad; a spoken yes or unsure is
+    always believed."""
     question = flow.questions[session.node]
     if policy.handoff and said.kind == "keys" and said.value == HANDOFF_KEY:
         return session, Output(session.lang, ask=question.id, keys_only=session.confirm, handoff=True)
-    answer = interpret(flow, said)
-    if session.confirm and said.kind != "keys" and answer is not Answer.YES:
-        # Waiting for the keypad: only a key, or a yes (always believed), settles it.
+    if session.confirm and said.kind != "keys" and answer not in (Answer.YES, Answer.UNSURE):
+        # Waiting for the keypad: only a key, or a yes or unsure (acted on at once), settles it.
         answer = Answer.UNCLEAR
     elif (
         said.kind == "speech"
@@ -126,17 +152,35 @@ def _answer(flow: Flow, session: Session, said: Input, policy: Policy) -> tuple[
         and question.red_flag
         and (said.confidence is None or said.confidence < policy.min_speech_confidence)
     ):
-        session = replace(session, confirm=True)
+        session = _took(session, question.id, "c", confirm=True)
         return session, Output(session.lang, ask=question.id, keys_only=True)
     if answer is Answer.UNCLEAR:
-        return _ask_again(flow, session, said, ask=question.id)
-
-    said_yes = answer is Answer.YES
-    session = replace(session, misses=0, confirm=False, answers=(*session.answers, (question.id, said_yes)))
-    target = question.yes if said_yes else question.no
+        return _ask_again(flow, _took(session, question.id, "x"), said, ask=question.id)
+    if answer is Answer.UNSURE:
+        session = _took(session, question.id, "u", misses=0, confirm=False)
+        if question.red_flag:
+            return _end(flow, session, flow.unsure_outcome().id)
+        target = question.yes
+    else:
+        said_yes = answer is Answer.YES
+        session = _took(session, question.id, "y" if said_yes else "n", misses=0, confirm=False)
+        session = replace(session, answers=(*session.answers, (question.id, said_yes)))
+        target = question.yes if said_yes else question.no
     if target in flow.outcomes:
         return _end(flow, session, target)
     return replace(session, node=target), Output(session.lang, ask=target)
+
+
+def _took(
+    session: Session, question: str, taken: str, *, misses: int | None = None, confirm: bool | None = None
+) -> Session:
+    """The session with one more reply to `question` recorded as taken (see Session.heard)."""
+    return replace(
+        session,
+        heard=(*session.heard, (question, taken)),
+        misses=session.misses if misses is None else misses,
+        confirm=session.confirm if confirm is None else confirm,
+    )
 
 
 def _choose_language(flow: Flow, session: Session, said: Input) -> tuple[Session, Output]:
@@ -153,42 +197,55 @@ def _choose_language(flow: Flow, session: Session, said: Input) -> tuple[Session
     return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
 
 
+# How a reply was taken, by its letter in Session.heard, as metrics and reports name it.
+HEARD_NAMES = {"y": "yes", "n": "no", "u": "unsure", "x": "unclear", "c": "unconfirmed"}
+
+
 def heard(flow: Flow, before: Session, after: Session) -> tuple[str, str] | None:
     """How a step took what the person said in answer to the question that was pending, for counting where
-    people struggle: (question id, "yes" | "no" | "unclear" | "unconfirmed"), or None when no
-    question was pending or what they said was not an answer to it (a language switch, emergency words,
-    a request for the nurse)."""
-    question = before.node
-    if question not in flow.questions:
+    people struggle: (question id, "yes" | "no" | "unsure" | "unclear" | "unconfirmed"), or None when
+    what they said was not an answer to a question (a language switch, emergency words, help, the nurse)."""
+    if len(after.heard) <= len(before.heard):
         return None
-    if len(after.answers) > len(before.answers):
-        return question, "yes" if after.answers[-1][1] else "no"
-    if after.confirm and not before.confirm:
-        return question, "unconfirmed"  # a spoken no to a red flag, heard too faintly to believe
-    if after.misses > before.misses:
-        return question, "unclear"
-    return None
+    question, taken = after.heard[-1]
+    return question, HEARD_NAMES[taken]
 
 
-def interpret(flow: Flow, said: Input) -> Answer:
-    if said.kind == "keys":
-        return answers.from_keys(said.value)
-    if said.kind in ("text", "speech"):
-        return answers.from_text(said.value, flow.vocabulary)
-    return Answer.UNCLEAR
-
-
-def _emergency_language(flow: Flow, session: Session, said: Input) -> str | None:
-    """When free text describes an emergency, the language to answer in: the conversation's own if
-    the phrase belongs to it ("911"), else the phrase's ("se desmayó" in an English conversation)."""
+def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str | None = None) -> Answer:
+    """The class of an input as an answer to `question` in a conversation in `lang` (emergency words
+    aside: `step` acts on those first)."""
     if said.kind not in ("text", "speech"):
-        return None
-    match = flow.emergency_phrases.find(said.value)
-    if match is None:
-        return None
-    if session.lang in match.langs:
+        return answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR
+    words = Said.of(said.value)
+    session = Session(
+        flow=flow.id,
+        digest=flow.digest,
+        channel="sms",
+        lang=lang or flow.default_language,
+        node=question or flow.start,
+        started=0,
+    )
+    return _classify(flow, session, said, words, _scan(flow, words))
+
+
+def _scan(flow: Flow, said: Said) -> Scan:
+    return flow.emergency_phrases.scan(said, flow.understanding.any_language.lead(said))
+
+
+def _classify(flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan) -> Answer:
+    if words is None:
+        return answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR
+    return flow.understanding.classify(
+        words, session.lang, question=session.node, cleared=scan.cleared, denied=session.node in scan.denied
+    )
+
+
+def _language_of(flow: Flow, session: Session, langs: frozenset[str]) -> str:
+    """The language to answer words of `langs` in: the conversation's own if the words belong to it
+    ("911"), else theirs ("se desmayó" in an English conversation)."""
+    if not langs or session.lang in langs:
         return session.lang
-    return next(lang for lang in flow.languages if lang in match.langs)
+    return next(lang for lang in flow.languages if lang in langs)
 
 
 def _ask_again(flow: Flow, session: Session, said: Input, *, ask: str) -> tuple[Session, Output]:

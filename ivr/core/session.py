@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 SCHEMA_VERSION = 1
 
+# How a reply to a question was taken: y yes, n no, u unsure, x not understood (or silence, or a
+# wrong key), c a faint spoken no to a red flag, awaiting the keypad.
+HEARD_CLASSES = frozenset("ynuxc")
+
 Channel = Literal["sms", "voice"]
 
 
@@ -34,6 +38,9 @@ class Session:
     answers: tuple[tuple[str, bool], ...] = ()
     outcome: str | None = None
     confirm: bool = False  # a spoken no to a red flag awaits confirmation by keypad
+    # How each reply to a question was taken, in order: (question, class), the class one of
+    # HEARD_CLASSES. Replies that answer no question (a language switch, help) are not in it.
+    heard: tuple[tuple[str, str], ...] = ()
 
     @property
     def ended(self) -> bool:
@@ -58,6 +65,8 @@ def encode(session: Session) -> bytes:
         data["o"] = session.outcome
     if session.confirm:
         data["k"] = 1
+    if session.heard:
+        data["h"] = encode_heard(session.heard)
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -75,6 +84,34 @@ def decode_answers(text: str) -> tuple[tuple[str, bool], ...]:
             raise SessionDecodeError("bad answer record")
         answers.append((question, value == "y"))
     return tuple(answers)
+
+
+def encode_heard(heard: tuple[tuple[str, str], ...]) -> str:
+    """Replies by question, in order, each question named once per run: "breathing:xn,fainting:u".
+    A session keeps at most `max_turns` of them, one letter each, so it stays well under 1 KB."""
+    runs: list[list[str]] = []
+    for question, taken in heard:
+        if runs and runs[-1][0] == question:
+            runs[-1][1] += taken
+        else:
+            runs.append([question, taken])
+    return ",".join(f"{q}:{t}" for q, t in runs)
+
+
+def decode_heard(text: str) -> tuple[tuple[str, str], ...]:
+    """The reverse of encode_heard; SessionDecodeError for anything else."""
+    heard: list[tuple[str, str]] = []
+    for run in text.split(",") if text else ():
+        question, _, taken = run.partition(":")
+        if not question or not taken or not set(taken) <= HEARD_CLASSES:
+            raise SessionDecodeError("bad heard record")
+        heard.extend((question, t) for t in taken)
+    return tuple(heard)
+
+
+def record_heard(heard: tuple[tuple[str, str], ...]) -> str:
+    """How replies were taken, as the audit record writes it: "breathing=x,breathing=n,fainting=u"."""
+    return ",".join(f"{q}={t}" for q, t in heard)
 
 
 def decode(raw: bytes | str) -> Session:
@@ -98,6 +135,7 @@ def decode(raw: bytes | str) -> Session:
             answers=answers,
             outcome=str(data["o"]) if "o" in data else None,
             confirm=bool(data.get("k", 0)),
+            heard=decode_heard(str(data.get("h", ""))),
         )
     except SessionDecodeError:
         raise

@@ -47,8 +47,8 @@ class Metrics:
         )
         self.answers = Counter(
             "ivr_answers",
-            "Replies to questions, by how they were taken: yes, no, unclear (asked again) or"
-            " unconfirmed (a faint spoken no to a red flag, confirmed by keypad).",
+            "Replies to questions, by how they were taken: yes, no, unsure, unclear (not an answer:"
+            " asked again) or unconfirmed (a faint spoken no to a red flag, confirmed by keypad).",
             ["channel", "question", "answer"],
             registry=r,
         )

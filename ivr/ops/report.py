@@ -10,9 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ivr.core.flow import OUTCOME_KINDS
 from ivr.store.audit import AuditRecord
 
-OUTCOMES = ("emergency", "appointment", "safety", "handoff", "abandoned")
+# Every outcome kind a flow may have (ivr.core.flow.OUTCOME_KINDS), then what a call can end in
+# besides: a nurse took it, or the caller hung up first.
+OUTCOMES = (*OUTCOME_KINDS, "handoff", "abandoned")
 # How a reply to a question was taken, as the audit record's `heard` field spells it (see
 # ivr.store.audit): y yes, n no, u unsure, x not understood, c a faint spoken no awaiting the keypad.
 REPLY_CLASSES = {"y": "yes", "n": "no", "u": "unsure", "x": "not understood", "c": "unconfirmed"}

@@ -12,6 +12,8 @@ from ivr.ops.report import OUTCOMES, REPLIES, Summary, Timing
 
 COLOURS = {
     "emergency": "#c62828",
+    "unsure": "#e65100",
+    "today": "#6a1b9a",
     "appointment": "#2e7d32",
     "safety": "#b08800",
     "handoff": "#1565c0",

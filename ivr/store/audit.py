@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ivr.core.flow import Flow
-from ivr.core.session import Session, encode_answers
+from ivr.core.session import Session, encode_answers, record_heard
 from ivr.store.connect import AnyRedis
 
 STREAM = "ivr:audit"
@@ -79,7 +79,7 @@ def record_for(flow: Flow, session: Session, outcome: str, caller: str, now: flo
         answers=answers,
         duration_s=max(0, int(now) - session.started),
         caller=caller,
-        heard=answers,  # until sessions keep every reply's class, the answers that moved it on
+        heard=record_heard(session.heard),
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from ivr.core.flow import Flow, FlowError, parse_flow
+from ivr.core.flow import Flow
+from ivr.flowfile import FlowError, parse_flow
 from ivr.store.connect import AnyRedis
 from ivr.store.errors import UNAVAILABLE, StoreUnavailable
 

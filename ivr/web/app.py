@@ -13,8 +13,8 @@ from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.core.engine import Policy
-from ivr.core.flow import load_flows
 from ivr.core.privacy import Pseudonyms
+from ivr.flowfile import load_flows
 from ivr.ops.followup import FollowUpSender
 from ivr.ops.logs import RequestIdMiddleware
 from ivr.ops.metrics import Metrics

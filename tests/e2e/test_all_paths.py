@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from ivr.config import PACKAGED_FLOWS
-from ivr.core.flow import Flow, load_flows
+from ivr.core.flow import Flow
+from ivr.flowfile import load_flows
 from ivr.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER
 
@@ -48,13 +49,20 @@ CASES = [
 ]
 
 
-def test_the_paths_cover_every_red_flag_and_the_all_no_path() -> None:
-    """The enumeration reaches the emergency outcome from each red flag and the appointment by all noes."""
+def test_the_paths_cover_every_red_flag_the_all_no_path_and_care_today() -> None:
+    """The enumeration reaches the emergency outcome from each red flag, the appointment by all noes,
+    and the get-seen-today outcome from the question that leads to it."""
     flow = FLOWS["muscle-weakness"]
     paths = dict(answer_paths(flow))
     assert len(paths) == len(flow.questions) + 1
-    assert {path[-1][0] for path, outcome in paths.items() if outcome == "emergency"} == set(flow.questions)
+    red_flags = {q.id for q in flow.questions.values() if q.red_flag}
+    assert {path[-1][0] for path, outcome in paths.items() if outcome == "emergency"} == red_flags
     assert paths[tuple((q, False) for q in flow.question_order())] == "appointment"
+    assert {flow.outcomes[outcome].kind for outcome in paths.values()} == {
+        "emergency",
+        "today",
+        "appointment",
+    }
 
 
 def _first_part(flow: Flow, outcome: str, lang: str, *, voice: bool) -> str:
@@ -66,7 +74,8 @@ async def test_every_path(
     twilio: TwilioSimulator, flow_id: str, path: Path_, outcome: str, channel: str, lang: str
 ) -> None:
     """Each question is asked once in order; a red-flag yes is answered by the emergency outcome in the
-    very next reply; the all-no path ends with the appointment outcome; nothing more is asked."""
+    very next reply, another yes by the outcome it leads to (get seen today); the all-no path ends
+    with the appointment outcome; nothing more is asked."""
     flow = FLOWS[flow_id]
     asked = 0
     if channel == "sms":
@@ -89,8 +98,10 @@ async def test_every_path(
         assert spoken.says[0].startswith(_first_part(flow, outcome, lang, voice=True))
         assert spoken.hangup
     assert asked == len(path) <= len(flow.questions)
-    if path[-1][1]:
-        assert flow.questions[path[-1][0]].red_flag
-        assert flow.outcomes[outcome].kind == "emergency"
+    last, said_yes = path[-1]
+    if said_yes:
+        assert outcome == flow.questions[last].yes
+        kind = flow.outcomes[outcome].kind
+        assert kind == ("emergency" if flow.questions[last].red_flag else "today")
     else:
         assert flow.outcomes[outcome].kind == "appointment"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from ivr.core.flow import load_flow
+from ivr.flowfile import load_flow
 from ivr.store.sessions import SessionStore
 from ivr.twilio_sim import TwilioSimulator, in_process
 from ivr.web import create_app
@@ -19,7 +19,7 @@ from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, SHIPPED
 
 SENDER = "+15550007777"
-OLD_ONSET = "Did your muscle weakness come on suddenly?"
+OLD_ONSET = "Did the weakness begin suddenly, over minutes or hours?"
 NEW_ONSET = "Did the weakness start within the last few days?"
 
 
@@ -32,11 +32,11 @@ def flows_dir(tmp_path: Path) -> Path:
 
 
 def edit_flow(path: Path) -> None:
-    """A clinical edit: the numbness question is removed and the onset question reworded."""
+    """A clinical edit: the spreading question is removed and the onset question reworded."""
     text = path.read_text(encoding="utf-8")
-    text = text.replace('version = "2.0.0"', 'version = "2.1.0"')
-    text = text.replace('yes = "emergency"\nno = "numbness"', 'yes = "emergency"\nno = "onset"')
-    start = text.index("[questions.numbness]")
+    text = text.replace('version = "3.0.0"', 'version = "3.1.0"')
+    text = text.replace('yes = "emergency"\nno = "spreading"', 'yes = "emergency"\nno = "onset"')
+    start = text.index("[questions.spreading]")
     text = text[:start] + text[text.index("[questions.onset]") :]
     text = text.replace(OLD_ONSET, NEW_ONSET)
     path.write_text(text, encoding="utf-8")
@@ -51,7 +51,7 @@ async def serving(flows: Path, redis: Redis) -> AsyncIterator[TwilioSimulator]:
 
 
 async def test_a_live_text_conversation_ends_as_the_old_flow_says(flows_dir: Path, redis: Redis) -> None:
-    """Two answers on version 2.0.0; the flow is edited and the server restarted; the conversation still
+    """Two answers on version 3.0.0; the flow is edited and the server restarted; the conversation still
     asks the removed question and the old wording, while a new conversation gets the new flow."""
     path = flows_dir / SHIPPED.name
     old = load_flow(path)
@@ -59,22 +59,23 @@ async def test_a_live_text_conversation_ends_as_the_old_flow_says(flows_dir: Pat
         await before.text("hi", sender=SENDER, to=OUR_NUMBER)
         await before.text("no", sender=SENDER, to=OUR_NUMBER)
         [third] = await before.text("no", sender=SENDER, to=OUR_NUMBER)
-    assert third.startswith(old.questions["confusion"].wording.text("en", voice=False))
+    assert third.startswith(old.questions["fainting"].wording.text("en", voice=False))
 
     edit_flow(path)
     assert load_flow(path).digest != old.digest
     async with serving(flows_dir, redis) as after:
         asked = []
-        for _ in range(4):
+        for _ in range(8):  # fainting .. injury, then the removed spreading question, then onset
             [reply] = await after.text("no", sender=SENDER, to=OUR_NUMBER)
             asked.append(reply)
-        assert asked[2].startswith(old.questions["numbness"].wording.text("en", voice=False))
-        assert asked[3].startswith(OLD_ONSET)
+        assert asked[6].startswith(old.questions["spreading"].wording.text("en", voice=False))
+        assert asked[7].startswith(OLD_ONSET)
+        await after.text("no", sender=SENDER, to=OUR_NUMBER)  # onset; urine is next
         final = await after.text("no", sender=SENDER, to=OUR_NUMBER)
         assert final[0].startswith("Please make an appointment")
 
         await after.text("hi", sender="+15550008888", to=OUR_NUMBER)
-        for _ in range(5):  # breathing .. movement, then onset: numbness is gone
+        for _ in range(9):  # breathing .. injury, then onset: spreading is gone
             [reply] = await after.text("no", sender="+15550008888", to=OUR_NUMBER)
         assert reply.startswith(NEW_ONSET)
 
@@ -86,13 +87,13 @@ async def test_a_live_call_ends_as_the_old_flow_says(flows_dir: Path, redis: Red
         call = before.call(caller=SENDER, to=OUR_NUMBER)
         await call.start()
         await call.press("1")
-        for _ in range(4):
+        for _ in range(8):  # breathing .. eyes; injury is asked next
             await call.press("2")
     edit_flow(path)
     async with serving(flows_dir, redis) as after:
         call.twilio = after
         spoken = await call.press("2")
-        assert spoken.says[0].startswith("Have you suddenly gone numb")
+        assert spoken.says[0].startswith("Is the weakness spreading")
         spoken = await call.press("2")
         assert spoken.says[0].startswith(OLD_ONSET)
 

@@ -18,7 +18,7 @@ from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings, serving
 from tests.standins import TwilioApiStandIn
-from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 CALLER = "+15550901234"
@@ -52,7 +52,7 @@ async def test_a_caller_who_reached_an_outcome_gets_the_advice_by_text(
         call = twilio.call(caller="+15550905555", to=OUR_NUMBER)
         await call.start()
         await call.press("2")
-        for _ in range(7):
+        for _ in range(len(shipped_flow().questions)):
             await call.press("2")
         metrics = (await twilio.client.get("/metrics")).text
     requests = standin.wait_for(3)

@@ -34,7 +34,7 @@ async def _one_of_each(twilio: TwilioSimulator) -> None:
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.press("2")
-    for _ in range(7):
+    for _ in range(len(FLOW.questions)):
         await call.press("2")
     await call.hang_up("completed")
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
@@ -53,8 +53,9 @@ async def test_a_conversation_shows_in_metrics(twilio: TwilioSimulator) -> None:
     assert 'ivr_conversations_started_total{channel="sms",lang="en"} 1.0' in metrics
     assert "ivr_calls_abandoned_total 1.0" in metrics
     assert 'ivr_answers_total{answer="no",channel="sms",question="breathing"} 1.0' in metrics
-    assert 'ivr_answers_total{answer="yes",channel="sms",question="fainting"} 1.0' in metrics
+    assert 'ivr_answers_total{answer="yes",channel="sms",question="swallowing"} 1.0' in metrics
     assert 'ivr_answers_total{answer="no",channel="voice",question="onset"} 1.0' in metrics
+    assert 'ivr_answers_total{answer="no",channel="voice",question="urine"} 1.0' in metrics
     assert 'ivr_webhook_seconds_count{route="sms"} 3.0' in metrics
     assert 'ivr_webhook_seconds_bucket{le="0.1",route="voice_gather"}' in metrics
     assert "ivr_safety_net_answers_total" in metrics
@@ -74,7 +75,8 @@ async def test_each_finished_or_abandoned_triage_appends_one_audit_record(
         ("voice", "en", "abandoned"),
     ]
     first = records[0]
-    assert first.answers == "breathing=n,fainting=y"
+    assert first.answers == "breathing=n,swallowing=y"
+    assert first.heard == "breathing=n,swallowing=y"
     assert (first.flow, first.version, first.digest) == (FLOW.id, FLOW.version, FLOW.digest)
     assert len(first.caller) == 22
     assert records[1].caller != first.caller
@@ -113,7 +115,7 @@ async def test_the_report_in_three_formats(
     assert "conversations        3" in table
     assert "emergencies          1 (50.0% of outcomes)" in table
     assert "abandoned calls      1" in table
-    assert "most common yes      fainting (1)" in table
+    assert "most common yes      swallowing (1)" in table
     assert "  breathing" in table
     assert "Time to an outcome" in table
 
@@ -128,7 +130,7 @@ async def test_the_report_in_three_formats(
     per_question = {(r["question"], r["measure"]): r["value"] for r in rows if r["section"] == "questions"}
     assert per_question[("breathing", "reached")] == "2"
     assert per_question[("breathing", "no")] == "2"
-    assert per_question[("fainting", "yes")] == "1"
+    assert per_question[("swallowing", "yes")] == "1"
     assert per_question[("onset", "reached")] == "1"
     timing = {(r["outcome"], r["measure"]): r["value"] for r in rows if r["section"] == "time_to_outcome"}
     assert timing[("all", "conversations")] == "2"
@@ -206,3 +208,38 @@ async def test_a_healthy_line_shows_ready_with_the_breaker_closed(twilio: Twilio
     assert "\nivr_ready 1.0\n" in metrics
     assert "\nivr_redis_circuit_open 0.0\n" in metrics
     assert "\nivr_redis_circuit_opens_total 0.0\n" in metrics
+
+
+async def test_how_every_reply_was_taken_reaches_the_metrics_and_the_audit_record(
+    twilio: TwilioSimulator, redis: Redis
+) -> None:
+    """Misses, faint noes, answers and doubt, in order, per question: counted by class (unsure among
+    them) and written to the audit record's `heard`, with no personal data."""
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    await call.start()
+    await call.press("1")
+    await call.silence()
+    await call.say("No.", confidence=0.2)
+    await call.press("2")
+    await call.say("I'm not sure.", confidence=0.9)
+    await twilio.text("hi", sender=TEXTER, to=OUR_NUMBER)
+    await twilio.text("what?", sender=TEXTER, to=OUR_NUMBER)
+    await twilio.text("kinda", sender=TEXTER, to=OUR_NUMBER)
+    records = await AuditLog(redis, 90).read()
+    assert [(r.channel, r.outcome, r.heard) for r in records] == [
+        ("voice", "unsure", "breathing=x,breathing=c,breathing=n,swallowing=u"),
+        ("sms", "emergency", "breathing=x,breathing=y"),
+    ]
+    assert records[0].answers == "breathing=n"
+    metrics = (await twilio.client.get("/metrics")).text
+    for answer, channel, question in (
+        ("unclear", "voice", "breathing"),
+        ("unconfirmed", "voice", "breathing"),
+        ("no", "voice", "breathing"),
+        ("unsure", "voice", "swallowing"),
+        ("unclear", "sms", "breathing"),
+        ("yes", "sms", "breathing"),
+    ):
+        assert (
+            f'ivr_answers_total{{answer="{answer}",channel="{channel}",question="{question}"}} 1.0' in metrics
+        )

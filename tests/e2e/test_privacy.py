@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from ivr.core.privacy import Pseudonyms
 from ivr.twilio_sim import TwilioSimulator
-from tests.support import OUR_NUMBER, as_bytes
+from tests.support import OUR_NUMBER, as_bytes, shipped_flow
 
 # Distinctive numbers and words, so any copy of them anywhere is found.
 TEXTER = "+15559871234"
@@ -63,7 +63,7 @@ async def test_whole_conversations_leave_no_number_or_words_in_redis_or_logs(
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.press("1")
-    for _ in range(7):
+    for _ in range(len(shipped_flow().questions)):
         await call.press("2")
     await twilio.text("STOP", sender=TEXTER, to=OUR_NUMBER)
 

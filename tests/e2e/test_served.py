@@ -13,7 +13,9 @@ from ivr.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
 from tests.monitoring_files import mismatches, operator_traffic
 from tests.processes import ivr_serve
-from tests.support import AUTH_TOKEN, OUR_NUMBER
+from tests.support import AUTH_TOKEN, OUR_NUMBER, shipped_flow
+
+QUESTIONS = len(shipped_flow().questions)
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ async def test_the_served_line_walks_a_text_conversation_to_each_outcome(remote:
     [emergency] = await remote.text("yes", sender="+15550001", to=OUR_NUMBER)
     assert emergency.startswith("Call 911 now.")
     await remote.text("hi", sender="+15550002", to=OUR_NUMBER)
-    for _ in range(7):
+    for _ in range(QUESTIONS):
         replies = await remote.text("no", sender="+15550002", to=OUR_NUMBER)
     assert replies[0].startswith("Please make an appointment")
 
@@ -50,7 +52,7 @@ async def test_the_served_line_walks_a_call_to_each_outcome(remote: TwilioSimula
     call = remote.call(caller="+15550004", to=OUR_NUMBER)
     await call.start()
     await call.press("1")
-    for _ in range(7):
+    for _ in range(QUESTIONS):
         spoken = await call.press("2")
     assert spoken.says[0].startswith("Please make an appointment")
     assert spoken.hangup

@@ -40,7 +40,7 @@ async def test_a_call_opens_with_the_911_notice_in_both_languages_then_the_langu
     assert spoken.redirect == spoken.gather_action
     assert CALLER.lstrip("+") not in spoken.gather_action
     first = await call.press("1")
-    assert first.says[0] == f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2."
+    assert first.says[0] == f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure."
     assert 'input="dtmf speech"' in first.xml
     assert 'numDigits="1"' in first.xml
 
@@ -80,7 +80,7 @@ async def test_silence_repeats_the_question_twice_then_gives_the_safety_outcome(
         spoken = await call.silence()
         assert spoken.says == (
             "I did not hear an answer.",
-            f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2.",
+            f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure.",
         )
     spoken = await call.silence()
     assert spoken.says[0].startswith("Call 911 now if you have any of these")

@@ -72,6 +72,27 @@ def _trap(d: dict[str, Any]) -> None:
     d["questions"]["q3"] = {"text": {"en": "Q3?", "es": "¿P3?"}, "yes": "q2", "no": "q2"}
 
 
+def _same_day(wording: list[str]) -> Mutation:
+    """A lesser sign (not a red flag) after q2 whose yes leads to a get-seen-today outcome."""
+
+    def mutate(d: dict[str, Any]) -> None:
+        d["questions"]["q2"]["no"] = "q3"
+        d["questions"]["q3"] = {"text": {"en": "Q3?", "es": "¿P3?"}, "yes": "sameday", "no": "visit"}
+        d["outcomes"]["sameday"] = {"kind": "today", "text": {"en": wording, "es": ["Vea hoy a un médico."]}}
+
+    return mutate
+
+
+def _doubt(wording: list[str]) -> Mutation:
+    def mutate(d: dict[str, Any]) -> None:
+        d["outcomes"]["doubt"] = {
+            "kind": "unsure",
+            "text": {"en": wording, "es": ["Si duda, llame al {emergency} ahora."]},
+        }
+
+    return mutate
+
+
 CASES: dict[str, tuple[Mutation, str, str, str]] = {
     # rule: (how the fixture is broken, rule reported, node named, language named)
     "unreachable node": (_add_orphan, "unreachable", "q3", ""),
@@ -165,6 +186,60 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "words",
         "",
     ),
+    "get-seen-today outcome not led by care today": (
+        _same_day(["Rest and drink water.", "Call {emergency} if worse."]),
+        "care-today",
+        "sameday",
+        "en",
+    ),
+    "unsure outcome not led by call-now": (
+        _doubt(["You may want to call {emergency} at some point."]),
+        "call-now",
+        "doubt",
+        "en",
+    ),
+    "a language without unsure phrases": (
+        lambda d: d["words"]["es"].pop("unsure"),
+        "no-unsure",
+        "words.es.unsure",
+        "es",
+    ),
+    "an answer phrase in two classes": (
+        lambda d: d["words"]["en"]["unsure"].append("Yes"),
+        "ambiguous-answer",
+        "words",
+        "",
+    ),
+    "a question's own phrase against the general words": (
+        lambda d: d["questions"]["q1"].update(words={"en": {"no": ["not sure"]}}),
+        "ambiguous-answer",
+        "questions.q1.words.en",
+        "en",
+    ),
+    "a carrier keyword as an unsure answer": (
+        lambda d: d["words"]["en"]["unsure"].append("info"),
+        "reserved-word",
+        "words.en.unsure",
+        "en",
+    ),
+    "a carrier keyword as a request for help": (
+        lambda d: d["words"]["es"].update(help=["ayuda", "Help"]),
+        "reserved-word",
+        "words.es.help",
+        "es",
+    ),
+    "an emergency phrase that cannot be matched": (
+        lambda d: d["words"]["en"]["emergency"].append("... numb"),
+        "phrase",
+        "words.en.emergency",
+        "en",
+    ),
+    "a red-flag phrase that cannot be matched": (
+        lambda d: d["questions"]["q1"].update(phrases={"es": ["no puedo |"]}),
+        "phrase",
+        "questions.q1.phrases.es",
+        "es",
+    ),
     "language menu naming the wrong key": (
         lambda d: d["text"]["language_menu"].update(es="Español: oprima 3."),
         "language-menu",
@@ -231,3 +306,21 @@ def test_the_command_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]
     """`ivr flows check` with no path checks flows/ and exits 0."""
     assert main(["flows", "check"]) == 0
     assert "all flows pass" in capsys.readouterr().out
+
+
+def test_a_today_outcome_that_says_care_today_passes(tmp_path: Path) -> None:
+    """The rule for the get-seen-today outcome accepts a first sentence that says it, in each language."""
+    path = broken_fixture(
+        tmp_path, _same_day(["Get medical care today: see a provider.", "Call {emergency} if worse."])
+    )
+    flow, problems = check_file(path)
+    assert flow is not None
+    assert problems == []
+    assert flow.outcomes["sameday"].kind == "today"
+
+
+def test_an_unsure_outcome_must_be_reachable_and_is_from_any_red_flag(tmp_path: Path) -> None:
+    """The unsure outcome hangs off every red flag (answered "not sure"), so it is never unreachable."""
+    path = broken_fixture(tmp_path, _doubt(["Si no sabe, call {emergency} now."]))
+    _, problems = check_file(path)
+    assert [p for p in problems if p.rule == "unreachable"] == []

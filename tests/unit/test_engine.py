@@ -90,7 +90,7 @@ def test_no_to_everything_gives_the_appointment_outcome() -> None:
 
 def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outcome() -> None:
     """SMS: one re-prompt repeating the question; a second unclear reply in a row ends safely."""
-    _, outputs = _walk(FLOW, [Input("text", "maybe"), Input("text", "what?")])
+    _, outputs = _walk(FLOW, [Input("text", "purple"), Input("text", "what?")])
     assert outputs[1] == Output("en", notices=("not_understood",), ask=FLOW.start)
     assert outputs[2] == Output("en", outcome="unclear")
     assert FLOW.outcomes["unclear"].kind == "safety"
@@ -169,9 +169,9 @@ def test_the_confidence_threshold_is_a_policy() -> None:
     assert output == Output("en", ask=ORDER[1])
 
 
-@pytest.mark.parametrize("said", ["maybe", "I'm not sure", "", "hmm no yes"])
+@pytest.mark.parametrize("said", ["purple", "what did you say", "", "hmm"])
 def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
-    """Anything not plainly yes or no is asked again; it never counts as a no to a red flag."""
+    """Anything that is not an answer is asked again; it never counts as a no to a red flag."""
     session, outputs = _walk(FLOW, [ENGLISH, Input("speech", said, 0.95)], "voice")
     assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start)
     assert session.answers == ()
@@ -312,6 +312,8 @@ def test_steps_are_pure() -> None:
         (Input("text", "purple"), "unclear"),
         (Input("keys", "7"), "unclear"),
         (Input("speech", "no", 0.2), "unconfirmed"),
+        (Input("text", "I don't know"), "unsure"),
+        (Input("text", "kinda"), "yes"),
     ],
 )
 def test_heard_says_how_a_reply_to_the_pending_question_was_taken(reply: Input, taken_as: str) -> None:
@@ -322,8 +324,102 @@ def test_heard_says_how_a_reply_to_the_pending_question_was_taken(reply: Input, 
 
 
 def test_heard_is_nothing_when_the_reply_was_not_an_answer() -> None:
-    """Emergency words and a language switch answer no question."""
+    """Emergency words, a language switch and a request for help answer no question."""
     before, _ = engine.start(FLOW, "sms", now=100, opening=Input("text", "hi"))
-    for reply in (Input("text", "I can't breathe"), Input("text", "español")):
+    for reply in (Input("text", "I can't breathe"), Input("text", "español"), Input("text", "help me")):
         after, _ = engine.step(FLOW, before, reply)
         assert engine.heard(FLOW, before, after) is None
+
+
+# ---- unsure, help, and how replies were taken -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "lang", "said", "prelude"),
+    [
+        ("sms", "en", Input("text", "not sure"), []),
+        ("sms", "es", Input("text", "no sé"), [Input("text", "español")]),
+        ("voice", "en", Input("speech", "I'm not sure.", 0.2), [ENGLISH]),
+        ("voice", "es", Input("speech", "Tal vez.", 0.9), [SPANISH]),
+    ],
+)
+def test_unsure_about_a_red_flag_ends_with_the_unsure_outcome_at_once(
+    channel: Channel, lang: str, said: Input, prelude: list[Input]
+) -> None:
+    """Never a bare re-ask, never the appointment: the reply to doubt, whose first words are call 911."""
+    session, outputs = _walk(FLOW, [*prelude, said], channel)
+    assert outputs[-1] == Output(lang, outcome=FLOW.unsure_outcome().id)
+    assert FLOW.unsure_outcome().kind == "unsure"
+    assert session.ended
+    assert session.heard[-1] == (FLOW.start, "u")
+
+
+def test_unsure_about_a_lesser_sign_takes_its_yes_way() -> None:
+    """The dark-urine question is not a red flag: "not sure" there leads where yes does (care today)."""
+    no_to_red_flags = [Input("text", "no")] * len(red_flags(FLOW))
+    session, outputs = _walk(FLOW, [*no_to_red_flags, Input("text", "not sure")])
+    assert outputs[-1] == Output("en", outcome=FLOW.questions["urine"].yes)
+    assert FLOW.outcomes[outputs[-1].outcome or ""].kind == "today"
+    assert session.heard[-1] == ("urine", "u")
+
+
+def test_a_flow_without_an_unsure_outcome_ends_doubt_with_the_safety_outcome() -> None:
+    """Flows written before unsure had an outcome of its own fall back to their safety outcome."""
+    flow = tiny_flow()
+    assert not flow.has_kind("unsure")
+    _, outputs = _walk(flow, [Input("text", "not sure")])
+    assert outputs[-1] == Output("en", outcome=flow.outcome_of_kind("safety").id)
+
+
+def test_while_confirming_by_keypad_a_spoken_unsure_is_acted_on() -> None:
+    """Awaiting the keypad after a faint spoken no, "I'm not sure" ends with the unsure outcome."""
+    session, _ = _walk(FLOW, [ENGLISH, Input("speech", "no", 0.2)], "voice")
+    _, output = engine.step(FLOW, session, Input("speech", "I'm not sure", 0.9))
+    assert output == Output("en", outcome=FLOW.unsure_outcome().id)
+
+
+@pytest.mark.parametrize(
+    ("said", "lang"),
+    [
+        (Input("text", "help me"), "en"),
+        (Input("text", "ayúdame"), "es"),
+        (Input("speech", "Help.", 0.5), "en"),
+    ],
+)
+def test_a_request_for_help_gets_the_help_text_and_the_question_again(said: Input, lang: str) -> None:
+    """Help is not an answer: the help text in the language asked in, the pending question again,
+    and no miss counted."""
+    session, _ = _walk(FLOW, [Input("text", "no")])
+    after, output = engine.step(FLOW, session, said)
+    assert output == Output(lang, notices=("help",), ask=ORDER[1])
+    assert after.misses == session.misses
+    assert after.heard == session.heard
+    assert engine.heard(FLOW, session, after) is None
+
+
+def test_help_as_the_first_text_takes_the_place_of_the_intro() -> None:
+    """The help text starts with the 911 instruction, so it can open a conversation."""
+    session, output = engine.start(FLOW, "sms", now=0, opening=Input("text", "ayudame por favor"))
+    assert output == Output("es", notices=("help",), ask=FLOW.start)
+    assert session.node == FLOW.start
+
+
+def test_the_session_keeps_how_every_reply_was_taken() -> None:
+    """Misses, faint noes and answers, in order, per question: what audit records write."""
+    replies = [
+        ENGLISH,
+        SILENCE,
+        Input("keys", "7"),
+        Input("keys", "2"),
+        Input("speech", "no", 0.1),
+        Input("keys", "2"),
+    ]
+    session, _ = _walk(FLOW, [*replies, Input("speech", "maybe", 0.9)], "voice")
+    assert session.heard == (
+        (ORDER[0], "x"),
+        (ORDER[0], "x"),
+        (ORDER[0], "n"),
+        (ORDER[1], "c"),
+        (ORDER[1], "n"),
+        (ORDER[2], "u"),
+    )

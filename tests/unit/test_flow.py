@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ivr.core.flow import FlowError, load_flow, load_flows, parse_flow
+from ivr.flowfile import FlowError, load_flow, load_flows, parse_flow
 from tests.support import FIXTURES, SHIPPED, red_flags, shipped_flow
 
 
@@ -17,17 +17,17 @@ def _tiny() -> dict[str, Any]:
 
 
 def test_the_shipped_flow_loads_with_one_question_per_red_flag_from_the_source() -> None:
-    """Seven red-flag questions, each of whose yes goes straight to the emergency outcome."""
+    """Eleven red-flag questions, each of whose yes goes straight to the emergency outcome."""
     flow = shipped_flow()
     assert flow.id == "muscle-weakness"
-    assert len(red_flags(flow)) == 7
+    assert len(red_flags(flow)) == 11
     for qid in red_flags(flow):
         assert flow.outcomes[flow.questions[qid].yes].kind == "emergency"
 
 
 def test_the_shipped_flow_asks_the_most_life_threatening_first() -> None:
-    """Breathing and loss of consciousness come before the other red flags."""
-    assert shipped_flow().question_order()[:2] == ["breathing", "fainting"]
+    """Breathing, swallowing and loss of consciousness come before the other red flags."""
+    assert shipped_flow().question_order()[:3] == ["breathing", "swallowing", "fainting"]
 
 
 def test_every_error_is_reported_at_once() -> None:
@@ -53,7 +53,8 @@ def test_every_error_is_reported_at_once() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d.pop("start"), "start: must be a non-empty string"),
+        (lambda d: d.pop("start"), "start: missing"),
+        (lambda d: d.update(start=""), "start: must be a non-empty string"),
         (lambda d: d.update(start="urgent"), "start: 'urgent' is not a question"),
         (lambda d: d.update(languages=[]), "languages: must be a non-empty list"),
         (lambda d: d["outcomes"]["unsure"].update(kind="maybe"), "outcomes.unsure.kind: must be one of"),
@@ -82,7 +83,7 @@ def test_digest_ignores_layout_and_comments_but_not_content(tmp_path: Path) -> N
     same.write_text("# a new comment\n\n" + original)
     changed = tmp_path / "changed.toml"
     changed.write_text(
-        original.replace("Did your muscle weakness come on suddenly?", "Did it start suddenly?")
+        original.replace("Did the weakness begin suddenly, over minutes or hours?", "Did it begin suddenly?")
     )
     assert load_flow(same).digest == load_flow(SHIPPED).digest
     assert load_flow(changed).digest != load_flow(SHIPPED).digest
@@ -126,9 +127,49 @@ def test_missing_words_for_a_language_are_named_with_the_language() -> None:
     assert ("words.en.emergency", "en") in found
 
 
-def test_word_lists_are_folded_like_replies() -> None:
-    """Words written with accents or capitals are stored the way replies are compared."""
+def test_word_lists_are_read_like_replies() -> None:
+    """Words written with accents, capitals or apostrophes are matched the way replies are."""
     data = _tiny()
     data["words"]["es"]["yes"] = ["Sí", "S"]
+    data["words"]["en"]["no"] = ["No", "I don't think so"]
     flow = parse_flow(data)
-    assert flow.words["es"].yes == frozenset({"si", "s"})
+    assert flow.understanding.own[("es", None)].yes == frozenset({("si",), ("s",)})
+    assert ("i", "do", "not", "think", "so") in flow.understanding.own[("en", None)].no
+
+
+def test_each_problem_carries_the_rule_it_breaks() -> None:
+    """The checker reads a problem's rule rather than its message: links, texts, placeholders, phrases."""
+    data = _tiny()
+    data["questions"]["q1"]["yes"] = "nowhere"
+    data["questions"]["q2"]["text"].pop("es")
+    data["outcomes"]["urgent"]["text"]["en"] = ["Call {ambulance} now."]
+    data["words"]["en"]["emergency"] = ["arm ... "]
+    data["questions"]["q1"]["colour"] = "red"
+    with pytest.raises(FlowError) as caught:
+        parse_flow(data)
+    rules = {(p.where, p.rule) for p in caught.value.problems}
+    assert ("questions.q1.yes", "link") in rules
+    assert ("questions.q2.text.es", "missing-text") in rules
+    assert ("outcomes.urgent.text.en", "placeholder") in rules
+    assert ("words.en.emergency", "phrase") in rules
+    assert ("questions.q1.colour", "structure") in rules
+
+
+def test_a_question_may_add_its_own_answer_words() -> None:
+    """A question's words join its language's while it is asked, and only then."""
+    data = _tiny()
+    data["questions"]["q2"]["words"] = {"en": {"no": ["slowly"], "about": ["walk"]}}
+    flow = parse_flow(data)
+    assert flow.questions["q2"].words["en"].no == ("slowly",)
+    assert ("slowly",) in flow.understanding.own[("en", "q2")].no
+    assert ("slowly",) not in flow.understanding.own[("en", "q1")].no
+
+
+def test_a_flow_written_before_unsure_still_loads() -> None:
+    """Unsure phrases and the unsure outcome are optional to load (archived flows keep working);
+    the checker, not the loader, asks for them."""
+    data = _tiny()
+    del data["words"]["en"]["unsure"]
+    flow = parse_flow(data)
+    assert flow.words["en"].unsure == ()
+    assert flow.unsure_outcome().kind == "safety"

@@ -9,7 +9,7 @@ import pytest
 
 from ivr import graph
 from ivr.cli import main
-from ivr.core.flow import load_flow
+from ivr.flowfile import load_flow
 from tests.support import SHIPPED, red_flags
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -39,7 +39,8 @@ def test_mermaid_draws_every_question_edge_and_outcome() -> None:
 def test_dot_draws_the_same_edges() -> None:
     """The DOT drawing has one yes and one no edge per question."""
     drawing = graph.dot(FLOW)
-    assert drawing.count('[label="yes"]') == len(FLOW.questions)
+    assert drawing.count('[label="yes"]') == len(red_flags(FLOW))
+    assert drawing.count('[label="yes or not sure"]') == len(FLOW.questions) - len(red_flags(FLOW))
     assert drawing.count('[label="no"]') == len(FLOW.questions)
 
 

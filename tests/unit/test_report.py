@@ -155,3 +155,16 @@ def test_an_empty_period_renders() -> None:
 def test_durations_read_at_a_glance() -> None:
     """Under a minute in seconds; beyond, minutes and two-digit seconds."""
     assert [seconds(v) for v in (0, 59.4, 60, 125)] == ["0 s", "59 s", "1 min 00 s", "2 min 05 s"]
+
+
+def test_every_outcome_kind_of_the_flow_is_counted_and_drawn() -> None:
+    """The flow's newer kinds (get seen today, not sure) have their count, time and colour, like the
+    first ones: a report that left them out would under-count the line's most careful advice."""
+    records = [*RECORDS, _record("unsure", "", "breathing=u", 30), _record("today", "urine=y", "urine=y", 90)]
+    summary = summarize(records, since="2025-12-01", until="2025-12-01")
+    assert summary.by_outcome["unsure"] == 1
+    assert summary.by_outcome["today"] == 1
+    assert "unsure" in as_table(summary)
+    html = as_html(summary)
+    assert "today" in html
+    assert sum(summary.by_outcome.values()) == summary.total

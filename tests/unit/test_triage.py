@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ivr.core.engine import SILENCE, Input
-from ivr.core.flow import load_flows
 from ivr.core.privacy import Pseudonyms
+from ivr.flowfile import load_flows
 from ivr.registry import FlowRegistry
 from ivr.service import Triage
 from ivr.store.connect import embedded

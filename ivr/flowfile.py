@@ -1,0 +1,408 @@
+"""Reading flow files: TOML (or archived JSON) validated with pydantic into the core flow model.
+
+Every problem is reported at once, each with its place in the file and a rule name the checker
+shows: one bad question does not hide a bad outcome, because each table is validated on its own.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ivr.core.emergency import parse_pattern
+from ivr.core.flow import (
+    OUTCOME_KINDS,
+    PLACEHOLDERS,
+    REQUIRED_KINDS,
+    REQUIRED_TEXTS,
+    SPEC_VERSION,
+    AnswerWords,
+    Flow,
+    Limits,
+    Outcome,
+    OutcomeKind,
+    Question,
+    Wording,
+    Words,
+    compose,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProblem:
+    """One reason a flow cannot be loaded: where in the file, in which language, what, and the
+    rule it breaks (`structure`, `missing-text`, `placeholder`, `phrase`, `link`)."""
+
+    where: str
+    message: str
+    lang: str | None = None
+    rule: str = "structure"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class FlowError(Exception):
+    """A flow file that cannot be served; `problems` lists every reason at once."""
+
+    def __init__(self, source: str, problems: list[LoadProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
+
+
+# ---- the file's shape ---------------------------------------------------------------------------
+
+Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+NonEmpty = Annotated[list[Name], Field(min_length=1)]
+Table = dict[str, Any]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Top(_Strict):
+    spec: Literal[1]
+    id: Name
+    version: Name
+    title: Name
+    languages: Annotated[list[Name], Field(min_length=1)]
+    start: Name
+    limits: Table = Field(default_factory=dict)
+    questions: Annotated[Table, Field(min_length=1)]
+    outcomes: Annotated[Table, Field(min_length=1)]
+    text: Annotated[Table, Field(min_length=1)]
+    words: Table
+
+
+_DEFAULT_LIMITS = Limits()
+
+
+class _Limits(_Strict):
+    sms_retries: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.sms_retries
+    voice_retries: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.voice_retries
+    max_turns: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.max_turns
+
+
+class _AnswerWords(_Strict):
+    yes: list[Name] = Field(default_factory=list)
+    no: list[Name] = Field(default_factory=list)
+    unsure: list[Name] = Field(default_factory=list)
+    about: list[Name] = Field(default_factory=list)
+
+
+class _Question(_Strict):
+    text: Any = None  # read by _wording, which knows the flow's languages
+    yes: Name
+    no: Name
+    red_flag: bool = False
+    phrases: dict[str, list[Name]] = Field(default_factory=dict)
+    words: dict[str, _AnswerWords] = Field(default_factory=dict)
+
+
+class _Outcome(_Strict):
+    kind: Literal["emergency", "today", "appointment", "safety", "unsure"]
+    text: Any = None
+    booking: Any = None
+
+
+class _Words(_Strict):
+    # Answers. Unsure may be empty here so that flows written before it still load (the checker
+    # refuses a language without it).
+    yes: NonEmpty
+    no: NonEmpty
+    unsure: list[Name] = Field(default_factory=list)
+    filler: list[Name] = Field(default_factory=list)
+    subjects: list[Name] = Field(default_factory=list)
+    verbs: list[Name] = Field(default_factory=list)
+    help: list[Name] = Field(default_factory=list)
+    switch: NonEmpty
+    markers: NonEmpty
+    emergency: NonEmpty
+    negations: NonEmpty
+    clause_breaks: NonEmpty
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind in ("string_type", "string_too_short", "string_pattern_mismatch"):
+        return "must be a non-empty string"
+    if kind == "bool_type":
+        return "must be true or false"
+    if kind in ("int_type", "greater_than_equal", "less_than_equal"):
+        return "must be a whole number from 0 to 100"
+    if kind in ("list_type", "too_short") and error.get("ctx", {}).get("field_type") != "Dictionary":
+        return "must be a non-empty list"
+    if kind in ("dict_type", "too_short", "model_type"):
+        return "must be a non-empty table"
+    if kind == "literal_error":
+        return f"must be one of {error['ctx']['expected']}"
+    return str(error["msg"])
+
+
+# ---- loading ------------------------------------------------------------------------------------
+
+
+def load_flow(path: Path) -> Flow:
+    """Read and validate one flow file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise FlowError(str(path), [LoadProblem("file", f"cannot read: {exc}")]) from exc
+    return parse_flow(data, source=str(path))
+
+
+def load_flows(directory: Path) -> dict[str, Flow]:
+    """Every flow in a directory, by id; errors from all files are reported together."""
+    flows: dict[str, Flow] = {}
+    problems: list[LoadProblem] = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            flow = load_flow(path)
+        except FlowError as exc:
+            problems.extend(
+                LoadProblem(f"{path.name}: {p.where}", p.message, p.lang, p.rule) for p in exc.problems
+            )
+            continue
+        if flow.id in flows:
+            problems.append(LoadProblem(f"{path.name}: id", f"flow id {flow.id!r} is used by another file"))
+        flows[flow.id] = flow
+    if problems:
+        raise FlowError(str(directory), problems)
+    if not flows:
+        raise FlowError(str(directory), [LoadProblem("directory", "no flow files (*.toml) found")])
+    return flows
+
+
+def parse_flow(data: Mapping[str, Any], *, source: str = "<flow>") -> Flow:
+    """Build a Flow from parsed data, or raise FlowError listing every problem found."""
+    return _Reader(data, source).read()
+
+
+class _Reader:
+    def __init__(self, data: Mapping[str, Any], source: str) -> None:
+        self.data = data
+        self.source = source
+        self.problems: list[LoadProblem] = []
+        self.languages: tuple[str, ...] = ()
+
+    def problem(self, where: str, message: str, lang: str | None = None, rule: str = "structure") -> None:
+        self.problems.append(LoadProblem(where, message, lang, rule))
+
+    def model(self, model: type[M], raw: Any, where: str, lang: str | None = None) -> M | None:
+        """Validate one table; its problems are recorded with their place, and None returned."""
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            for error in exc.errors():
+                place = ".".join([where, *(str(p) for p in error["loc"])]).strip(".")
+                self.problem(place, _message(error), lang)
+            return None
+
+    def read(self) -> Flow:
+        data = self.data
+        if data.get("spec") != SPEC_VERSION:
+            self.problem("spec", f"must be {SPEC_VERSION}, found {data.get('spec')!r}")
+        top = self.model(_Top, {**data, "spec": SPEC_VERSION}, "")
+        if top is None:
+            # Go on with what can be read, so every problem is reported at once.
+            top = _Top.model_construct(
+                id=_text(data.get("id")),
+                version=_text(data.get("version")),
+                title=_text(data.get("title")),
+                languages=[x for x in data.get("languages") or [] if isinstance(x, str)]
+                if isinstance(data.get("languages"), list)
+                else [],
+                start=_text(data.get("start")),
+                limits=_table(data.get("limits")),
+                questions=_table(data.get("questions")),
+                outcomes=_table(data.get("outcomes")),
+                text=_table(data.get("text")),
+                words=_table(data.get("words")),
+            )
+        if len(set(top.languages)) != len(top.languages):
+            self.problem("languages", "lists a language twice")
+        self.languages = tuple(dict.fromkeys(top.languages))
+        limits_file = self.model(_Limits, top.limits, "limits")
+        limits = Limits(**limits_file.model_dump()) if limits_file is not None else Limits()
+
+        questions = self._each(top.questions, "questions", self._question)
+        outcomes = self._each(top.outcomes, "outcomes", self._outcome)
+        texts = self._each(top.text, "text", lambda tid, raw: self._wording(f"text.{tid}", raw))
+        for tid in REQUIRED_TEXTS:
+            if tid not in top.text:
+                self.problem(f"text.{tid}", "missing")
+        words = self._words(top.words)
+        self._links(top.start, outcomes)
+        if self.problems:
+            raise FlowError(self.source, self.problems)
+        return compose(
+            id=top.id,
+            version=top.version,
+            title=top.title,
+            languages=self.languages,
+            start=top.start,
+            questions=questions,
+            outcomes=outcomes,
+            texts=texts,
+            words=words,
+            limits=limits,
+            source=data,
+        )
+
+    def _each(self, table: Mapping[str, Any], where: str, read: Callable[[str, Any], Any]) -> dict[str, Any]:
+        return {key: item for key, raw in table.items() if (item := read(key, raw)) is not None}
+
+    # ---- texts ----------------------------------------------------------------------------------
+
+    def _parts(self, where: str, raw: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        parts: dict[str, tuple[str, ...]] = {}
+        for lang, value in raw.items():
+            if lang not in self.languages:
+                self.problem(f"{where}.{lang}", "language is not declared in `languages`", lang)
+                continue
+            items = [value] if isinstance(value, str) else value
+            if (
+                not isinstance(items, list)
+                or not items
+                or not all(isinstance(p, str) and p.strip() for p in items)
+            ):
+                self.problem(f"{where}.{lang}", "must be a non-empty string or list of strings", lang)
+                continue
+            for part in items:
+                self._placeholders(f"{where}.{lang}", part, lang)
+            parts[lang] = tuple(p.strip() for p in items)
+        return parts
+
+    def _placeholders(self, where: str, text: str, lang: str) -> None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            self.problem(where, f"bad placeholder: {exc}", lang, "placeholder")
+            return
+        for name in sorted(names - PLACEHOLDERS):
+            self.problem(where, f"unknown placeholder {{{name}}}", lang, "placeholder")
+
+    def _wording(self, where: str, raw: Any) -> Wording | None:
+        if raw is None:
+            self.problem(where, "missing")
+            return None
+        if not isinstance(raw, Mapping):
+            self.problem(where, "must be a table")
+            return None
+        raw = dict(raw)
+        spoken_raw = raw.pop("voice", {})
+        if not isinstance(spoken_raw, Mapping):
+            self.problem(f"{where}.voice", "must be a table of languages")
+            spoken_raw = {}
+        written = self._parts(where, raw)
+        spoken = self._parts(f"{where}.voice", spoken_raw)
+        missing = [lang for lang in self.languages if lang not in written]
+        for lang in missing:
+            self.problem(f"{where}.{lang}", "missing", lang, "missing-text")
+        if missing or len(written) < len(raw):
+            return None
+        return Wording(written=written, spoken=spoken)
+
+    # ---- nodes ----------------------------------------------------------------------------------
+
+    def _question(self, qid: str, raw: Any) -> Question | None:
+        where = f"questions.{qid}"
+        read = self.model(_Question, raw, where)
+        wording = self._wording(f"{where}.text", raw.get("text") if isinstance(raw, Mapping) else None)
+        if read is None or wording is None:
+            return None
+        phrases: dict[str, tuple[str, ...]] = {}
+        for lang, texts in read.phrases.items():
+            if lang not in self.languages:
+                self.problem(f"{where}.phrases.{lang}", "language is not declared in `languages`", lang)
+                continue
+            self._patterns(f"{where}.phrases.{lang}", texts, lang)
+            phrases[lang] = tuple(texts)
+        words: dict[str, AnswerWords] = {}
+        for lang, lists in read.words.items():
+            if lang not in self.languages:
+                self.problem(f"{where}.words.{lang}", "language is not declared in `languages`", lang)
+                continue
+            words[lang] = AnswerWords(**{name: tuple(v) for name, v in lists.model_dump().items()})
+        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words)
+
+    def _outcome(self, oid: str, raw: Any) -> Outcome | None:
+        where = f"outcomes.{oid}"
+        read = self.model(_Outcome, raw, where)
+        wording = self._wording(f"{where}.text", raw.get("text") if isinstance(raw, Mapping) else None)
+        booking = None
+        if isinstance(raw, Mapping) and raw.get("booking") is not None:
+            booking = self._wording(f"{where}.booking", raw["booking"])
+        if read is None or wording is None:
+            return None
+        kind: OutcomeKind = read.kind
+        return Outcome(oid, kind, wording, booking)
+
+    def _words(self, raw: Mapping[str, Any]) -> dict[str, Words]:
+        result: dict[str, Words] = {}
+        for lang in raw:
+            if lang not in self.languages:
+                self.problem(f"words.{lang}", "language is not declared in `languages`", lang)
+        for lang in self.languages:
+            if lang not in raw:
+                self.problem(f"words.{lang}", "missing", lang)
+                continue
+            read = self.model(_Words, raw[lang], f"words.{lang}", lang)
+            if read is None:
+                continue
+            self._patterns(f"words.{lang}.emergency", read.emergency, lang)
+            result[lang] = Words(**{name: tuple(value) for name, value in read.model_dump().items()})
+        return result
+
+    def _patterns(self, where: str, texts: list[str], lang: str) -> None:
+        for text in texts:
+            try:
+                parse_pattern(text)
+            except ValueError as exc:
+                self.problem(where, f"cannot read phrase: {exc}", lang, "phrase")
+
+    def _links(self, start: str, outcomes: Mapping[str, Outcome]) -> None:
+        raw_questions = _table(self.data.get("questions"))
+        raw_outcomes = _table(self.data.get("outcomes"))
+        known = set(raw_questions) | set(raw_outcomes)
+        for clash in sorted(set(raw_questions) & set(raw_outcomes)):
+            self.problem(clash, "is both a question and an outcome", rule="link")
+        if start and start not in raw_questions:
+            self.problem("start", f"{start!r} is not a question", rule="link")
+        # From the raw tables, so a question with another mistake still has its links checked.
+        for qid, raw in raw_questions.items():
+            for answer in ("yes", "no"):
+                target = raw.get(answer) if isinstance(raw, Mapping) else None
+                if isinstance(target, str) and target and target not in known:
+                    self.problem(f"questions.{qid}.{answer}", f"{target!r} is not a node", rule="link")
+        if not raw_outcomes:
+            return
+        for kind in OUTCOME_KINDS:
+            count = sum(1 for o in outcomes.values() if o.kind == kind)
+            if count == 0 and kind in REQUIRED_KINDS:
+                self.problem("outcomes", f"needs an outcome of kind {kind!r}", rule="link")
+            if count > 1 and kind in ("safety", "unsure"):
+                self.problem("outcomes", f"has more than one outcome of kind {kind!r}", rule="link")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
