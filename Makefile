@@ -23,7 +23,7 @@ serve: $(STAMP)
 # (root with apt-get), else says how, and those tests are then reported as skipped (failed in CI).
 test: $(STAMP)
 	@scripts/ensure-chromium
-	scripts/with-redis $(BIN)/pytest $(ARGS)
+	scripts/with-redis $(BIN)/pytest -n auto --maxprocesses=2 $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

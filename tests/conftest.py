@@ -22,10 +22,21 @@ from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
 
 # Tests use their own logical database so they never touch a developer's data in db 0.
 DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/13"
+MAX_REDIS_DB = 15  # redis-server's 16 databases by default
 
 
 def redis_test_url() -> str:
-    return os.environ.get("IVR_TEST_REDIS_URL") or DEFAULT_TEST_REDIS
+    """The test Redis; with tests spread over processes (pytest -n), a logical database each, so
+    that one process's FLUSHDB never empties another's."""
+    url = os.environ.get("IVR_TEST_REDIS_URL") or DEFAULT_TEST_REDIS
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rpartition("/")
+    number = int(db or 0) + int(worker[2:])
+    if number > MAX_REDIS_DB:
+        raise RuntimeError(f"too many test processes for the databases after {db}: use fewer")
+    return f"{base}/{number}"
 
 
 @pytest.fixture(autouse=True)
