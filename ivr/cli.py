@@ -37,6 +37,7 @@ TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run an `ivr` command; its exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -106,6 +106,7 @@ def svg(flow: Flow) -> str:
 
 
 def readme_block(flow: Flow) -> str:
+    """The Mermaid drawing of a flow, between the markers that the README keeps it in."""
     return f"```mermaid\n{mermaid(flow)}```\n"
 
 
@@ -113,6 +114,7 @@ def update_readme(text: str, flow: Flow) -> str:
     """The README with the flow's diagram block replaced by the current drawing."""
 
     def replace(match: re.Match[str]) -> str:
+        """The block a match found, drawn afresh when it is this flow's; another flow's is left as it is."""
         if match.group("id") != flow.id:
             return match.group(0)
         return match.group(1) + readme_block(flow) + match.group(4)

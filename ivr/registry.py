@@ -49,6 +49,7 @@ class FlowRegistry:
         return bound
 
     def loaded(self, flow_id: str, digest: str) -> Flow | None:
+        """The flow with this id and digest if this process knows it, else None."""
         return self._by_digest.get((flow_id, digest))
 
     async def pinned(self, flow_id: str, digest: str) -> Flow | None:

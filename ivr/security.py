@@ -28,6 +28,7 @@ class SignatureChecker:
         self._fragment = f"#{overrides}" if overrides else ""
 
     def signed_url(self, request_url: str, path: str, query: str) -> str:
+        """The URL Twilio signed: this request's, or its path on PUBLIC_BASE_URL when set."""
         if self._public_base_url is None:
             return request_url
         return self._public_base_url + path + (f"?{query}" if query else "")

@@ -22,6 +22,7 @@ FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}
 
 def parse_twiml(xml: str) -> ET.Element:
     # The XML comes from our own app under test, not from an untrusted party.
+    """Parse TwiML from our own app (never untrusted input)."""
     return ET.fromstring(xml)  # noqa: S314
 
 
@@ -31,6 +32,7 @@ def said(say: ET.Element) -> str:
 
 
 def new_sid(prefix: str) -> str:
+    """A random SID with Twilio's prefix, e.g. SM or CA."""
     return prefix + secrets.token_hex(16)
 
 
@@ -46,6 +48,7 @@ class Spoken:
 
     @classmethod
     def parse(cls, xml: str) -> Spoken:
+        """A voice response as a caller hears it."""
         root = parse_twiml(xml)
         gather = root.find("Gather")
         redirect = root.find("Redirect")
@@ -59,10 +62,12 @@ class Spoken:
 
     @property
     def text(self) -> str:
+        """Everything said, as one string."""
         return " ".join(self.says)
 
 
 def messages_of(xml: str) -> list[str]:
+    """The bodies of the <Message>s in SMS TwiML."""
     return [m.text or "" for m in parse_twiml(xml).iter("Message")]
 
 
@@ -75,6 +80,7 @@ class TwilioSimulator:
         self.signer = SignatureChecker(auth_token, None)
 
     def absolute(self, url: str) -> str:
+        """The URL as Twilio would call it: absolute, on the public base."""
         return url if url.startswith("http") else self.public_base_url + url
 
     async def post(self, url: str, params: dict[str, str]) -> httpx.Response:
@@ -105,6 +111,7 @@ class TwilioSimulator:
         return messages_of(response.text)
 
     def call(self, *, caller: str, to: str, call_sid: str | None = None) -> Call:
+        """A new call from `caller` to `to`."""
         return Call(self, call_sid or new_sid("CA"), caller, to)
 
 
@@ -135,6 +142,7 @@ class Call:
         return self.last
 
     async def start(self) -> Spoken:
+        """The call comes in: Twilio posts to /voice."""
         return await self._follow("/voice", self._params("ringing"))
 
     async def press(self, keys: str, *, prompt: Spoken | None = None) -> Spoken:
@@ -201,6 +209,7 @@ class Call:
         return connected, self.last
 
     async def hang_up(self, status: str = "completed") -> httpx.Response:
+        """The call ends: Twilio posts the final status."""
         response = await self.twilio.post(
             "/voice/status", {**self._params(status), "CallDuration": "30", "SequenceNumber": "1"}
         )

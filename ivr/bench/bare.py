@@ -12,9 +12,11 @@ CONSTANT = twiml(["Thanks."]).encode()
 
 
 def create_bare_app() -> FastAPI:
+    """The floor: FastAPI parsing the same form and answering a constant TwiML body."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     async def handle(request: Request) -> Response:
+        """Read the form and answer the same TwiML every time."""
         parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
         return Response(content=CONSTANT, media_type="application/xml")
 

@@ -21,6 +21,7 @@ AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - the benchmark's 
 
 
 def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -122,6 +123,7 @@ def server(
 
 
 def wait_until_serving(port: int, timeout: float = 30) -> None:
+    """Return once something answers HTTP on `port`; exit if nothing does within `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

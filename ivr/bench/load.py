@@ -86,6 +86,7 @@ class Generator:
                 return
 
     def text(self, number: int) -> list[Step]:
+        """A text conversation: its requests in order, each with the reply it must get."""
         lang, flag, unclear = self._plan()
         sender = f"+1556{number:07d}"
         words = {True: "sí" if lang == "es" else "yes", False: "no", None: "hmm"}
@@ -115,6 +116,7 @@ class Generator:
         return Step(self._request("/sms", params), expect, self._request("/sms", again))
 
     def call(self, number: int) -> list[Step]:
+        """A call: its requests in order, each with the TwiML it must get (step tokens included)."""
         lang, flag, unclear = self._plan()
         call_sid = f"CA{number:032x}"
         params = {
@@ -160,6 +162,8 @@ class Generator:
 
 @dataclass
 class Tally:
+    """What one run of the load saw: requests, wrong or failed replies, latencies."""
+
     requests: int = 0
     mismatches: int = 0
     failures: int = 0
@@ -169,6 +173,7 @@ class Tally:
     seconds: float = 0.0
 
     def percentile(self, share: float) -> float:
+        """The latency below which `share` of the requests fell."""
         if not self.latencies:
             return 0.0
         ordered = sorted(self.latencies)
@@ -176,6 +181,7 @@ class Tally:
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response from a stream: its status and its body."""
     status_line = await reader.readline()
     status = int(status_line.split(b" ", 2)[1])
     length = 0

@@ -42,6 +42,8 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 
 @dataclass(frozen=True)
 class OverloadPlan:
+    """How hard and how long to press one worker, and how people behave meanwhile."""
+
     factor: float = 2.0  # arrivals as a multiple of what the worker was measured to serve
     seconds: float = 6.0  # how long conversations keep arriving at that rate
     capacity_seconds: float = 5.0
@@ -115,12 +117,14 @@ class Exchange(asyncio.Protocol):
             self.waiter.set_exception(ConnectionError("the server closed the connection"))
 
     async def send(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one request and wait for its response: (status, body)."""
         assert self.transport is not None  # noqa: S101 - connected before use
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(raw)
         return await self.waiter
 
     def close(self) -> None:
+        """Close the connection."""
         if self.transport is not None:
             self.transport.close()
 
@@ -143,6 +147,7 @@ class Crowd:
     in_progress: int = 0
 
     async def arrive(self, conversations: list[list[Step]], arrivals: list[float]) -> None:
+        """Start each conversation at its arrival time; return when all have ended."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         slots = asyncio.Semaphore(self.plan.max_connections)
@@ -160,6 +165,7 @@ class Crowd:
         await asyncio.gather(*(person(steps, at) for steps, at in zip(conversations, arrivals, strict=True)))
 
     async def converse(self, steps: list[Step]) -> None:
+        """One person's conversation, on a connection of its own."""
         outcome = self.outcome
         try:
             exchange = await _connect(self.port)
@@ -257,6 +263,7 @@ def _pinning() -> tuple[str, ...]:
 
 
 def run_one(plan: OverloadPlan, redis_url: str, flow: Flow) -> Outcome:
+    """Measure one worker's capacity, then give it `factor` times that in arriving conversations."""
     hash_key = secrets.token_hex(32)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -293,6 +300,7 @@ def run_one(plan: OverloadPlan, redis_url: str, flow: Flow) -> Outcome:
 
 
 def main(plan: OverloadPlan, out: Path | None) -> int:
+    """Run the overload measurement and write its figures (exit 1 if anyone lost their place)."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a connection per conversation
     if _pinning() and hasattr(os, "sched_setaffinity"):

@@ -39,6 +39,8 @@ REQUEST_ROOT = "run_asgi"  # uvicorn's coroutine for one request: everything fro
 
 @dataclass(frozen=True)
 class Breakdown:
+    """Where request time went: the share per owner, and the project's busiest functions."""
+
     seconds_in_requests: float
     shares: dict[str, float]
     functions: list[tuple[str, float]]  # the project's and libraries' functions with most time inside
@@ -56,6 +58,7 @@ def _owner(path: str | None) -> str | None:
 
 
 def breakdown(session_path: Path) -> Breakdown:
+    """Read a pyinstrument session and charge each sample to the library that spent it."""
     from pyinstrument.session import Session  # noqa: PLC0415 - a dev tool, only needed here
 
     root = Session.load(str(session_path)).root_frame()
@@ -120,6 +123,7 @@ def profile(duration: float = 8.0, connections: int = 8) -> Breakdown:
 
 
 def main(duration: float, connections: int) -> int:
+    """Profile one worker of the line under the benchmark's load and print the breakdown."""
     result = profile(duration, connections)
     print(f"time handling requests, sampled: {result.seconds_in_requests:.2f} s; by who spent it:")
     for owner, share in result.shares.items():

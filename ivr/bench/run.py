@@ -26,6 +26,8 @@ KEY_KINDS = {"session": "s", "replies": "r", "counter": "n", "tombstone": "x"}
 
 @dataclass(frozen=True)
 class Plan:
+    """What the benchmark measures: how long, how many connections, populations and workers."""
+
     duration: float = 10.0
     connections: int = 64
     populations: tuple[int, ...] = (1_000, 10_000, 100_000)
@@ -60,6 +62,8 @@ class KeySizes:
 
 @dataclass(frozen=True)
 class Memory:
+    """Redis memory per conversation, in progress and finished."""
+
     in_progress: KeySizes
     finished: KeySizes  # what a finished conversation leaves until it expires
 
@@ -101,6 +105,8 @@ class Measurement:
 
 @dataclass
 class Results:
+    """Everything one benchmark run measured, and the figures derived from it."""
+
     machine: dict[str, object]
     plan: Plan
     runs: list[Measurement] = field(default_factory=list)
@@ -132,6 +138,7 @@ class Results:
         }
 
     def to_json(self) -> dict[str, Any]:
+        """The results as bench/results/latest.json holds them."""
         return {
             "machine": self.machine,
             "plan": asdict(self.plan),
@@ -227,6 +234,7 @@ def idle_session_bytes(admin: redis.Redis) -> int:
 def measure(
     tally: Tally, cpu: float, *, target: str, workers: int, connections: int, active: int
 ) -> Measurement:
+    """The figures of one measurement from its tally and the server's CPU time."""
     seconds = tally.seconds or 1.0
     return Measurement(
         target=target,
@@ -313,6 +321,7 @@ class Bench:
 
 
 def run(plan: Plan) -> Results:
+    """Measure the floor and the line, each worker count and population in turn."""
     flow = load_flows(PACKAGED_FLOWS)["muscle-weakness"].bind(emergency_number="911", booking_url=None)
     results = Results(machine(), plan)
     mix = Generator(flow, "http://x", AUTH_TOKEN, b"k", seed=0).conversations(2000, 0)
@@ -342,6 +351,7 @@ def _row(r: Measurement) -> str:
 
 
 def main(plan: Plan, out: Path | None) -> int:
+    """Run the benchmark, print a row per measurement, and write the results (exit 1 on a wrong reply)."""
     print(HEADER, flush=True)
     results = run(plan)
     print("ratios:", json.dumps(results.ratios()), "cost:", json.dumps(results.conversation_cost()))

@@ -58,6 +58,7 @@ def pack(passages: Sequence[str]) -> list[str]:
 
 
 def messages(flow: Flow, output: Output, *, nurse: bool = False) -> list[str]:
+    """The bodies of the text messages for one output, at most two, each within two segments."""
     return pack(parts(flow, output, nurse=nurse))
 
 
@@ -70,6 +71,7 @@ def twiml(bodies: Sequence[str]) -> str:
 
 
 def render(flow: Flow, output: Output, *, nurse: bool = False) -> str:
+    """TwiML <Message>s for one output."""
     return twiml(messages(flow, output, nurse=nurse))
 
 

@@ -27,6 +27,8 @@ Phrase = tuple[str, ...]
 
 
 class Answer(enum.Enum):
+    """How a reply is taken: yes, no, unsure, or not an answer (unclear)."""
+
     YES = "yes"
     NO = "no"
     UNSURE = "unsure"
@@ -67,6 +69,7 @@ class Vocabulary:
 
     @classmethod
     def merge(cls, vocabularies: Iterable[Vocabulary]) -> Vocabulary:
+        """One vocabulary with every phrase of the given ones."""
         found = list(vocabularies)
 
         def union(name: str) -> frozenset[str]:

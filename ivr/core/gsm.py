@@ -25,6 +25,7 @@ def encoding_of(text: str) -> Encoding:
 
 
 def is_gsm7(text: str) -> bool:
+    """Whether every character of `text` is in the GSM-7 alphabet (with its extension)."""
     return encoding_of(text) == "GSM-7"
 
 

@@ -24,6 +24,7 @@ class HelpPhrases:
 
     @classmethod
     def merge(cls, by_language: Iterable[tuple[str, Iterable[str], Iterable[str]]]) -> HelpPhrases:
+        """From (language, help phrases, filler words) per language."""
         phrases: dict[tuple[str, ...], set[str]] = {}
         filler: set[str] = set()
         for lang, texts, filler_words in by_language:

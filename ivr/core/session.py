@@ -44,6 +44,7 @@ class Session:
 
     @property
     def ended(self) -> bool:
+        """Whether the conversation has reached an outcome."""
         return self.outcome is not None
 
 
@@ -115,6 +116,7 @@ def record_heard(heard: tuple[tuple[str, str], ...]) -> str:
 
 
 def decode(raw: bytes | str) -> Session:
+    """The session stored as `raw`; SessionDecodeError for anything else."""
     try:
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("v") != SCHEMA_VERSION:

@@ -52,6 +52,7 @@ _LONGEST_CONTRACTION = max(len(k) for k in _CONTRACTIONS)
 
 
 def strip_accents(text: str) -> str:
+    """The text casefolded and without its accents (É -> e, ñ -> n)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -62,6 +63,7 @@ def fold(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
+    """The words of a text, folded, in order."""
     return fold(text).split()
 
 
@@ -125,9 +127,11 @@ class Said:
 
     @classmethod
     def of(cls, text: str) -> Said:
+        """What was said, split into clauses of folded words."""
         parts = _CLAUSE_PUNCTUATION.split(text)
         return cls(tuple(words for part in parts if (words := normal_words(part))))
 
     @property
     def empty(self) -> bool:
+        """Whether nothing was said."""
         return not self.clauses

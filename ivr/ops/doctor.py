@@ -32,6 +32,8 @@ FORM = {"content-type": "application/x-www-form-urlencoded", "x-request-id": REQ
 
 
 class Status(StrEnum):
+    """The verdict of one check."""
+
     PASS = "pass"  # noqa: S105 - a check's result, not a password
     WARN = "warn"
     FAIL = "fail"
@@ -39,6 +41,8 @@ class Status(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One line of the doctor's table: what was checked, the verdict, what was seen and what to do."""
+
     name: str
     status: Status
     detail: str
@@ -46,14 +50,17 @@ class Check:
 
 
 def passed(name: str, detail: str) -> Check:
+    """A check that passed."""
     return Check(name, Status.PASS, detail)
 
 
 def warned(name: str, detail: str, todo: str) -> Check:
+    """A check that passed with a warning, and what to do about it."""
     return Check(name, Status.WARN, detail, todo)
 
 
 def failed(name: str, detail: str, todo: str) -> Check:
+    """A check that failed, and what to do about it."""
     return Check(name, Status.FAIL, detail, todo)
 
 
@@ -89,6 +96,7 @@ def check_secrets(settings: Settings) -> Check:
 
 
 def check_public_url(settings: Settings) -> Check:
+    """PUBLIC_BASE_URL is set and https."""
     name = "public URL"
     url = settings.public_base_url
     if not url:
@@ -120,6 +128,7 @@ def check_flows(settings: Settings) -> Check:
 
 
 async def check_health(settings: Settings, http: httpx.AsyncClient) -> Check:
+    """PUBLIC_BASE_URL/healthz answers 200."""
     name = "public /healthz"
     if not settings.public_base_url:
         return failed(name, "no PUBLIC_BASE_URL to call", "set PUBLIC_BASE_URL")
@@ -189,6 +198,7 @@ async def _post(
 
 
 async def check_redis(settings: Settings) -> list[Check]:
+    """Redis answers, never evicts (noeviction) and keeps what it is told (persistence)."""
     if not settings.redis_url:
         return [
             failed(
@@ -322,6 +332,7 @@ async def diagnose(
 
 
 def table(checks: Sequence[Check]) -> str:
+    """The checks as a table of verdicts, details and what to do."""
     width = max(len(c.name) for c in checks)
     lines = [f"{'check':<{width}}  result  detail"]
     for c in checks:
@@ -336,6 +347,7 @@ def table(checks: Sequence[Check]) -> str:
 
 
 def exit_status(checks: Sequence[Check]) -> int:
+    """1 when any check failed, else 0: the doctor can gate a deploy."""
     return 1 if any(c.status is Status.FAIL for c in checks) else 0
 
 

@@ -42,6 +42,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, SIDs and safe fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One JSON object: time, level, logger, message, and the allowed fields only."""
         line: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",

@@ -129,9 +129,13 @@ class Breaker(Protocol):
     """What the metrics need of the store's circuit breaker (the store knows nothing of Prometheus)."""
 
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """Whether turns go to Redis as usual."""
+        ...
 
-    def on_open(self, callback: Callable[[], None]) -> None: ...
+    def on_open(self, callback: Callable[[], None]) -> None:
+        """Call `callback` each time the breaker opens."""
+        ...
 
 
 class _Live(Collector):

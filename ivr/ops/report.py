@@ -24,6 +24,7 @@ REPLIES = (*REPLY_CLASSES.values(), OTHER)
 
 
 def day_of(ts_ms: int) -> str:
+    """The UTC day of a time in milliseconds, as YYYY-MM-DD."""
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
@@ -81,6 +82,7 @@ class Summary:
 
     @property
     def completed(self) -> int:
+        """Conversations that reached an outcome (abandoned calls left out)."""
         return self.total - self.by_outcome["abandoned"]
 
     @property
@@ -90,6 +92,7 @@ class Summary:
 
     @property
     def top_yes(self) -> tuple[str, int] | None:
+        """The red flag most often answered yes, and how often."""
         return self.yes_by_question.most_common(1)[0] if self.yes_by_question else None
 
     def time_to_outcome(self) -> dict[str, Timing]:
@@ -100,6 +103,7 @@ class Summary:
 
 
 def summarize(records: Sequence[AuditRecord], *, since: str = "", until: str = "") -> Summary:
+    """Counts over the records of a period (from `since` to `until`, whole UTC days)."""
     summary = Summary(since=since, until=until)
     for record in records:
         day = day_of(record.ts_ms)

@@ -50,6 +50,7 @@ def _timing(t: Timing) -> str:
 
 
 def as_table(summary: Summary) -> str:
+    """The summary as a plain-text table."""
     lines = [f"Triage outcomes, {_period(summary)}", ""]
     lines.append(f"  conversations        {summary.total}")
     lines.append(f"  reached an outcome   {summary.completed}")

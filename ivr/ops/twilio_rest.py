@@ -133,6 +133,7 @@ class TwilioAccount:
             self.client.messaging.base_url = api_base_url.rstrip("/")
 
     def close(self) -> None:
+        """Close the REST client's connections to Twilio."""
         session = getattr(self.client.http_client, "session", None)
         if session is not None:
             session.close()
@@ -148,9 +149,11 @@ class TwilioAccount:
         return None
 
     def update_number(self, sid: str, changes: dict[str, str]) -> None:
+        """Change the number's settings."""
         self.client.incoming_phone_numbers(sid).update(**changes)
 
     def service(self, sid: str) -> Resource:
+        """A Messaging Service's settings."""
         found: Any = self.client.messaging.v1.services(sid).fetch()
         return Resource(
             found.sid, found.friendly_name or "", {f: _text(getattr(found, f, None)) for f in SERVICE_FIELDS}
@@ -168,6 +171,7 @@ class TwilioAccount:
         return None
 
     def update_service(self, sid: str, changes: dict[str, str]) -> None:
+        """Change a Messaging Service's settings."""
         values: dict[str, object] = {
             k: (v == "true") if k == "use_inbound_webhook_on_number" else v for k, v in changes.items()
         }

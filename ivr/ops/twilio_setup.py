@@ -47,6 +47,7 @@ class Fallbacks:
 
     @classmethod
     def choose(cls, base_url: str, sms: str | None, voice: str | None) -> Fallbacks:
+        """The fallback URLs: the TwiML Bin URLs given (https only), else this app's fallback routes."""
         return cls(
             require_https("--sms-fallback-url", sms) if sms else f"{base_url}/sms/fallback",
             require_https("--voice-fallback-url", voice) if voice else f"{base_url}/voice/fallback",
@@ -95,6 +96,7 @@ class Part:
 
     @property
     def changes(self) -> dict[str, str]:
+        """The settings that differ from what this deployment needs."""
         return {k: v for k, v in self.wanted.items() if self.resource.fields.get(k, "") != v}
 
     def diff(self) -> list[str]:
@@ -116,13 +118,17 @@ def _shown(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """What setup would change, on the number and on its Messaging Service."""
+
     parts: tuple[Part, ...]
 
     @property
     def changed(self) -> bool:
+        """Whether anything differs."""
         return any(part.changes for part in self.parts)
 
     def diff(self) -> str:
+        """The diff of current and wanted settings, as printed by --dry-run."""
         return "\n".join(line for part in self.parts for line in part.diff()) + "\n"
 
 

@@ -32,6 +32,7 @@ class AuditRecord:
     heard: str = ""
 
     def fields(self) -> dict[str, str]:
+        """The record as stream fields (the entry id carries the time)."""
         return {
             "channel": self.channel,
             "lang": self.lang,
@@ -47,6 +48,7 @@ class AuditRecord:
 
     @classmethod
     def from_entry(cls, entry_id: str, fields: Mapping[str, str]) -> AuditRecord:
+        """A record from a stream entry's id and fields."""
         return cls(
             ts_ms=int(entry_id.split("-", maxsplit=1)[0]),
             channel=fields["channel"],
@@ -63,10 +65,12 @@ class AuditRecord:
 
     @property
     def yes_answers(self) -> list[str]:
+        """The questions answered yes."""
         return [item.split("=")[0] for item in self.answers.split(",") if item.endswith("=y")]
 
 
 def record_for(flow: Flow, session: Session, outcome: str, caller: str, now: float) -> AuditRecord:
+    """The audit record of a finished (or abandoned) conversation."""
     answers = encode_answers(session.answers)
     return AuditRecord(
         ts_ms=int(now * 1000),
@@ -92,6 +96,7 @@ class AuditLog:
         self.retention_ms = retention_days * DAY_MS
 
     async def append(self, record: AuditRecord) -> None:
+        """Add one record, trimming what is older than the retention window."""
         oldest = max(0, record.ts_ms - self.retention_ms)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(STREAM, record.fields(), minid=oldest, approximate=False)  # type: ignore[arg-type]

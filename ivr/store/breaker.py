@@ -25,6 +25,7 @@ class CircuitBreaker:
 
     @property
     def closed(self) -> bool:
+        """Whether calls go to Redis as usual (no recent failure)."""
         return self._failed_at == float("-inf")
 
     def check(self) -> None:
@@ -42,6 +43,7 @@ class CircuitBreaker:
         self._on_open.append(callback)
 
     def failed(self) -> None:
+        """Redis failed: refuse calls for the cool-off."""
         if self.closed:
             for callback in self._on_open:
                 callback()
@@ -49,6 +51,7 @@ class CircuitBreaker:
         self._probing = False
 
     def succeeded(self) -> None:
+        """Redis answered: close the breaker."""
         self._failed_at = float("-inf")
         self._probing = False
 

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def archive_key(flow_id: str, digest: str) -> str:
+    """The key a flow version is archived under."""
     return f"ivr:flow:{flow_id}:{digest}"
 
 

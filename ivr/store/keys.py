@@ -19,6 +19,7 @@ class Keys:
 
     @property
     def session(self) -> str:
+        """The conversation's session."""
         return f"{self._base}:s"
 
     @property
@@ -29,14 +30,17 @@ class Keys:
 
     @property
     def counter(self) -> str:
+        """How many texts the sender sent in the rate-limit window."""
         return f"{self._base}:n"
 
     @property
     def opt_out(self) -> str:
+        """Present while the sender has opted out."""
         return f"{self._base}:o"
 
     @property
     def finished(self) -> str:
+        """Present for a while after a call ended, so a late webhook revives nothing."""
         return f"{self._base}:x"
 
     @property

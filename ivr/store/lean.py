@@ -74,6 +74,7 @@ class Address:
 
     @classmethod
     def from_url(cls, url: str) -> Address:
+        """The address a redis:// or unix:// URL names."""
         split = urlsplit(url)
         username = unquote(split.username) if split.username else None
         password = unquote(split.password) if split.password else None
@@ -168,6 +169,7 @@ class LeanRedis:
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float) -> LeanRedis:
+        """A client for a redis:// or unix:// URL; nothing is contacted until first use."""
         return cls(Address.from_url(url), timeout=timeout)
 
     async def _connected(self) -> _Connection:
@@ -219,18 +221,22 @@ class LeanRedis:
             raise
 
     async def execute_command(self, *args: Arg) -> Any:
+        """Send one command; its reply (an error reply raises)."""
         (reply,) = await self._call(encode(args))
         return reply
 
     # The commands the line uses, with redis-py's names and return values.
     async def ping(self) -> bool:
+        """Whether Redis answers PONG."""
         return bool(await self.execute_command("PING") in (b"PONG", "PONG"))
 
     async def get(self, key: str) -> bytes | None:
+        """A key's value, or None."""
         result: bytes | None = await self.execute_command("GET", key)
         return result
 
     async def set(self, key: str, value: Arg, *, ex: int | None = None, px: int | None = None) -> bool:
+        """Set a key, with an expiry in seconds (ex) or milliseconds (px)."""
         args: list[Arg] = ["SET", key, value]
         if ex is not None:
             args += ["EX", ex]
@@ -239,9 +245,11 @@ class LeanRedis:
         return bool(await self.execute_command(*args))
 
     async def delete(self, *keys: str) -> int:
+        """Delete keys; how many there were."""
         return int(await self.execute_command("DEL", *keys))
 
     async def exists(self, *keys: str) -> int:
+        """How many of the keys exist."""
         return int(await self.execute_command("EXISTS", *keys))
 
     async def xrange(
@@ -253,14 +261,17 @@ class LeanRedis:
         return [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in entries or []]
 
     def register_script(self, script: str) -> Script:
+        """A Lua script to call by its digest."""
         return Script(self, script)
 
     def pipeline(self, transaction: bool = True) -> Pipeline:
+        """Commands to run together as one MULTI/EXEC transaction."""
         if not transaction:
             raise ValueError("the lean client runs pipelines as transactions only")
         return Pipeline(self)
 
     async def aclose(self) -> None:
+        """Close the connection; commands waiting on it fail."""
         if self._connection is not None and self._connection.transport is not None:
             self._connection.fail(RedisConnectionError, "the client was closed")
         self._connection = None
@@ -301,17 +312,21 @@ class Pipeline:
         return self
 
     def delete(self, *keys: str) -> Self:
+        """Queue DEL."""
         return self._queue("DEL", *keys)
 
     def set(self, key: str, value: Arg, *, ex: int | None = None) -> Self:
+        """Queue SET, with an expiry in seconds."""
         return self._queue("SET", key, value, *(("EX", ex) if ex is not None else ()))
 
     def pexpire(self, key: str, milliseconds: int) -> Self:
+        """Queue PEXPIRE."""
         return self._queue("PEXPIRE", key, milliseconds)
 
     def xadd(
         self, name: str, fields: dict[str, str], *, minid: int | None = None, approximate: bool = True
     ) -> Self:
+        """Queue XADD, trimming entries older than `minid`."""
         trim: list[Arg] = ["MINID", "~" if approximate else "=", minid] if minid is not None else []
         flat = [part for pair in fields.items() for part in pair]
         return self._queue("XADD", name, *trim, "*", *flat)

@@ -16,6 +16,7 @@ class KeyLocks:
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of one conversation for the duration of the block."""
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:

@@ -17,12 +17,14 @@ class RecentSessions:
         self._entries: OrderedDict[str, bytes] = OrderedDict()
 
     def guess(self, key: str) -> bytes | None:
+        """The session last saved here for a conversation, or None."""
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
         return found
 
     def remember(self, key: str, session: bytes | None) -> None:
+        """Keep what was just saved (None forgets)."""
         if session is None:
             self._entries.pop(key, None)
             return
@@ -32,4 +34,5 @@ class RecentSessions:
             self._entries.popitem(last=False)
 
     def forget(self, key: str) -> None:
+        """Drop the guess: the next turn reads what Redis holds."""
         self._entries.pop(key, None)

@@ -202,6 +202,7 @@ class SessionStore:
             return bool(await self.redis.delete(key))
 
     async def opted_out(self, keys: Keys) -> bool:
+        """Whether the sender has opted out."""
         async with self._guard():
             return bool(await self.redis.exists(keys.opt_out))
 
@@ -229,6 +230,7 @@ class SessionStore:
             return bool(await self.redis.ping())
 
     async def close(self) -> None:
+        """Close the Redis client and what it holds."""
         await close(self.redis)
 
 

@@ -84,6 +84,8 @@ def create_app(
     store: SessionStore | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
+    """The app for `settings` (from the environment when not given), with its store, flows and
+    routes; nothing is contacted until it starts."""
     settings = settings or load_settings()
     # The mode is decided by the settings (Settings.mode); here it only picks the parts.
     local = LocalMode.for_this_process(settings) if settings.mode == "local" else None

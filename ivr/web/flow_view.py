@@ -20,6 +20,7 @@ class Place:
     menu: bool = False
 
     def as_json(self) -> dict[str, Any]:
+        """The place as the page reads it."""
         return {"node": self.node, "lang": self.lang, "menu": self.menu}
 
 
@@ -28,6 +29,7 @@ def describe(flow: Flow, *, voice_locales: dict[str, str]) -> dict[str, Any]:
     and the outcomes, in every language of the flow, for the page's side panel."""
 
     def texts(qid: str) -> dict[str, str]:
+        """A question's wording in every language, as texted."""
         return {lang: flow.questions[qid].wording.text(lang, voice=False) for lang in flow.languages}
 
     return {

@@ -28,6 +28,7 @@ class LocalMode:
 
     @classmethod
     def for_this_process(cls, settings: Settings) -> LocalMode:
+        """Local mode's parts, with secrets made now for this process alone."""
         return cls(
             auth_token=secrets.token_hex(16),
             hash_key=secrets.token_hex(32),

@@ -39,6 +39,7 @@ class Replies:
         self._voice: dict[tuple[int, Output], str] = {}
 
     def sms(self, flow: Flow, output: Output) -> str:
+        """The TwiML for an output by text, from the cache when it was made before."""
         key = (id(flow), output)  # flows live as long as the registry: their ids are stable
         found = self._sms.get(key)
         if found is None:
@@ -47,6 +48,7 @@ class Replies:
         return found
 
     def voice(self, flow: Flow, output: Output, token: str) -> str:
+        """The TwiML for an output on a call, with the step token put into its URLs."""
         key = (id(flow), output)
         template = self._voice.get(key)
         if template is None:

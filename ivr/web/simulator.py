@@ -51,11 +51,15 @@ Local = Annotated[LocalMode, Depends(local_only)]
 
 
 class TextIn(BaseModel):
+    """A text typed on the page."""
+
     phone: str = Field(pattern=PHONE.pattern)
     body: str = Field(max_length=1600)
 
 
 class CallIn(BaseModel):
+    """What the caller did on the page: start, press, say, fall silent or hang up."""
+
     action: Literal["start", "press", "say", "silence", "hangup"]
     call: str | None = Field(None, pattern=r"CA[0-9a-f]{32}")
     phone: str = Field(pattern=PHONE.pattern)
@@ -82,16 +86,19 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
 
     @router.get("/")
     async def page(local: Local) -> FileResponse:
+        """The phone simulator page."""
         return FileResponse(STATIC / "index.html", headers=NO_STORE)
 
     @router.get("/local/static/{name}")
     async def asset(name: str, local: Local) -> FileResponse:
+        """One of the page's static files."""
         if name not in ASSETS:
             raise HTTPException(404)
         return FileResponse(STATIC / name, headers=NO_STORE)
 
     @router.get("/local/flow")
     async def flow(request: Request, local: Local) -> JSONResponse:
+        """The flow's questions, outcomes and texts, for the side panel."""
         c: Components = request.app.state.components
         flow = c.registry.current
         spoken = {lang: c.voice_style.locale(lang) for lang in flow.languages}  # as the <Say>s have it
@@ -99,6 +106,7 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
 
     @router.post("/local/text", dependencies=[Depends(json_only)])
     async def text(request: Request, sent: TextIn, local: Local) -> JSONResponse:
+        """Post the typed text to /sms as Twilio would; the reply and where it leaves the conversation."""
         c: Components = request.app.state.components
         async with local.twilio(request.app) as twilio:
             bodies = await twilio.text(sent.body, sender=sent.phone, to=OUR_NUMBER)
@@ -112,6 +120,7 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
 
     @router.post("/local/call", dependencies=[Depends(json_only)])
     async def call(request: Request, sent: CallIn, local: Local) -> JSONResponse:
+        """Do what the caller did, as Twilio would; what the line says and where the call stands."""
         c: Components = request.app.state.components
         if sent.action == "start":
             sid = "CA" + secrets.token_hex(16)

@@ -21,6 +21,7 @@ DELIVERY_ERROR = re.compile(r"3\d{4}")  # Twilio's message delivery errors are 3
 
 @webhook(router, "/sms")
 async def incoming_text(hook: Hook) -> Response:
+    """An incoming text: one turn of the conversation with its sender."""
     c = hook.components
     our_number, sender, message_sid = (hook.form.get(name) for name in ("To", "From", "MessageSid"))
     if not (our_number and sender and MESSAGE_SID.fullmatch(message_sid)):

@@ -20,6 +20,7 @@ class TwilioForm:
     params: tuple[tuple[str, str], ...]
 
     def get(self, name: str, default: str = "") -> str:
+        """A field's value, or `default` when Twilio did not send it."""
         for key, value in self.params:
             if key == name:
                 return value

@@ -53,6 +53,7 @@ def input_from(form: TwilioForm) -> Input:
 
 @webhook(router, "/voice")
 async def incoming_call(hook: Hook) -> Response:
+    """A call comes in: the 911 notice and the first prompt."""
     c, form, later = hook.components, hook.form, hook.later
     if (call_sid := _call_sid(form)) is None:
         return hook.malformed("voice", c.voice_safety_net)

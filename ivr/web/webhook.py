@@ -30,6 +30,7 @@ async def quietly(what: str, work: Awaitable[object]) -> None:
 
 
 async def verified_form(request: Request, c: Components) -> TwilioForm:
+    """The request's Twilio form once its signature is checked; 403 (counted) when it is not."""
     try:
         form = await read_form(request, c.checker)
     except HTTPException as exc:
@@ -57,6 +58,7 @@ class Hook:
         self.tasks.add_task(quietly, what, work)
 
     def query(self, name: str) -> str:
+        """A query parameter of the webhook's URL, or "" (the step token of a call's prompt)."""
         return self.request.query_params.get(name, "")
 
     def malformed(self, route: str, safety_net: str) -> Response:
@@ -106,6 +108,7 @@ def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
 
 
 def twiml(xml: str) -> Response:
+    """A TwiML response."""
     return Response(content=xml, media_type=TWIML_TYPE)
 
 
