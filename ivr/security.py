@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from urllib.parse import urlparse
 
 from starlette.datastructures import ImmutableMultiDict
@@ -27,10 +27,11 @@ class SignatureChecker:
         self._public_base_url = public_base_url
         self._fragment = f"#{overrides}" if overrides else ""
 
-    def signed_url(self, request_url: str, path: str, query: str) -> str:
-        """The URL Twilio signed: this request's, or its path on PUBLIC_BASE_URL when set."""
+    def signed_url(self, path: str, query: str, request_url: Callable[[], str]) -> str:
+        """The URL Twilio signed: the request's path and query on PUBLIC_BASE_URL when it is set,
+        else the URL as this process sees it (`request_url`, only built then)."""
         if self._public_base_url is None:
-            return request_url
+            return request_url()
         return self._public_base_url + path + (f"?{query}" if query else "")
 
     def is_valid(self, url: str, params: Sequence[tuple[str, str]], signature: str | None) -> bool:
@@ -40,16 +41,22 @@ class SignatureChecker:
         if not signature:  # `validate` raises on a missing signature; a missing one is simply invalid
             return False
         values = ImmutableMultiDict(params)
-        parsed = urlparse(url)
-        # The URL as given first: it is what Twilio signed in the usual case.
-        other = remove_port(parsed) if parsed.port else add_port(parsed)
-        candidates = [url, other]
+        return any(
+            compare(self._validator.compute_signature(candidate, values), signature)
+            for candidate in self._candidates(url)
+        )
+
+    def _candidates(self, url: str) -> Iterator[str]:
+        """The URLs Twilio may have signed, the usual one first; the others are only worked out
+        when it does not match (a genuine request costs one HMAC)."""
         if self._fragment:
-            candidates = [url + self._fragment, other + self._fragment, *candidates]
-        for candidate in candidates:
-            if compare(self._validator.compute_signature(candidate, values), signature):
-                return True
-        return False
+            yield url + self._fragment
+        yield url
+        parsed = urlparse(url)
+        other = remove_port(parsed) if parsed.port else add_port(parsed)
+        if self._fragment:
+            yield other + self._fragment
+        yield other
 
     def sign(self, url: str, params: Sequence[tuple[str, str]]) -> str:
         """The signature Twilio would send; used by `ivr chat`, `ivr call` and the tests."""

@@ -36,6 +36,7 @@ from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
+from ivr.web.webhook import ENDPOINTS, FastWebhooks
 
 log = logging.getLogger("ivr")
 
@@ -195,11 +196,15 @@ def create_app(
     app = FastAPI(
         title="Muscle weakness triage line",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry looks for a configured provider on every request; the line
+        # reports through its Prometheus metrics and logs instead, so that check is spared.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
     app.state.components = components
+    app.add_middleware(FastWebhooks, endpoints=dict(ENDPOINTS))
     app.add_middleware(
         AdmissionMiddleware,
         admission=components.admission,

@@ -39,15 +39,21 @@ async def read_form(request: Request, checker: SignatureChecker) -> TwilioForm:
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         raise HTTPException(413, "body too large")
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
+    while True:  # the ASGI messages themselves: the lightest way to read a small body
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPException(400, "the client went away")
+        body.extend(message.get("body", b""))
         if len(body) > MAX_BODY_BYTES:
             raise HTTPException(413, "body too large")
+        if not message.get("more_body", False):
+            break
     try:
         params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400, "malformed form body") from None
-    url = checker.signed_url(str(request.url), request.url.path, request.url.query)
+    scope = request.scope
+    url = checker.signed_url(scope["path"], scope["query_string"].decode("latin-1"), lambda: str(request.url))
     if not checker.is_valid(url, params, request.headers.get(SIGNATURE_HEADER)):
         raise HTTPException(403, "invalid Twilio signature")
     return TwilioForm(tuple(params))
