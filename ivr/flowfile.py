@@ -23,6 +23,7 @@ from ivr.core.flow import (
     REQUIRED_TEXTS,
     SPEC_VERSION,
     AnswerWords,
+    CallLanguage,
     Flow,
     Limits,
     Outcome,
@@ -80,6 +81,7 @@ class _Top(_Strict):
     outcomes: Annotated[Table, Field(min_length=1)]
     text: Annotated[Table, Field(min_length=1)]
     words: Table
+    call_languages: Table = Field(default_factory=dict)
 
 
 _DEFAULT_LIMITS = Limits()
@@ -113,6 +115,13 @@ class _Outcome(_Strict):
     booking: Any = None
 
 
+class _CallLanguage(_Strict):
+    # One key of the keypad; which keys are free for it (not an answer's, not the nurse's) is the
+    # checker's rule, so the clinician sees it with the others.
+    key: Annotated[str, Field(pattern=r"^[0-9]$")]
+    offer: Name
+
+
 class _Words(_Strict):
     # Answers. Unsure may be empty here so that flows written before it still load (the checker
     # refuses a language without it).
@@ -137,6 +146,9 @@ def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "missing"
+    if error["loc"] and error["loc"][-1] == "key" and kind in ("string_type", "string_pattern_mismatch"):
+        return 'must be one key of the keypad, in quotes: "0" to "9"'
+
     if kind == "extra_forbidden":
         return "unknown field"
     if kind in ("string_type", "string_too_short", "string_pattern_mismatch"):
@@ -247,6 +259,7 @@ class _Reader:
             if tid not in top.text:
                 self.problem(f"text.{tid}", "missing")
         words = self._words(top.words)
+        call_languages = self._call_languages(top.call_languages)
         self._links(top.start, outcomes)
         if self.problems:
             raise FlowError(self.source, self.problems)
@@ -262,6 +275,7 @@ class _Reader:
             words=words,
             limits=limits,
             source=data,
+            call_languages=call_languages,
         )
 
     def _each(self, table: Mapping[str, Any], where: str, read: Callable[[str, Any], Any]) -> dict[str, Any]:
@@ -367,6 +381,20 @@ class _Reader:
                 continue
             self._patterns(f"words.{lang}.emergency", read.emergency, lang)
             result[lang] = Words(**{name: tuple(value) for name, value in read.model_dump().items()})
+        return result
+
+    def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:
+        result: dict[str, CallLanguage] = {}
+        for lang, table in raw.items():
+            where = f"call_languages.{lang}"
+            if lang not in self.languages:
+                self.problem(where, "language is not declared in `languages`", lang)
+                continue
+            read = self.model(_CallLanguage, table, where, lang)
+            if read is None:
+                continue
+            self._placeholders(f"{where}.offer", read.offer, lang)
+            result[lang] = CallLanguage(read.key, read.offer.strip())
         return result
 
     def _patterns(self, where: str, texts: list[str], lang: str) -> None:
