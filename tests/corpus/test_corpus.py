@@ -54,7 +54,8 @@ async def _text_line(twilio: TwilioSimulator, line: Line, sender: str) -> list[s
 async def _spoken_line(twilio: TwilioSimulator, line: Line, caller: str) -> Spoken:
     call = twilio.call(caller=caller, to=OUR_NUMBER)
     await call.start()
-    await call.press(str(FLOW.languages.index(line.lang) + 1))
+    if line.lang != FLOW.default_language:
+        await call.press(FLOW.call_languages[line.lang].key)
     for _ in range(ORDER.index(line.question)):
         await call.press("2")
     return await call.say(line.text, confidence=CONFIDENCE)
