@@ -9,7 +9,7 @@ WORDS_PER_MINUTE = 150
 
 # A word as it is said. Each digit is a word of its own: the voice renderer says every number
 # digit by digit (<say-as interpret-as="digits">), so "911" is three words, "nine one one".
-WORD = re.compile(r"\d|[^\W\d_]+(?:['’][^\W\d_]+)*")
+WORD = re.compile(r"\d|[^\W\d_]+(?:['\u2019][^\W\d_]+)*")  # don't, don\u2019t: one word
 
 
 def words(text: str) -> int:

@@ -131,7 +131,11 @@ def step(
         return _choose_language(flow, session, said)
     if session.node not in flow.questions:
         return _end(flow, session, _safety(flow))
-    if session.channel == "voice" and said.kind == "keys" and (picked := flow.call_language_of_key(said.value)):
+    if (
+        session.channel == "voice"
+        and said.kind == "keys"
+        and (picked := flow.call_language_of_key(said.value))
+    ):
         # The key is reserved for its language at every question: never an answer.
         session = replace(session, lang=picked, misses=0, confirm=False)
         return session, Output(picked, notices=("intro",), ask=session.node, offers=_offers(flow, session))

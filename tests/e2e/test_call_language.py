@@ -42,13 +42,13 @@ async def test_an_english_caller_hears_the_first_question_within_10_seconds(twil
     within 25 words, 10 seconds at 150 words a minute."""
     opening = await twilio.call(caller=CALLER, to=OUR_NUMBER).start()
     root = parse_twiml(opening.xml)
-    first = list(root)[0]
+    first = next(iter(root))
     assert first.tag == "Say"
     assert said(first).startswith("In an emergency, hang up and call 911 now.")
     assert [(d.get("interpret-as"), d.text) for d in first.iter("say-as")] == [("digits", "911")]
     gather = root.find("Gather")
     assert gather is not None
-    assert [s.text for s in gather.iter("Say")][0] == SPANISH.offer
+    assert next(s.text for s in gather.iter("Say")) == SPANISH.offer
     words = speech_time.words_before(opening.says, _question(ORDER[0], "en"))
     assert words is not None
     assert words <= ENGLISH_WORDS

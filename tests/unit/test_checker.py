@@ -284,7 +284,11 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
     ),
     "an English opening longer than 10 seconds": (
         lambda d: d["text"]["intro"].update(
-            {"voice": {"en": "Hello. Emergency? Hang up, call {emergency} now. " + "Words to wait through. " * 4}}
+            {
+                "voice": {
+                    "en": "Hello. Emergency? Hang up, call {emergency} now. " + "Words to wait through. " * 4
+                }
+            }
         ),
         "call-opening-time",
         "text.intro",

@@ -345,7 +345,7 @@ def test_an_answer_in_spanish_to_an_english_question_on_a_call_switches_to_spani
 
 @pytest.mark.parametrize("said", ["no", "No.", "yes", "not really", "2"])
 def test_an_answer_that_english_knows_keeps_the_call_in_english(said: str) -> None:
-    """"No" is English as well as Spanish: only an answer that English does not know switches."""
+    """ "No" is English as well as Spanish: only an answer that English does not know switches."""
     session, output = engine.step(FLOW, engine.start(FLOW, "voice", now=0)[0], Input("speech", said, 0.9))
     assert session.lang == output.lang == "en"
 
@@ -360,7 +360,7 @@ def test_a_caller_who_chose_spanish_keeps_it_when_answering_in_english() -> None
 
 def test_an_answer_in_spanish_to_an_english_text_is_kept_and_the_language_stays() -> None:
     """Texts keep their language rule (a keyword, or the first text): "sí" is a yes, in English."""
-    session, output = engine.step(FLOW, engine.start(FLOW, "sms", now=0)[0], Input("text", "sí"))
+    _, output = engine.step(FLOW, engine.start(FLOW, "sms", now=0)[0], Input("text", "sí"))
     assert output == Output("en", outcome="emergency")
 
 

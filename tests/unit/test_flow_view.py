@@ -47,7 +47,9 @@ def test_the_safety_net_is_nowhere_in_the_flow() -> None:
 def test_a_call_opening_is_placed_at_the_first_question_in_english() -> None:
     """A call's first prompt (the notice, the Spanish offer, the question) is at the first
     question, in English: the offer in Spanish does not move it."""
-    spoken = Spoken.parse(voice.render(FLOW, engine.start(FLOW, "voice", now=0)[1], action_url="/g", style=STYLE))
+    spoken = Spoken.parse(
+        voice.render(FLOW, engine.start(FLOW, "voice", now=0)[1], action_url="/g", style=STYLE)
+    )
     assert FLOW.call_languages["es"].offer in spoken.says
     assert place_of(FLOW, spoken.says, voice=True) == Place(FIRST, "en")
 
