@@ -11,8 +11,7 @@ from ivr.channels import sms, speech_time
 from ivr.channels.voice import MAX_HINT_CHARS, MAX_HINTS, SAY_LIMIT_BYTES, VoiceStyle, hint_entries
 from ivr.channels.voice import render as render_voice
 from ivr.core import carrier, engine, gsm
-from ivr.core.answers import NO_KEY, YES_KEY
-from ivr.core.engine import HANDOFF_KEY, Input, Output
+from ivr.core.engine import Input, Output
 from ivr.core.flow import CALL_NOW_KINDS, Flow, Wording
 from ivr.core.words import fold, normal_words
 from ivr.flowfile import FlowError, load_flow
@@ -48,8 +47,6 @@ WORST_EMERGENCY_NUMBER = "999999"
 WORST_BOOKING_URL = "https://" + "b" * 112
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-# Keys that mean something at every question of a call, so no language may take them.
-KEYS_IN_USE = {YES_KEY: "the key for yes", NO_KEY: "the key for no", HANDOFF_KEY: "the nurse's key"}
 # How long a caller listens before the first question (issue 16): in the call's first language,
 # and in a language picked by key (the offer, the key, then the notice in that language). Counted
 # at 150 words a minute with the emergency number said digit by digit; 911 stands for any number
@@ -506,9 +503,9 @@ def _ambiguous(
 
 
 def _call_languages(flow: Flow, file: str) -> Iterator[Problem]:
-    """On a call every language but the first is picked by a key of its own, reserved at every
-    question: never an answer's key or the nurse's, never another language's; and its offer says
-    that key."""
+    """On a call every language but the first is picked by a key of its own, and its offer says
+    that key. (A key that is an answer's, the nurse's or another language's is refused on load:
+    ivr.flowfile.KEYS_IN_USE.)"""
     for lang in flow.languages[1:]:
         if lang not in flow.call_languages:
             yield Problem(
@@ -518,30 +515,11 @@ def _call_languages(flow: Flow, file: str) -> Iterator[Problem]:
                 "call-language-key",
                 "callers cannot pick this language: give it a key and an offer",
             )
-    picks: dict[str, str] = {}
     for lang, choice in flow.call_languages.items():
-        where = f"call_languages.{lang}"
-        if choice.key in KEYS_IN_USE:
-            yield Problem(
-                file,
-                f"{where}.key",
-                lang,
-                "call-language-key",
-                f"{choice.key} is {KEYS_IN_USE[choice.key]} at every question; pick another key",
-            )
-        elif choice.key in picks:
-            yield Problem(
-                file,
-                f"{where}.key",
-                lang,
-                "call-language-key",
-                f"{choice.key} already picks {picks[choice.key]!r}; each language needs its own key",
-            )
-        picks.setdefault(choice.key, lang)
         if not re.search(rf"(?<!\d){re.escape(choice.key)}(?!\d)", choice.offer):
             yield Problem(
                 file,
-                f"{where}.offer",
+                f"call_languages.{lang}.offer",
                 lang,
                 "call-language-offer",
                 f"the offer must tell callers to press {choice.key}: {choice.offer!r}",

@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.core.answers import NO_KEY, YES_KEY
 from ivr.core.emergency import parse_pattern
+from ivr.core.engine import HANDOFF_KEY
 from ivr.core.flow import (
     OUTCOME_KINDS,
     PLACEHOLDERS,
@@ -38,7 +40,8 @@ from ivr.core.flow import (
 @dataclass(frozen=True, slots=True)
 class LoadProblem:
     """One reason a flow cannot be loaded: where in the file, in which language, what, and the
-    rule it breaks (`structure`, `missing-text`, `placeholder`, `phrase`, `link`)."""
+    rule it breaks (`structure`, `missing-text`, `placeholder`, `phrase`, `link`,
+    `call-language-key`)."""
 
     where: str
     message: str
@@ -116,10 +119,13 @@ class _Outcome(_Strict):
 
 
 class _CallLanguage(_Strict):
-    # One key of the keypad; which keys are free for it (not an answer's, not the nurse's) is the
-    # checker's rule, so the clinician sees it with the others.
-    key: Annotated[str, Field(pattern=r"^[0-9]$")]
+    key: Annotated[str, Field(pattern=r"^[0-9]$")]  # one key of the keypad
     offer: Name
+
+
+# Keys that mean something at every question of a call, so no language may take them. Refused on
+# load, not only by the checker: a flow served with such a key would take a 2 for a language.
+KEYS_IN_USE = {YES_KEY: "the key for yes", NO_KEY: "the key for no", HANDOFF_KEY: "the nurse's key"}
 
 
 class _Words(_Strict):
@@ -384,7 +390,10 @@ class _Reader:
         return result
 
     def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:
+        """The key and offer of each language a caller can pick; a key is free at every question
+        (not an answer's, not the nurse's) and picks one language only."""
         result: dict[str, CallLanguage] = {}
+        picks: dict[str, str] = {}
         for lang, table in raw.items():
             where = f"call_languages.{lang}"
             if lang not in self.languages:
@@ -394,6 +403,13 @@ class _Reader:
             if read is None:
                 continue
             self._placeholders(f"{where}.offer", read.offer, lang)
+            if read.key in KEYS_IN_USE:
+                message = f"{read.key} is {KEYS_IN_USE[read.key]} at every question; pick another key"
+                self.problem(f"{where}.key", message, lang, "call-language-key")
+            elif read.key in picks:
+                message = f"{read.key} already picks {picks[read.key]!r}; each language needs its own key"
+                self.problem(f"{where}.key", message, lang, "call-language-key")
+            picks.setdefault(read.key, lang)
             result[lang] = CallLanguage(read.key, read.offer.strip())
         return result
 
