@@ -74,7 +74,10 @@ def test_every_error_is_reported_at_once() -> None:
             lambda d: d["call_languages"]["es"].update(key="2"),
             "call_languages.es.key: 2 is the key for no at every question",
         ),
-        (lambda d: d["call_languages"].update(fr={"key": "8", "offer": "8"}), "call_languages.fr: language is"),
+        (
+            lambda d: d["call_languages"].update(fr={"key": "8", "offer": "8"}),
+            "call_languages.fr: language is",
+        ),
         (lambda d: d["call_languages"]["es"].pop("offer"), "call_languages.es.offer: missing"),
     ],
 )
