@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ivr.channels import sms
+from ivr.channels import sms, speech_time
 from ivr.channels.voice import MAX_HINT_CHARS, MAX_HINTS, SAY_LIMIT_BYTES, VoiceStyle, hint_entries
 from ivr.channels.voice import render as render_voice
-from ivr.core import carrier, gsm
-from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core import carrier, engine, gsm
+from ivr.core.engine import Input, Output
 from ivr.core.flow import CALL_NOW_KINDS, Flow, Wording
 from ivr.core.words import fold, normal_words
 from ivr.flowfile import FlowError, load_flow
@@ -46,6 +46,14 @@ CARE_TODAY: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 WORST_EMERGENCY_NUMBER = "999999"
 WORST_BOOKING_URL = "https://" + "b" * 112
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+# How long a caller listens before the first question (issue 16): in the call's first language,
+# and in a language picked by key (the offer, the key, then the notice in that language). Counted
+# at 150 words a minute with the emergency number said digit by digit; 911 stands for any number
+# of three digits (911, 112, 999).
+FIRST_QUESTION_SECONDS = 10
+PICKED_LANGUAGE_SECONDS = 15
+TIMED_EMERGENCY_NUMBER = "911"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -99,7 +107,8 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
         _speech_hints,
         _reserved_words,
         _answers,
-        _language_menu,
+        _call_languages,
+        _call_opening,
     )
     return sorted({p for check in checks for p in check(flow, file)})
 
@@ -391,9 +400,9 @@ def _speech_hints(flow: Flow, file: str) -> Iterator[Problem]:
 
 
 def _voice_outputs(bound: Flow) -> list[Output]:
+    """Every reply a call can receive: each prompt also with the other languages offered."""
     outputs = [o for lang in bound.languages for o in _outputs(bound, lang)]
-    outputs.append(Output(bound.default_language, notices=("intro",), ask=LANGUAGE_MENU, every_language=True))
-    return outputs
+    return outputs + [replace(o, offers=True) for o in outputs if o.ask in bound.questions]
 
 
 def _wordings(flow: Flow) -> list[tuple[str, Wording]]:
@@ -493,12 +502,74 @@ def _ambiguous(
             )
 
 
-def _language_menu(flow: Flow, file: str) -> Iterator[Problem]:
-    if len(flow.languages) < 2:
-        return
-    menu = flow.texts["language_menu"]
-    for index, lang in enumerate(flow.languages, start=1):
-        if str(index) not in menu.text(lang, voice=True):
+def _call_languages(flow: Flow, file: str) -> Iterator[Problem]:
+    """On a call every language but the first is picked by a key of its own, and its offer says
+    that key. (A key that is an answer's, the nurse's or another language's is refused on load:
+    ivr.flowfile.KEYS_IN_USE.)"""
+    for lang in flow.languages[1:]:
+        if lang not in flow.call_languages:
             yield Problem(
-                file, "text.language_menu", lang, "language-menu", f"must tell callers to press {index}"
+                file,
+                f"call_languages.{lang}",
+                lang,
+                "call-language-key",
+                "callers cannot pick this language: give it a key and an offer",
             )
+    for lang, choice in flow.call_languages.items():
+        if not re.search(rf"(?<!\d){re.escape(choice.key)}(?!\d)", choice.offer):
+            yield Problem(
+                file,
+                f"call_languages.{lang}.offer",
+                lang,
+                "call-language-offer",
+                f"the offer must tell callers to press {choice.key}: {choice.offer!r}",
+            )
+
+
+def _call_opening(flow: Flow, file: str) -> Iterator[Problem]:
+    """The first question comes within FIRST_QUESTION_SECONDS of speech on a call, and, for a
+    caller who picks another language by its key, within PICKED_LANGUAGE_SECONDS in that language:
+    counted on the TwiML the line renders for those very turns."""
+    bound = flow.bind(emergency_number=TIMED_EMERGENCY_NUMBER, booking_url=None)
+    session, output = engine.start(bound, "voice", now=0)
+    opening = _spoken(bound, output)
+    first = bound.questions[bound.start]
+    lang = output.lang
+    before = speech_time.words_before(opening, first.wording.text(lang, voice=True))
+    most = speech_time.most_words(FIRST_QUESTION_SECONDS)
+    if before is not None and before > most:
+        yield Problem(
+            file,
+            "text.intro",
+            lang,
+            "call-opening-time",
+            f"a caller hears {before} words ({speech_time.seconds(before):.1f} s) before the first "
+            f"question; at most {most} ({FIRST_QUESTION_SECONDS} s at "
+            f"{speech_time.WORDS_PER_MINUTE} words a minute, each digit a word)",
+        )
+    most = speech_time.most_words(PICKED_LANGUAGE_SECONDS)
+    for other, choice in bound.call_offers(lang):
+        offered = speech_time.words_through(opening, choice.offer)
+        if offered is None:
+            continue  # no key to press before the first question: _call_languages says why
+        _, switched = engine.step(bound, session, Input("keys", choice.key))
+        after = speech_time.words_before(_spoken(bound, switched), first.wording.text(other, voice=True))
+        if after is None:
+            continue
+        total = offered + after
+        if total > most:
+            yield Problem(
+                file,
+                "text.intro",
+                other,
+                "call-opening-time",
+                f"a caller who presses {choice.key} hears {total} words ({speech_time.seconds(total):.1f} s) "
+                f"before the first question in this language ({offered} up to the end of the offer, "
+                f"{after} after the key); at most {most} ({PICKED_LANGUAGE_SECONDS} s at "
+                f"{speech_time.WORDS_PER_MINUTE} words a minute, each digit a word)",
+            )
+
+
+def _spoken(bound: Flow, output: Output) -> tuple[str, ...]:
+    xml = render_voice(bound, output, action_url="https://x/voice/gather?t=1", style=VoiceStyle())
+    return Spoken.parse(xml).says

@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.core.answers import NO_KEY, YES_KEY
 from ivr.core.emergency import parse_pattern
+from ivr.core.engine import HANDOFF_KEY
 from ivr.core.flow import (
     OUTCOME_KINDS,
     PLACEHOLDERS,
@@ -23,6 +25,7 @@ from ivr.core.flow import (
     REQUIRED_TEXTS,
     SPEC_VERSION,
     AnswerWords,
+    CallLanguage,
     Flow,
     Limits,
     Outcome,
@@ -37,7 +40,8 @@ from ivr.core.flow import (
 @dataclass(frozen=True, slots=True)
 class LoadProblem:
     """One reason a flow cannot be loaded: where in the file, in which language, what, and the
-    rule it breaks (`structure`, `missing-text`, `placeholder`, `phrase`, `link`)."""
+    rule it breaks (`structure`, `missing-text`, `placeholder`, `phrase`, `link`,
+    `call-language-key`)."""
 
     where: str
     message: str
@@ -80,6 +84,7 @@ class _Top(_Strict):
     outcomes: Annotated[Table, Field(min_length=1)]
     text: Annotated[Table, Field(min_length=1)]
     words: Table
+    call_languages: Table = Field(default_factory=dict)
 
 
 _DEFAULT_LIMITS = Limits()
@@ -113,6 +118,16 @@ class _Outcome(_Strict):
     booking: Any = None
 
 
+class _CallLanguage(_Strict):
+    key: Annotated[str, Field(pattern=r"^[0-9]$")]  # one key of the keypad
+    offer: Name
+
+
+# Keys that mean something at every question of a call, so no language may take them. Refused on
+# load, not only by the checker: a flow served with such a key would take a 2 for a language.
+KEYS_IN_USE = {YES_KEY: "the key for yes", NO_KEY: "the key for no", HANDOFF_KEY: "the nurse's key"}
+
+
 class _Words(_Strict):
     # Answers. Unsure may be empty here so that flows written before it still load (the checker
     # refuses a language without it).
@@ -137,6 +152,9 @@ def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "missing"
+    if error["loc"] and error["loc"][-1] == "key" and kind in ("string_type", "string_pattern_mismatch"):
+        return 'must be one key of the keypad, in quotes: "0" to "9"'
+
     if kind == "extra_forbidden":
         return "unknown field"
     if kind in ("string_type", "string_too_short", "string_pattern_mismatch"):
@@ -247,6 +265,7 @@ class _Reader:
             if tid not in top.text:
                 self.problem(f"text.{tid}", "missing")
         words = self._words(top.words)
+        call_languages = self._call_languages(top.call_languages)
         self._links(top.start, outcomes)
         if self.problems:
             raise FlowError(self.source, self.problems)
@@ -262,6 +281,7 @@ class _Reader:
             words=words,
             limits=limits,
             source=data,
+            call_languages=call_languages,
         )
 
     def _each(self, table: Mapping[str, Any], where: str, read: Callable[[str, Any], Any]) -> dict[str, Any]:
@@ -367,6 +387,30 @@ class _Reader:
                 continue
             self._patterns(f"words.{lang}.emergency", read.emergency, lang)
             result[lang] = Words(**{name: tuple(value) for name, value in read.model_dump().items()})
+        return result
+
+    def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:
+        """The key and offer of each language a caller can pick; a key is free at every question
+        (not an answer's, not the nurse's) and picks one language only."""
+        result: dict[str, CallLanguage] = {}
+        picks: dict[str, str] = {}
+        for lang, table in raw.items():
+            where = f"call_languages.{lang}"
+            if lang not in self.languages:
+                self.problem(where, "language is not declared in `languages`", lang)
+                continue
+            read = self.model(_CallLanguage, table, where, lang)
+            if read is None:
+                continue
+            self._placeholders(f"{where}.offer", read.offer, lang)
+            if read.key in KEYS_IN_USE:
+                message = f"{read.key} is {KEYS_IN_USE[read.key]} at every question; pick another key"
+                self.problem(f"{where}.key", message, lang, "call-language-key")
+            elif read.key in picks:
+                message = f"{read.key} already picks {picks[read.key]!r}; each language needs its own key"
+                self.problem(f"{where}.key", message, lang, "call-language-key")
+            picks.setdefault(read.key, lang)
+            result[lang] = CallLanguage(read.key, read.offer.strip())
         return result
 
     def _patterns(self, where: str, texts: list[str], lang: str) -> None:

@@ -45,6 +45,8 @@ def mermaid(flow: Flow) -> str:
     )
     if any(q.red_flag for q in flow.questions.values()):
         lines.append(f'    unsureq(["any red flag, answered not sure"]) -.-> {flow.unsure_outcome().id}')
+    for other, label in _call_languages(flow):
+        lines.append(f'    lang_{other}(["{_label(label)}"])')
     for outcome in flow.outcomes.values():
         first = outcome.wording.parts(lang, voice=False)[0]
         lines.append(f'    {outcome.id}[["{outcome.kind.upper()}: {_label(first)}"]]')
@@ -52,6 +54,20 @@ def mermaid(flow: Flow) -> str:
     for kind, (fill, stroke) in COLOURS.items():
         lines.append(f"    classDef {kind} fill:{fill},stroke:{stroke},color:#000")
     return "\n".join(lines) + "\n"
+
+
+def _call_languages(flow: Flow) -> list[tuple[str, str]]:
+    """How a call changes language, one note per language a caller can pick by key: calls start in
+    the flow's first language (the caller's number never picks one)."""
+    first = flow.default_language
+    return [
+        (
+            other,
+            f"a call starts in {first}; at any question, key {choice.key} ({choice.offer}) or an answer only "
+            f"in {other} words: {other} from then on, the same question again or the answer kept",
+        )
+        for other, choice in flow.call_offers(first)
+    ]
 
 
 def _yes_label(flow: Flow, qid: str) -> str:
@@ -86,6 +102,8 @@ def dot(flow: Flow) -> str:
     if any(q.red_flag for q in flow.questions.values()):
         lines.append('    unsureq [shape=oval, label="any red flag, answered not sure"];')
         lines.append(f"    unsureq -> {_dot_id(flow.unsure_outcome().id)} [style=dashed];")
+    for other, label in _call_languages(flow):
+        lines.append(f'    {_dot_id("lang_" + other)} [shape=note, label="{_label(label)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

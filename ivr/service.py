@@ -212,13 +212,7 @@ class Triage:
         def act(flow: Flow, session: Session, stored: bytes | None) -> Decision[Turn]:
             token_now = self._token(call_sid, session)
             if token != token_now:
-                output = Output(
-                    session.lang,
-                    ask=session.node,
-                    keys_only=session.confirm,
-                    every_language=session.node == engine.LANGUAGE_MENU,
-                )
-                return Decision(stored, Turn(flow, output, session, token_now))
+                return Decision(stored, Turn(flow, engine.reprompt(flow, session), session, token_now))
             after, output = engine.step(flow, session, said, self.policy)
             heard = engine.heard(flow, session, after)
             return Decision(

@@ -54,8 +54,9 @@ async def converse(twilio: TwilioSimulator, i: int, pause: Pause = no_pause, *, 
     yes_word, no_word = ("sí", "no") if lang == "es" else ("yes", "no")
     if voice:
         call = twilio.call(caller=number, to=OUR_NUMBER)
-        await call.start()
-        spoken = await call.press(str(FLOW.languages.index(lang) + 1))
+        spoken = await call.start()
+        if lang != FLOW.default_language:
+            spoken = await call.press(FLOW.call_languages[lang].key)
         reply = spoken.says[-1]
     else:
         reply = (await twilio.text("hola" if lang == "es" else "hi", sender=number, to=OUR_NUMBER))[0]

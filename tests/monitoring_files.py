@@ -76,7 +76,8 @@ async def operator_traffic(twilio: TwilioSimulator) -> None:
     await twilio.text("yes", sender="+15550833333", to=OUR_NUMBER)
     call = twilio.call(caller="+15550844444", to=OUR_NUMBER)
     await call.start()
-    for _ in range(8):
+    await call.press("9")  # a Spanish caller
+    for _ in range(7):
         await call.press("2")
     await call.hang_up("completed")
     form = {"From": "+15550855555", "To": OUR_NUMBER, "MessageSid": new_sid("SM"), "Body": "hi"}

@@ -128,9 +128,11 @@ class Generator:
         }
         session, output = engine.start(self.flow, "voice", now=0)
         steps = [Step(self._request("/voice", params), self._voice_reply(call_sid, session, output))]
-        presses = [str(self.flow.languages.index(lang) + 1)]
+        # A call starts in the flow's first language; a caller of another presses its key first.
+        presses = [self.flow.call_languages[lang].key] if lang != self.flow.default_language else []
+        wrong = next(k for k in "3456789*" if self.flow.call_language_of_key(k) is None)
         presses += [
-            "9" if answer is None else ("1" if answer else "2") for answer in self._answers(flag, unclear)
+            wrong if answer is None else ("1" if answer else "2") for answer in self._answers(flag, unclear)
         ]
         for keys in presses:
             path = f"/voice/gather?t={self.pseudonyms.step_token(call_sid, session.turns)}"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr.core import gsm
-from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core.engine import Output
 from ivr.core.flow import Flow
 
 MAX_SEGMENTS = 2
@@ -17,16 +17,12 @@ PART_SEPARATOR = "\n"
 def parts(flow: Flow, output: Output, *, nurse: bool = False) -> list[str]:
     """The passages of one reply, in the order they must be read. With `nurse`, the help text says
     how to reach the nurse."""
-    langs = flow.languages if output.every_language else (output.lang,)
     texts: list[str] = []
-    for lang in langs:
-        for notice in output.notices:
-            texts.extend(flow.texts[notice].parts(lang, voice=False))
-            if nurse and notice == "help":
-                texts.extend(flow.texts["nurse_offer"].parts(lang, voice=False))
-    if output.ask == LANGUAGE_MENU:
-        texts.append(" ".join(flow.texts["language_menu"].text(lang, voice=False) for lang in flow.languages))
-    elif output.ask is not None:
+    for notice in output.notices:
+        texts.extend(flow.texts[notice].parts(output.lang, voice=False))
+        if nurse and notice == "help":
+            texts.extend(flow.texts["nurse_offer"].parts(output.lang, voice=False))
+    if output.ask is not None:
         question = flow.questions[output.ask].wording.text(output.lang, voice=False)
         hint = flow.texts["sms_answer_hint"].text(output.lang, voice=False)
         texts.append(f"{question} {hint}")

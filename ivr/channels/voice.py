@@ -96,11 +96,11 @@ def render(
     `handoff_url` is told how a call put through to the nurse ended; `screen_url` gives the TwiML the
     nurse hears on answering, before the two are connected (see ivr.channels.nurse)."""
     response = VoiceResponse()
+    # Notices are said before the <Gather>, so a key pressed during them is not taken as an answer
+    # to a question not yet asked.
     for lang in flow.languages if output.every_language else (output.lang,):
         for notice in output.notices:
             say(response, flow.texts[notice].text(lang, voice=True), style, lang)
-            if notice == "intro" and style.nurse_number:
-                say(response, flow.texts["nurse_offer"].text(lang, voice=True), style, lang)
     if output.handoff and style.nurse_number:
         say(response, flow.texts["nurse_connecting"].text(output.lang, voice=True), style, output.lang)
         dial = response.dial(timeout=style.dial_timeout, action=handoff_url, method="POST")
@@ -126,6 +126,8 @@ def render(
 
 
 def _language_menu(response: VoiceResponse, flow: Flow, *, action_url: str, style: VoiceStyle) -> None:
+    """The old menu, for a call stored there by an older version (see engine.LANGUAGE_MENU); its
+    flow has the menu's text."""
     gather = response.gather(
         input="dtmf", num_digits=1, action=action_url, method="POST", timeout=style.gather_timeout
     )
@@ -152,7 +154,15 @@ def _question(
             language=style.listening(lang), hints=speech_hints(flow, lang), speech_timeout="auto"
         )
     gather = response.gather(**attributes)
+    if output.offers:
+        # Inside the <Gather>: the caller presses the key as soon as they hear it. Each offer in its
+        # own language and voice, so that a caller who does not speak this one still recognises it.
+        for other, choice in flow.call_offers(lang):
+            say(gather, choice.offer, style, other)
     say(gather, f"{question} {hint}", style, lang)
+    if style.nurse_number and "intro" in output.notices:
+        # After the first question rather than before it, so the question comes within seconds.
+        say(gather, flow.texts["nurse_offer"].text(lang, voice=True), style, lang)
 
 
 def safety_net(flow: Flow, *, style: VoiceStyle) -> str:

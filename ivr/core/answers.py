@@ -148,11 +148,13 @@ class Understanding:
     A reply is read in the conversation's language first; if that finds no answer, in all the
     flow's languages together (a Spanish speaker who types "yes" is not asked again), leaving out
     phrases made only of the conversation language's filler ("ya" is a yes in English texting and
-    a filler word in Spanish)."""
+    a filler word in Spanish). `others` are those languages one by one, the same phrases left out,
+    to tell which language such an answer was given in."""
 
     own: Mapping[tuple[str, str | None], Vocabulary]
     fallback: Mapping[tuple[str, str | None], Vocabulary]
     any_language: Vocabulary  # every language's general words: to find the answer a message opens with
+    others: Mapping[tuple[str, str | None], tuple[tuple[str, Vocabulary], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -161,14 +163,21 @@ class Understanding:
         """From each language's vocabulary, and each question's additions per language."""
         own: dict[tuple[str, str | None], Vocabulary] = {}
         fallback: dict[tuple[str, str | None], Vocabulary] = {}
+        others: dict[tuple[str, str | None], tuple[tuple[str, Vocabulary], ...]] = {}
         for question in (None, *by_question):
             extra = by_question.get(question, {}) if question is not None else {}
             everything = Vocabulary.merge([*by_language.values(), *extra.values()])
             for lang, general in by_language.items():
-                mine = Vocabulary.merge([general, extra[lang]]) if lang in extra else general
-                own[(lang, question)] = mine
-                fallback[(lang, question)] = everything.without_words_of(mine.filler)
-        return cls(own, fallback, Vocabulary.merge(by_language.values()))
+                own[(lang, question)] = Vocabulary.merge([general, extra[lang]]) if lang in extra else general
+            for lang in by_language:
+                filler = own[(lang, question)].filler
+                fallback[(lang, question)] = everything.without_words_of(filler)
+                others[(lang, question)] = tuple(
+                    (other, own[(other, question)].without_words_of(filler))
+                    for other in by_language
+                    if other != lang
+                )
+        return cls(own, fallback, Vocabulary.merge(by_language.values()), others)
 
     def classify(
         self,
@@ -182,13 +191,33 @@ class Understanding:
         """The class of a reply to `question`. `cleared` word positions (clause, word) belong to a
         negated description of a red flag ("no trouble breathing") and are set aside; `denied` says
         that description denies the very red flag asked about, which is a no."""
+        return self.read(said, lang, question=question, cleared=cleared, denied=denied)[0]
+
+    def read(
+        self,
+        said: Said,
+        lang: str,
+        *,
+        question: str | None = None,
+        cleared: frozenset[tuple[int, int]] = frozenset(),
+        denied: bool = False,
+    ) -> tuple[Answer, str | None]:
+        """The class of a reply (as `classify`), and the language it was given in when the
+        conversation's own found no answer but one other language's words alone do ("sí" in an
+        English conversation: es); None when it is the conversation's own, or no single language's."""
         key = (lang, question) if (lang, question) in self.own else (lang, None)
         if key not in self.own:
-            return classify(said, self.any_language, cleared=cleared, denied=denied)
+            return classify(said, self.any_language, cleared=cleared, denied=denied), None
         answer = classify(said, self.own[key], cleared=cleared, denied=denied)
         if answer is not Answer.UNCLEAR:
-            return answer
-        return classify(said, self.fallback[key], cleared=cleared, denied=denied)
+            return answer, None
+        answer = classify(said, self.fallback[key], cleared=cleared, denied=denied)
+        if answer is Answer.UNCLEAR:
+            return answer, None
+        for other, vocabulary in self.others.get(key, ()):
+            if classify(said, vocabulary, cleared=cleared, denied=denied) is not Answer.UNCLEAR:
+                return answer, other
+        return answer, None
 
 
 def classify(

@@ -14,7 +14,9 @@ from ivr.core.words import Said
 
 InputKind = Literal["text", "keys", "speech", "silence"]
 
-# The node of a call that waits for a language choice by key, before the first question.
+# The node of a call that waited for a language choice by key, before the first question. Calls
+# no longer start there (a key picks a language at any question); a call stored there by an older
+# version of the line is still served from it, so a key pressed at that menu is never an answer.
 LANGUAGE_MENU = "@language"
 
 
@@ -47,10 +49,11 @@ DEFAULT_POLICY = Policy()
 class Output:
     """What to convey next, in channel-neutral terms; renderers own the wording of mechanics.
 
-    `notices` are text ids said first, in order; then either `ask` (a question id, or the
+    `notices` are text ids said first, in order; then either `ask` (a question id, or the old
     language menu) awaits an answer, or the conversation has reached `outcome` and nothing more
-    is asked. `keys_only` asks for a keypad answer; `every_language` says the notices in each of
-    the flow's languages in turn (the opening of a call, before a language is chosen).
+    is asked. `keys_only` asks for a keypad answer; `offers` says, before the question, the key
+    that picks each other language on a call; `every_language` says the notices in each of the
+    flow's languages in turn (the old language menu).
     """
 
     lang: str
@@ -60,6 +63,7 @@ class Output:
     keys_only: bool = False
     every_language: bool = False
     handoff: bool = False  # put the caller through to a person; `ask` is where they return to
+    offers: bool = False
 
 
 HANDOFF_KEY = "0"
@@ -70,7 +74,8 @@ def start(flow: Flow, channel: Channel, *, now: int, opening: Input | None = Non
 
     A text that opens a conversation picks its language (a keyword, or clearly written in it);
     if it already describes an emergency, the emergency outcome is the first reply.
-    A call with more than one language offers the choice by key after the notice in every language.
+    A call starts in the flow's first language, and its first question offers the others by key.
+    Nothing else (not the caller's number or region) picks a language: the caller does.
     """
     lang = flow.default_language
     if opening is not None and opening.kind in ("text", "speech"):
@@ -89,10 +94,7 @@ def start(flow: Flow, channel: Channel, *, now: int, opening: Input | None = Non
             # Asked for help first thing: the help text (911 first) takes the place of the intro.
             session = replace(session, lang=_language_of(flow, session, wanted))
             return session, Output(session.lang, notices=("help",), ask=flow.start)
-    if channel == "voice" and len(flow.languages) > 1:
-        session = replace(session, node=LANGUAGE_MENU)
-        return session, Output(lang, notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
-    return session, Output(lang, notices=("intro",), ask=flow.start)
+    return session, Output(lang, notices=("intro",), ask=flow.start, offers=_offers(flow, session))
 
 
 def step(
@@ -102,8 +104,9 @@ def step(
 
     In order: words describing an emergency end the triage at once, whatever is pending; a
     language keyword switches language and repeats the notice and the pending question; a request
-    for help gets the help text and the pending question again; then the reply is read as an answer
-    (see `_answer`). `limits.max_turns` ends any conversation that keeps going.
+    for help gets the help text and the pending question again; on a call, a key reserved for a
+    language does the same as its keyword; then the reply is read as an answer (see `_answer`).
+    `limits.max_turns` ends any conversation that keeps going.
     """
     if session.ended:
         raise ValueError("the conversation has ended; start a new one")
@@ -128,7 +131,23 @@ def step(
         return _choose_language(flow, session, said)
     if session.node not in flow.questions:
         return _end(flow, session, _safety(flow))
-    answer = _classify(flow, session, said, words, scan)
+    if (
+        session.channel == "voice"
+        and said.kind == "keys"
+        and (picked := flow.call_language_of_key(said.value))
+    ):
+        # The key is reserved for its language at every question: never an answer.
+        session = replace(session, lang=picked, misses=0, confirm=False)
+        return session, Output(picked, notices=("intro",), ask=session.node, offers=_offers(flow, session))
+    answer, found_in = _read(flow, session, said, words, scan)
+    if found_in is not None and session.channel == "voice" and session.lang == flow.default_language:
+        # An answer only in another language's words, while the call is still in the language it
+        # started in (nobody chose it): the caller speaks that language. The answer stands, and the
+        # call goes on in their language, the notice first. A caller who chose a language keeps it.
+        session, output = _answer(flow, replace(session, lang=found_in), said, answer, policy)
+        if output.ask is not None:
+            output = replace(output, notices=("intro", *output.notices), offers=_offers(flow, session))
+        return session, output
     return _answer(flow, session, said, answer, policy)
 
 
@@ -184,17 +203,32 @@ def _took(
 
 
 def _choose_language(flow: Flow, session: Session, said: Input) -> tuple[Session, Output]:
-    """Key n picks the flow's n-th language. Unanswered, the menu gives way to the first language:
-    a caller who cannot choose is better served by questions than by an ending."""
+    """The old language menu (see LANGUAGE_MENU): key n picks the flow's n-th language. Unanswered,
+    the menu gives way to the first language: a caller who cannot choose is better served by
+    questions than by an ending."""
     if said.kind == "keys" and said.value.isdigit() and 1 <= int(said.value) <= len(flow.languages):
         lang = flow.languages[int(said.value) - 1]
-        return replace(session, lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
-    session = replace(session, misses=session.misses + 1)
-    if session.misses > flow.limits.voice_retries:
+    else:
+        session = replace(session, misses=session.misses + 1)
+        if session.misses <= flow.limits.voice_retries:
+            notice = _miss_notice(said)
+            return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
         lang = flow.default_language
-        return replace(session, lang=lang, node=flow.start, misses=0), Output(lang, ask=flow.start)
-    notice = _miss_notice(said)
-    return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
+    session = replace(session, lang=lang, node=flow.start, misses=0)
+    return session, Output(lang, ask=flow.start, offers=_offers(flow, session))
+
+
+def reprompt(flow: Flow, session: Session) -> Output:
+    """The prompt pending in a conversation, asked again as it stands (a replayed or late webhook
+    gets it): the question, with the offer of each other language on a call, or the old menu."""
+    if session.node == LANGUAGE_MENU:
+        return Output(session.lang, ask=LANGUAGE_MENU, every_language=True)
+    return Output(session.lang, ask=session.node, keys_only=session.confirm, offers=_offers(flow, session))
+
+
+def _offers(flow: Flow, session: Session) -> bool:
+    """Whether a call's prompt in this conversation offers other languages by key."""
+    return session.channel == "voice" and bool(flow.call_offers(session.lang))
 
 
 # How a reply was taken, by its letter in Session.heard, as metrics and reports name it.
@@ -225,17 +259,21 @@ def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str
         node=question or flow.start,
         started=0,
     )
-    return _classify(flow, session, said, words, _scan(flow, words))
+    return _read(flow, session, said, words, _scan(flow, words))[0]
 
 
 def _scan(flow: Flow, said: Said) -> Scan:
     return flow.emergency_phrases.scan(said, flow.understanding.any_language.lead(said))
 
 
-def _classify(flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan) -> Answer:
+def _read(
+    flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan
+) -> tuple[Answer, str | None]:
+    """The class of a reply, and the language it was found in when that is not the conversation's
+    (see Understanding.read)."""
     if words is None:
-        return answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR
-    return flow.understanding.classify(
+        return (answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR), None
+    return flow.understanding.read(
         words, session.lang, question=session.node, cleared=scan.cleared, denied=session.node in scan.denied
     )
 
@@ -253,7 +291,14 @@ def _ask_again(flow: Flow, session: Session, said: Input, *, ask: str) -> tuple[
     session = replace(session, misses=session.misses + 1)
     if session.misses > retries:
         return _end(flow, session, _safety(flow))
-    output = Output(session.lang, notices=(_miss_notice(said),), ask=ask, keys_only=session.confirm)
+    # A caller who did not understand the question may not speak its language: offer the others again.
+    output = Output(
+        session.lang,
+        notices=(_miss_notice(said),),
+        ask=ask,
+        keys_only=session.confirm,
+        offers=_offers(flow, session),
+    )
     return session, output
 
 

@@ -27,8 +27,7 @@ PLACEHOLDERS = frozenset({"emergency", "booking_url"})
 # Every text the renderers need besides questions and outcomes; a flow must define each one
 # in every language it declares, so no channel can fall back to silence or to another language.
 REQUIRED_TEXTS = (
-    "intro",  # first thing said in every conversation: what this is, and 911 in an emergency
-    "language_menu",  # on a call, how to pick this language by key (must name key 1, 2... in order)
+    "intro",  # first thing said in every conversation: 911 in an emergency (and, in texts, what this is)
     "sms_answer_hint",  # how to answer by text
     "voice_answer_hint",  # how to answer on a call, by voice or keypad
     "confirm_by_key",  # asking for a keypad answer when a spoken no was not heard clearly
@@ -155,6 +154,15 @@ def _single_words(texts: tuple[str, ...]) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class CallLanguage:
+    """How a caller picks a language at any question: the key reserved for it on calls, and the
+    short offer said in that language before a question ("Para español, oprima 9.")."""
+
+    key: str
+    offer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     """How many times a question is asked again before the safety outcome, per channel."""
 
@@ -166,7 +174,9 @@ class Limits:
 @dataclass(frozen=True, slots=True)
 class Flow:
     """A whole, validated flow. `digest` identifies its exact clinical content; `source` is the
-    data it was loaded from. The last four fields are derived from the others (see `compose`)."""
+    data it was loaded from; `call_languages` are the languages a caller can pick by key (flows
+    written before them have none, and offered a menu). The last four fields are derived from the
+    others (see `compose`)."""
 
     id: str
     version: str
@@ -178,6 +188,7 @@ class Flow:
     texts: Mapping[str, Wording]
     words: Mapping[str, Words]
     limits: Limits
+    call_languages: Mapping[str, CallLanguage]
     digest: str
     source: Mapping[str, Any]
     understanding: Understanding
@@ -196,6 +207,21 @@ class Flow:
         texts += [text for q in self.questions.values() for text in q.phrases.get(lang, ())]
         return tuple(
             dict.fromkeys(" ".join(words) for text in texts for words in examples(parse_pattern(text)))
+        )
+
+    def call_language_of_key(self, key: str) -> str | None:
+        """The language a key picks on a call, if it is one of the keys reserved for languages."""
+        for lang, choice in self.call_languages.items():
+            if choice.key == key:
+                return lang
+        return None
+
+    def call_offers(self, lang: str) -> tuple[tuple[str, CallLanguage], ...]:
+        """The languages a caller in `lang` can pick by key, in the flow's order, with their offers."""
+        return tuple(
+            (other, self.call_languages[other])
+            for other in self.languages
+            if other != lang and other in self.call_languages
         )
 
     def node_ids(self) -> set[str]:
@@ -239,6 +265,9 @@ class Flow:
                 for k, o in self.outcomes.items()
             },
             texts={k: w.filled(values) for k, w in self.texts.items()},
+            call_languages={
+                k: replace(c, offer=c.offer.format_map(values)) for k, c in self.call_languages.items()
+            },
         )
 
 
@@ -255,6 +284,7 @@ def compose(
     words: Mapping[str, Words],
     limits: Limits,
     source: Mapping[str, Any],
+    call_languages: Mapping[str, CallLanguage] | None = None,
 ) -> Flow:
     """A Flow from its parts (already validated), with what is derived from them: the digest, and
     the matchers for answers, emergency phrases, help requests and language cues."""
@@ -272,6 +302,7 @@ def compose(
         texts=texts,
         words=words,
         limits=limits,
+        call_languages=dict(call_languages or {}),
         digest=content_digest(source),
         source=source,
         understanding=Understanding.of(

@@ -17,13 +17,20 @@ class Recorded:
     output: Output
 
 
-_KEYS_ONLY, _EVERY_LANGUAGE, _HANDOFF = 1, 2, 4
+# Output's flags, one bit each. A record made before a flag existed lacks its bit, which reads as
+# False: the value that flag had then.
+_KEYS_ONLY, _EVERY_LANGUAGE, _HANDOFF, _OFFERS = 1, 2, 4, 8
 
 
 def encode(recorded: Recorded) -> bytes:
     """A short JSON array: one is kept per text for a while, so its size is memory per conversation."""
     o = recorded.output
-    flags = (_KEYS_ONLY * o.keys_only) | (_EVERY_LANGUAGE * o.every_language) | (_HANDOFF * o.handoff)
+    flags = (
+        (_KEYS_ONLY * o.keys_only)
+        | (_EVERY_LANGUAGE * o.every_language)
+        | (_HANDOFF * o.handoff)
+        | (_OFFERS * o.offers)
+    )
     data = [recorded.digest, o.lang, list(o.notices), o.ask or "", o.outcome or "", flags]
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -40,6 +47,7 @@ def decode(raw: bytes) -> Recorded | None:
             keys_only=bool(int(flags) & _KEYS_ONLY),
             every_language=bool(int(flags) & _EVERY_LANGUAGE),
             handoff=bool(int(flags) & _HANDOFF),
+            offers=bool(int(flags) & _OFFERS),
         )
         return Recorded(str(digest), output)
     except (ValueError, KeyError, TypeError):

@@ -13,15 +13,14 @@ from ivr.core.flow import Flow
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a reply leaves a conversation: at a question or an outcome (`node`), in a language;
-    at the call's language menu; or nowhere the flow names (a notice, the safety net)."""
+    or nowhere the flow names (a notice, the safety net)."""
 
     node: str | None = None
     lang: str | None = None
-    menu: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The place as the page reads it."""
-        return {"node": self.node, "lang": self.lang, "menu": self.menu}
+        return {"node": self.node, "lang": self.lang}
 
 
 def describe(flow: Flow, *, voice_locales: dict[str, str]) -> dict[str, Any]:
@@ -62,8 +61,9 @@ def describe(flow: Flow, *, voice_locales: dict[str, str]) -> dict[str, Any]:
 def place_of(flow: Flow, passages: Sequence[str], *, voice: bool) -> Place:
     """Where a reply leaves the conversation, read from what it says, as a person would: the last
     passage that opens with a question's or an outcome's wording. Passages are a text's lines (the
-    renderers never split one) or a call's <Say>s. Reading the reply, not the session, keeps the
-    page true to what a phone gets whatever the store keeps."""
+    renderers never split one) or a call's <Say>s (an offer of another language is a <Say> of its
+    own, so the question after it is still found, in the call's language). Reading the reply, not
+    the session, keeps the page true to what a phone gets whatever the store keeps."""
     found = Place()
     for passage in passages:
         place = _opening(flow, passage, voice=voice)
@@ -81,8 +81,6 @@ def _opening(flow: Flow, passage: str, *, voice: bool) -> Place | None:
             # The longest opening wins, so one wording that begins another cannot be mistaken for it.
             if passage.startswith(wording) and (best is None or len(wording) > best[0]):
                 best = (len(wording), Place(node, lang))
-        if voice and passage == flow.texts["language_menu"].text(lang, voice=True):
-            return Place(menu=True)
     return best[1] if best else None
 
 

@@ -117,9 +117,9 @@ def test_texts_reach_each_outcome(page: Page, lang: str, outcome: str) -> None:
 @pytest.mark.parametrize("lang", FLOW.languages)
 @pytest.mark.parametrize("outcome", ["emergency", "appointment"])
 def test_calls_reach_each_outcome(page: Page, lang: str, outcome: str) -> None:
-    """By phone, in each language picked from the menu: a spoken yes gives the emergency outcome,
-    keypad noes the appointment; the line hangs up; prompts are read aloud in the call's language
-    when asked."""
+    """By phone, in English, or in Spanish picked with its key: a spoken yes gives the emergency
+    outcome, keypad noes the appointment; the line hangs up; prompts are read aloud in the call's
+    language when asked."""
     page.evaluate(
         "() => { window.spokenAloud = []; window.speechSynthesis.speak ="
         " (u) => window.spokenAloud.push([u.lang, u.text]); }"
@@ -128,8 +128,10 @@ def test_calls_reach_each_outcome(page: Page, lang: str, outcome: str) -> None:
     page.check("#read-aloud")
     call_line(page)
     assert spoken("intro", "en") in captions(page)
-    expect(page.locator("#call-status")).to_contain_text("key only")
-    press(page, str(FLOW.languages.index(lang) + 1))
+    assert FLOW.call_languages["es"].offer in captions(page)
+    expect(page.locator("#call-status")).to_contain_text("a key or your words")
+    if lang != FLOW.default_language:
+        press(page, FLOW.call_languages[lang].key)
     assert captions(page)[-1].startswith(FLOW.questions[QUESTIONS[0]].wording.text(lang, voice=True))
     expect(current(page)).to_have_attribute("data-node", QUESTIONS[0])
 
@@ -152,11 +154,11 @@ def test_a_silence_on_a_call_repeats_the_question(page: Page) -> None:
     """Staying silent does what Twilio does when nobody answers: the line says it heard nothing and
     asks the same question again, and the path shows it was asked again."""
     call_line(page)
-    press(page, "1")
     page.click("#call-silence")
     answered(page)
     said = captions(page)
-    assert said[-2] == spoken("no_input", "en")
+    assert said[-3] == spoken("no_input", "en")
+    assert said[-2] == FLOW.call_languages["es"].offer
     assert said[-1].startswith(FLOW.questions[QUESTIONS[0]].wording.text("en", voice=True))
     expect(current(page)).to_have_attribute("data-node", QUESTIONS[0])
     expect(page.locator("#path li").last).to_contain_text("asked again")
@@ -166,7 +168,6 @@ def test_a_low_confidence_spoken_no_is_confirmed_by_keypad(page: Page) -> None:
     """A spoken no heard at confidence 0.30 is not believed: the line asks for a key, the page stops
     offering speech, and a key 2 then moves on to the next question."""
     call_line(page)
-    press(page, "1")
     say(page, "no", confidence_steps=6)
     expect(page.locator("#say-confidence-value")).to_have_text("0.30")
     assert spoken("confirm_by_key", "en") in captions(page)[-1]
@@ -175,6 +176,19 @@ def test_a_low_confidence_spoken_no_is_confirmed_by_keypad(page: Page) -> None:
     expect(current(page)).to_have_attribute("data-node", QUESTIONS[0])
     press(page, "2")
     expect(current(page)).to_have_attribute("data-node", FLOW.questions[QUESTIONS[0]].no)
+
+
+def test_answering_a_call_in_spanish_moves_the_call_and_the_panel_to_spanish(page: Page) -> None:
+    """Saying "para nada" to the first English question: the Spanish notice and the second question
+    in Spanish, and the side panel follows the call into Spanish."""
+    call_line(page)
+    say(page, "para nada")
+    said = captions(page)
+    assert said[-2] == spoken("intro", "es")
+    assert said[-1].startswith(FLOW.questions[QUESTIONS[1]].wording.text("es", voice=True))
+    expect(current(page)).to_have_attribute("data-node", QUESTIONS[1])
+    expect(page.locator("#flow-meta")).to_contain_text("shown in es")
+    expect(page.locator("#path li").last).to_contain_text("→ no")
 
 
 def tab_to(page: Page, selector: str) -> None:
@@ -217,8 +231,10 @@ def test_the_page_is_usable_by_keyboard_alone(page: Page) -> None:
     answered(page)
     assert page.evaluate("() => document.activeElement.dataset.key") == "1"  # the focus went to the keypad
     assert focus_ring(page) == "solid 3px"
+    tab_to(page, "#keypad [data-key='2']")
     page.keyboard.press("Enter")
     answered(page)
+    expect(current(page)).to_have_attribute("data-node", QUESTIONS[1])
     tab_to(page, "#say-words")
     page.keyboard.type(SPOKEN["en"][0])
     page.keyboard.press("Enter")
@@ -251,7 +267,7 @@ def test_no_serious_or_critical_accessibility_violations(page: Page) -> None:
     send_text(page, "no")
     found = axe_violations(page)
     call_line(page)
-    press(page, "1")
+    press(page, "2")
     found += axe_violations(page)
     serious = [
         (v["id"], v["impact"], len(v["nodes"])) for v in found if v["impact"] in ("serious", "critical")
@@ -265,7 +281,6 @@ def test_a_screenshot_of_each_mode_is_kept_with_the_results(page: Page) -> None:
     send_text(page, "no")
     text = screenshot(page, "text-mode.png")
     call_line(page)
-    press(page, "1")
     say(page, "no", confidence_steps=8)
     call = screenshot(page, "call-mode.png")
     for path in (text, call):

@@ -45,8 +45,9 @@ FILES = sorted(HERE.glob("replies-*.tsv"))
 LINES = [line for path in FILES for line in read(path)]
 
 
-def expected(flow: Flow, line: Line) -> Output:
-    """What the very next reply must be, by the line's label, for the question it answers."""
+def expected(flow: Flow, line: Line, *, call: bool = False) -> Output:
+    """What the very next reply must be, by the line's label, for the question it answers (`call`:
+    on a call, where a question asked again offers the other languages by key)."""
     question = flow.questions[line.question]
     lang = line.lang
     if line.label == "yes":
@@ -62,7 +63,7 @@ def expected(flow: Flow, line: Line) -> Output:
         return Output(lang, outcome=target)
     if line.label == "unclear":
         notice = "not_understood"
-        return Output(lang, notices=(notice,), ask=question.id)
+        return Output(lang, notices=(notice,), ask=question.id, offers=call and bool(flow.call_offers(lang)))
     if line.label == "help":
         return Output(lang, notices=("help",), ask=question.id)
     raise ValueError(f"{line.source}: unknown label {line.label!r}")

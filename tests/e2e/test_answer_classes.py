@@ -35,8 +35,10 @@ class Person:
                 await self.twilio.text("hola" if self.lang == "es" else "hello", sender=PERSON, to=OUR_NUMBER)
             )
         self.call = self.twilio.call(caller=PERSON, to=OUR_NUMBER)
-        await self.call.start()
-        return " ".join((await self.call.press(str(FLOW.languages.index(self.lang) + 1))).says)
+        spoken = await self.call.start()
+        if self.lang != FLOW.default_language:
+            spoken = await self.call.press(FLOW.call_languages[self.lang].key)
+        return " ".join(spoken.says)
 
     async def say(self, words: str) -> str:
         if self.call is None:

@@ -75,8 +75,7 @@ async def test_a_late_key_press_on_a_call_leaves_the_call_on_its_question(
     """A caller's key press that cannot be taken in time gets the spoken safety net; the call's
     stored place is unchanged, so the same prompt's key press afterwards is taken normally."""
     call = twilio.call(caller="+15550900002", to=OUR_NUMBER)
-    await call.start()
-    asked = await call.press("1")
+    asked = await call.start()
     release, holders = await _with_every_slot_taken(app)
     late = await call.press("2", prompt=asked)
     release.set()

@@ -77,8 +77,7 @@ async def test_a_webhook_after_the_call_ended_revives_nothing(twilio: TwilioSimu
     """A gather post that arrives after the completed callback (out of order) gets an empty answer
     and leaves no session behind."""
     call = twilio.call(caller=SENDER, to=OUR_NUMBER)
-    await call.start()
-    prompt = await call.press("1")
+    prompt = await call.start()
     await call.hang_up("completed")
     late = await call.press("2", prompt=prompt)
     assert late.says == ()
@@ -92,7 +91,7 @@ async def test_out_of_order_and_repeated_status_callbacks_count_one_abandoned_ca
     """completed, then a late ringing, then completed again: one abandoned call, no session."""
     call = twilio.call(caller=SENDER, to=OUR_NUMBER)
     await call.start()
-    await call.press("1")
+    await call.press("2")
     await call.hang_up("completed")
     await call.hang_up("ringing")
     await call.hang_up("completed")
@@ -105,7 +104,6 @@ async def test_a_call_that_reached_an_outcome_is_not_abandoned(twilio: TwilioSim
     """Hanging up after the outcome is a finished call, not an abandoned one."""
     call = twilio.call(caller=SENDER, to=OUR_NUMBER)
     await call.start()
-    await call.press("1")
     await call.press("1")
     await call.hang_up("completed")
     metrics = (await twilio.client.get("/metrics")).text

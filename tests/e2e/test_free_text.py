@@ -55,7 +55,8 @@ async def _texting(twilio: TwilioSimulator, lang: str, answered_no: int = 0) -> 
 async def _calling(twilio: TwilioSimulator, lang: str, answered_no: int = 0) -> Call:
     call = twilio.call(caller=PERSON, to=OUR_NUMBER)
     await call.start()
-    await call.press(str(FLOW.languages.index(lang) + 1))
+    if lang != FLOW.default_language:
+        await call.press(FLOW.call_languages[lang].key)
     for _ in range(answered_no):
         await call.press("2")
     return call

@@ -171,7 +171,7 @@ async def test_a_text_conversation_goes_through_the_real_webhook(page: httpx.Asy
     reply = await text(page, "hello")
     assert reply["messages"][0]["text"].startswith(flow.texts["intro"].text("en", voice=False)[:30])
     assert "call 911 now" in reply["messages"][0]["text"]
-    assert reply["at"] == {"node": first_question, "lang": "en", "menu": False}
+    assert reply["at"] == {"node": first_question, "lang": "en"}
     for message in reply["messages"]:
         body = message["text"]
         assert message["segments"] == gsm.segments(body)
@@ -200,24 +200,21 @@ async def test_a_copied_example_env_with_a_public_url_still_texts(flow: Flow) ->
 async def test_a_spanish_text_is_placed_in_spanish(page: httpx.AsyncClient, flow: Flow) -> None:
     """A first text in Spanish runs in Spanish, and the page is told so."""
     reply = await text(page, "Hola, tengo debilidad")
-    assert reply["at"] == {"node": flow.question_order()[0], "lang": "es", "menu": False}
+    assert reply["at"] == {"node": flow.question_order()[0], "lang": "es"}
 
 
-async def test_a_call_with_menu_speech_silence_and_keys(page: httpx.AsyncClient, flow: Flow) -> None:
-    """A call starts at the language menu; a key picks English; a spoken no heard with little
-    confidence is asked again by keypad; a silence repeats the question; keys then walk to the
-    appointment, the line hangs up and the call is forgotten."""
+async def test_a_call_with_speech_silence_and_keys(page: httpx.AsyncClient, flow: Flow) -> None:
+    """A call starts at the first question in English, the Spanish offer read in the Spanish voice;
+    a spoken no heard with little confidence is asked again by keypad; a silence repeats the
+    question; keys then walk to the appointment, the line hangs up and the call is forgotten."""
     order = flow.question_order()
     started = await call(page, "start")
     sid = started["call"]
-    assert started["at"]["menu"] is True
-    assert started["listening"] == "keys"
-    assert any("911" in say["text"] for say in started["says"])
+    assert started["at"] == {"node": order[0], "lang": "en"}
+    assert started["listening"] == "keys and speech"
+    assert "911" in started["says"][0]["text"]
+    assert {"text": flow.call_languages["es"].offer, "locale": "es-MX"} in started["says"]
     assert {say["locale"] for say in started["says"]} == {"en-US", "es-MX"}
-
-    picked = await call(page, "press", call=sid, keys="1")
-    assert picked["at"] == {"node": order[0], "lang": "en", "menu": False}
-    assert picked["listening"] == "keys and speech"
 
     unsure = await call(page, "say", call=sid, words="no", confidence=0.3)
     assert unsure["at"]["node"] == order[0]
@@ -226,6 +223,7 @@ async def test_a_call_with_menu_speech_silence_and_keys(page: httpx.AsyncClient,
 
     quiet = await call(page, "silence", call=sid)
     assert quiet["says"][0]["text"] == flow.texts["no_input"].text("en", voice=True)
+    assert quiet["listening"] == "keys"
     assert quiet["at"]["node"] == order[0]
 
     reply = quiet
@@ -250,13 +248,15 @@ async def test_hanging_up_ends_the_call(page: httpx.AsyncClient) -> None:
 async def test_words_into_a_keys_only_gather_are_refused_as_twilio_would_never_send_them(
     page: httpx.AsyncClient,
 ) -> None:
-    """The language menu takes keys only: saying something there is a conflict, not a webhook."""
+    """Confirming a faint no takes keys only: saying something there is a conflict, not a webhook;
+    the key for Spanish still works there."""
     sid = (await call(page, "start"))["call"]
+    assert (await call(page, "say", call=sid, words="no", confidence=0.3))["listening"] == "keys"
     response = await page.post(
         "/local/call", json={"action": "say", "call": sid, "phone": ME, "words": "hola", "confidence": 0.9}
     )
     assert response.status_code == 409
-    assert (await call(page, "press", call=sid, keys="2"))["at"]["lang"] == "es"
+    assert (await call(page, "press", call=sid, keys="9"))["at"]["lang"] == "es"
 
 
 async def test_a_call_belongs_to_the_phone_that_started_it(page: httpx.AsyncClient) -> None:

@@ -22,27 +22,27 @@ def _question(qid: str) -> str:
 async def _english_call(twilio: TwilioSimulator) -> Call:
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
-    await call.press("1")
     return call
 
 
-async def test_a_call_opens_with_the_911_notice_in_both_languages_then_the_language_menu(
+async def test_a_call_opens_with_the_911_notice_then_the_first_question_with_the_spanish_offer(
     twilio: TwilioSimulator,
 ) -> None:
-    """The 911 notice is said in English and Spanish before anything is asked; a key picks the language."""
+    """The 911 notice first, outside the gather; inside it the Spanish offer and the first question,
+    which takes one key or speech; silence is redirected to the same action URL."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     spoken = await call.start()
-    assert "hang up and call 911 now" in spoken.says[0]
-    assert "cuelgue y llame al 911 ahora" in spoken.says[1]
-    assert spoken.says[2:] == ("For English, press 1.", "Para español, oprima 2.")
+    assert spoken.says == (
+        "In an emergency, hang up and call 911 now. Calling for someone? Answer for them.",
+        "Para español, oprima 9.",
+        f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure.",
+    )
     assert spoken.gather_action is not None
     assert spoken.gather_action.startswith(f"{PUBLIC_BASE_URL}/voice/gather?t=")
     assert spoken.redirect == spoken.gather_action
     assert CALLER.lstrip("+") not in spoken.gather_action
-    first = await call.press("1")
-    assert first.says[0] == f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure."
-    assert 'input="dtmf speech"' in first.xml
-    assert 'numDigits="1"' in first.xml
+    assert 'input="dtmf speech"' in spoken.xml
+    assert 'numDigits="1"' in spoken.xml
 
 
 async def test_pressing_2_to_everything_reaches_the_appointment_outcome(twilio: TwilioSimulator) -> None:
@@ -74,12 +74,14 @@ async def test_pressing_1_on_any_red_flag_gives_the_emergency_outcome_next(
 async def test_silence_repeats_the_question_twice_then_gives_the_safety_outcome(
     twilio: TwilioSimulator,
 ) -> None:
-    """Two silent repeats, then the red flags that mean call 911, then the call ends."""
+    """Two silent repeats (offering Spanish again), then the red flags that mean call 911, then the
+    call ends."""
     call = await _english_call(twilio)
     for _ in range(2):
         spoken = await call.silence()
         assert spoken.says == (
             "I did not hear an answer.",
+            "Para español, oprima 9.",
             f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure.",
         )
     spoken = await call.silence()
@@ -93,7 +95,7 @@ async def test_a_wrong_key_is_named_and_counts_toward_the_limit(twilio: TwilioSi
     spoken = await call.press("5")
     assert spoken.says[0] == "Sorry, that key is not an option."
     await call.silence()
-    spoken = await call.press("9")
+    spoken = await call.press("7")
     assert spoken.says[0].startswith("Call 911 now if you have any of these")
 
 
@@ -104,7 +106,7 @@ async def test_a_replayed_answer_does_not_advance_twice(twilio: TwilioSimulator)
     second = await call.press("2")
     assert second.says[0].startswith(_question(ORDER[1]))
     replay = await call.press("2", prompt=first)
-    assert replay.says[0].startswith(_question(ORDER[1]))
+    assert replay.says[-1].startswith(_question(ORDER[1]))
     assert replay.gather_action == second.gather_action
 
 
@@ -113,7 +115,7 @@ async def test_the_same_answer_posted_twice_at_once_advances_once(twilio: Twilio
     call = await _english_call(twilio)
     first = call.last
     results = await asyncio.gather(call.press("2", prompt=first), call.press("2", prompt=first))
-    assert {r.says[0].split(" Say yes")[0] for r in results} == {_question(ORDER[1])}
+    assert {r.says[-1].split(" Say yes")[0] for r in results} == {_question(ORDER[1])}
     spoken = await call.press("2", prompt=results[0])
     assert spoken.says[0].startswith(_question(ORDER[2]))
 
@@ -139,13 +141,14 @@ async def test_a_status_that_is_not_final_keeps_the_session(twilio: TwilioSimula
 
 
 async def test_a_spanish_caller_hears_the_questions_and_outcome_in_spanish(twilio: TwilioSimulator) -> None:
-    """Pressing 2 at the menu runs the call in Spanish, spoken with the Spanish voice in its own
-    locale (es-MX) and listened to in the Spanish recognition locale (es-US)."""
+    """Pressing 9 runs the call in Spanish, spoken with the Spanish voice in its own locale (es-MX)
+    and listened to in the Spanish recognition locale (es-US)."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
-    spoken = await call.press("2")
-    assert spoken.says[0].startswith(FLOW.questions[ORDER[0]].wording.text("es", voice=True))
+    spoken = await call.press("9")
+    assert spoken.says[-1].startswith(FLOW.questions[ORDER[0]].wording.text("es", voice=True))
     assert '<Say language="es-MX" voice="Polly.Mia">' in spoken.xml
+    assert "Polly.Joanna" not in spoken.xml
     assert 'input="dtmf speech" language="es-US"' in spoken.xml
     spoken = await call.say("Sí.", confidence=0.42)
     assert spoken.says[0].startswith("Cuelgue y llame al 911 ahora.")
@@ -191,7 +194,7 @@ async def test_the_gather_hints_name_the_emergency_phrases_of_the_call_language(
     engine listens for (and not the English ones), and saying one gets the emergency outcome."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
-    spoken = await call.press("2")
+    spoken = await call.press("9")
     gather = parse_twiml(spoken.xml).find("Gather")
     assert gather is not None
     hints = (gather.get("hints") or "").split(", ")

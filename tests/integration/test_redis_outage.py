@@ -122,7 +122,7 @@ async def test_a_call_during_an_outage_hears_the_safety_net_and_later_calls_work
     call = twilio.call(caller="+15550200000", to=OUR_NUMBER)
     spoken = await call.start()
     assert spoken.gather_action is not None
-    assert "For English, press 1." in spoken.says
+    assert "Para español, oprima 9." in spoken.says
 
 
 async def test_a_stalled_redis_still_gets_an_answer_within_the_budget(

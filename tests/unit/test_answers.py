@@ -108,6 +108,29 @@ def test_a_reply_is_read_in_the_conversation_language_first() -> None:
     assert read("yes", lang="es") is Answer.YES  # no Spanish answer found: all languages
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("sí", "en", (Answer.YES, "es")),
+        ("un poco", "en", (Answer.YES, "es")),
+        ("para nada", "en", (Answer.NO, "es")),
+        ("no sé", "en", (Answer.UNSURE, "es")),
+        ("no, no tengo", "en", (Answer.NO, "es")),
+        ("yes", "es", (Answer.YES, "en")),
+        ("no", "en", (Answer.NO, None)),  # English knows it: the conversation's own language
+        ("sí, a little", "en", (Answer.YES, None)),  # "a little" is English
+        ("ya", "es", (Answer.UNCLEAR, None)),  # a Spanish filler word is no English yes here
+        ("purple", "en", (Answer.UNCLEAR, None)),
+    ],
+)
+def test_an_answer_found_only_in_another_language_says_which(
+    text: str, lang: str, expected: tuple[Answer, str | None]
+) -> None:
+    """The line can follow a caller into their language: the class, and the one language whose
+    words alone gave it when the conversation's own found none."""
+    assert FLOW.understanding.read(Said.of(text), lang, question="breathing") == expected
+
+
 def test_a_denied_red_flag_is_a_no_to_its_own_question_only() -> None:
     """ "I haven't passed out" answers the fainting question; to another question it is no answer."""
     assert read("I haven't passed out", question="fainting") is Answer.NO

@@ -240,10 +240,71 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "questions.q1.phrases.es",
         "es",
     ),
-    "language menu naming the wrong key": (
-        lambda d: d["text"]["language_menu"].update(es="Español: oprima 3."),
-        "language-menu",
-        "text.language_menu",
+    "a language callers cannot pick on a call": (
+        lambda d: d.pop("call_languages"),
+        "call-language-key",
+        "call_languages.es",
+        "es",
+    ),
+    "a language key that is the key for yes": (
+        lambda d: d["call_languages"]["es"].update(key="1", offer="Español: 1."),
+        "call-language-key",
+        "call_languages.es.key",
+        "es",
+    ),
+    "a language key that is the key for no": (
+        lambda d: d["call_languages"]["es"].update(key="2", offer="Español: 2."),
+        "call-language-key",
+        "call_languages.es.key",
+        "es",
+    ),
+    "a language key that is the nurse's": (
+        lambda d: d["call_languages"]["es"].update(key="0", offer="Español: 0."),
+        "call-language-key",
+        "call_languages.es.key",
+        "es",
+    ),
+    "two languages on one key": (
+        lambda d: d["call_languages"].update(en={"key": "9", "offer": "English: 9."}),
+        "call-language-key",
+        "call_languages.en.key",
+        "en",
+    ),
+    "a language key that is not one key of the keypad": (
+        lambda d: d["call_languages"]["es"].update(key="99", offer="Español: 99."),
+        "structure",
+        "call_languages.es.key",
+        "es",
+    ),
+    "a language offer that does not name its key": (
+        lambda d: d["call_languages"]["es"].update(offer="Para español, oprima 8."),
+        "call-language-offer",
+        "call_languages.es.offer",
+        "es",
+    ),
+    "an English opening longer than 10 seconds": (
+        lambda d: d["text"]["intro"].update(
+            {
+                "voice": {
+                    "en": "Hello. Emergency? Hang up, call {emergency} now. " + "Words to wait through. " * 4
+                }
+            }
+        ),
+        "call-opening-time",
+        "text.intro",
+        "en",
+    ),
+    "a Spanish notice that takes a Spanish caller past 15 seconds": (
+        lambda d: d["text"]["intro"].update(
+            {
+                "voice": {
+                    "en": "Hello. Emergency? Hang up, call {emergency} now.",
+                    "es": "¿Emergencia? Cuelgue y llame al {emergency} ahora. " + "Palabras de espera. " * 7,
+                }
+            }
+        ),
+        "call-opening-time",
+        "text.intro",
         "es",
     ),
 }

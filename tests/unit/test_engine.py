@@ -14,8 +14,7 @@ from tests.support import red_flags, shipped_flow, tiny_flow
 
 FLOW = shipped_flow()
 ORDER = FLOW.question_order()
-ENGLISH = Input("keys", "1")
-SPANISH = Input("keys", "2")
+SPANISH = Input("keys", FLOW.call_languages["es"].key)
 
 
 def _walk(
@@ -38,23 +37,44 @@ def test_a_text_conversation_starts_with_the_intro_then_the_first_question() -> 
     assert session.started == 100
 
 
-def test_a_call_says_the_notice_in_every_language_then_offers_the_language_menu() -> None:
-    """On a call the notice comes first in each language, then the choice of language by key."""
+def test_a_call_says_the_notice_then_offers_the_other_languages_with_the_first_question() -> None:
+    """On a call there is no menu: the notice in the first language, then the first question with
+    the key for each other language offered."""
     session, output = engine.start(FLOW, "voice", now=0)
-    assert output == Output("en", notices=("intro",), ask=LANGUAGE_MENU, every_language=True)
-    assert session.node == LANGUAGE_MENU
+    assert output == Output("en", notices=("intro",), ask=FLOW.start, offers=True)
+    assert session.node == FLOW.start
+    assert session.lang == "en"
+
+
+def _menu_session(flow: Flow) -> Session:
+    """A call stored at the old language menu by an earlier version of the line."""
+    session, _ = engine.start(flow, "voice", now=0)
+    return replace(session, node=LANGUAGE_MENU)
+
+
+def test_a_call_stored_at_the_old_language_menu_is_still_served_from_it() -> None:
+    """After a deploy in the middle of a call, a key pressed at the old menu picks a language, so
+    the 2 that meant Spanish there is never taken as a no to the first question."""
+    flow = tiny_flow()
     for key, lang in (("1", "en"), ("2", "es")):
-        chosen, output = engine.step(FLOW, session, Input("keys", key))
-        assert output == Output(lang, ask=FLOW.start)
+        chosen, output = engine.step(flow, _menu_session(flow), Input("keys", key))
+        assert output == Output(lang, ask=flow.start, offers=lang == "en")
         assert chosen.lang == lang
+        assert chosen.answers == ()
 
 
-def test_the_language_menu_repeats_then_gives_way_to_the_first_language() -> None:
-    """A caller who does not choose hears the menu again, twice, then the questions in English."""
-    _, outputs = _walk(FLOW, [SILENCE, Input("keys", "7"), SILENCE], "voice")
-    assert outputs[1] == Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
-    assert outputs[2] == Output("en", notices=("wrong_key",), ask=LANGUAGE_MENU, every_language=True)
-    assert outputs[3] == Output("en", ask=FLOW.start)
+def test_the_old_language_menu_repeats_then_gives_way_to_the_first_language() -> None:
+    """A caller at the old menu who does not choose hears it again, twice, then the questions."""
+    flow = tiny_flow()
+    session = _menu_session(flow)
+    outputs = []
+    for reply in (SILENCE, Input("keys", "7"), SILENCE):
+        session, output = engine.step(flow, session, reply)
+        outputs.append(output)
+    assert outputs[0] == Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
+    assert outputs[1] == Output("en", notices=("wrong_key",), ask=LANGUAGE_MENU, every_language=True)
+    assert outputs[2] == Output("en", ask=flow.start, offers=True)
+    assert engine.reprompt(flow, _menu_session(flow)) == Output("en", ask=LANGUAGE_MENU, every_language=True)
 
 
 @pytest.mark.parametrize("flag", red_flags(FLOW))
@@ -63,8 +83,9 @@ def test_the_language_menu_repeats_then_gives_way_to_the_first_language() -> Non
     [
         ("sms", "en", Input("text", "yes"), Input("text", "no"), []),
         ("sms", "es", Input("text", "Sí"), Input("text", "no"), [Input("text", "español")]),
-        ("voice", "en", Input("keys", "1"), Input("keys", "2"), [ENGLISH]),
+        ("voice", "en", Input("keys", "1"), Input("keys", "2"), []),
         ("voice", "es", Input("speech", "Sí.", 0.3), Input("keys", "2"), [SPANISH]),
+        ("voice", "es", Input("speech", "un poco", 0.3), Input("speech", "para nada", 0.9), []),
     ],
 )
 def test_a_yes_to_any_red_flag_ends_in_the_emergency_outcome_at_once(
@@ -105,18 +126,18 @@ def test_a_clear_answer_resets_the_unclear_count() -> None:
 
 def test_silence_on_a_call_repeats_the_question_twice_then_ends_safely() -> None:
     """Voice: two repeats after silence, and the third silence gives the safety outcome."""
-    _, outputs = _walk(FLOW, [ENGLISH, SILENCE, SILENCE, SILENCE], "voice")
-    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start)
-    assert outputs[3] == Output("en", notices=("no_input",), ask=FLOW.start)
-    assert outputs[4] == Output("en", outcome="unclear")
+    _, outputs = _walk(FLOW, [SILENCE, SILENCE, SILENCE], "voice")
+    assert outputs[1] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True)
+    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True)
+    assert outputs[3] == Output("en", outcome="unclear")
 
 
 def test_a_wrong_key_is_said_and_counted_like_an_unclear_answer() -> None:
     """Voice: a key other than 1 or 2 is named as wrong, and shares the count with silence."""
-    _, outputs = _walk(FLOW, [ENGLISH, Input("keys", "7"), SILENCE, Input("keys", "#")], "voice")
-    assert outputs[2] == Output("en", notices=("wrong_key",), ask=FLOW.start)
-    assert outputs[3] == Output("en", notices=("no_input",), ask=FLOW.start)
-    assert outputs[4] == Output("en", outcome="unclear")
+    _, outputs = _walk(FLOW, [Input("keys", "7"), SILENCE, Input("keys", "#")], "voice")
+    assert outputs[1] == Output("en", notices=("wrong_key",), ask=FLOW.start, offers=True)
+    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True)
+    assert outputs[3] == Output("en", outcome="unclear")
 
 
 # ---- speech ------------------------------------------------------------------------------------
@@ -125,14 +146,14 @@ def test_a_wrong_key_is_said_and_counted_like_an_unclear_answer() -> None:
 @pytest.mark.parametrize("said", ["Yes.", "yeah", "Yes, it is.", "Sí.", "si"])
 def test_a_spoken_yes_is_believed_at_any_confidence(said: str) -> None:
     """A spoken yes to a red flag gives the emergency outcome even when heard with low confidence."""
-    _, outputs = _walk(FLOW, [ENGLISH, Input("speech", said, 0.1)], "voice")
+    _, outputs = _walk(FLOW, [Input("speech", said, 0.1)], "voice")
     assert outputs[-1].outcome == "emergency"
 
 
 @pytest.mark.parametrize("confidence", [None, 0.0, 0.59])
 def test_an_unsure_spoken_no_to_a_red_flag_is_confirmed_by_keypad(confidence: float | None) -> None:
     """A spoken no with missing or low confidence is not trusted: the keypad must confirm it."""
-    session, outputs = _walk(FLOW, [ENGLISH, Input("speech", "No.", confidence)], "voice")
+    session, outputs = _walk(FLOW, [Input("speech", "No.", confidence)], "voice")
     assert outputs[-1] == Output("en", ask=FLOW.start, keys_only=True)
     assert session.confirm
     assert session.answers == ()
@@ -144,9 +165,9 @@ def test_an_unsure_spoken_no_to_a_red_flag_is_confirmed_by_keypad(confidence: fl
 
 def test_while_confirming_only_a_key_or_a_yes_counts() -> None:
     """Awaiting the keypad, another spoken no is a miss, a spoken yes is an emergency, a key decides."""
-    session, _ = _walk(FLOW, [ENGLISH, Input("speech", "no", 0.2)], "voice")
+    session, _ = _walk(FLOW, [Input("speech", "no", 0.2)], "voice")
     again, output = engine.step(FLOW, session, Input("speech", "no", 0.99))
-    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True)
+    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True, offers=True)
     _, output = engine.step(FLOW, again, Input("speech", "yes", 0.2))
     assert output.outcome == "emergency"
     _, output = engine.step(FLOW, again, Input("keys", "1"))
@@ -155,14 +176,13 @@ def test_while_confirming_only_a_key_or_a_yes_counts() -> None:
 
 def test_a_confident_spoken_no_is_accepted() -> None:
     """At or above the threshold a spoken no moves on like a pressed 2."""
-    _, outputs = _walk(FLOW, [ENGLISH, Input("speech", "No.", 0.6)], "voice")
+    _, outputs = _walk(FLOW, [Input("speech", "No.", 0.6)], "voice")
     assert outputs[-1] == Output("en", ask=ORDER[1])
 
 
 def test_the_confidence_threshold_is_a_policy() -> None:
     """The threshold comes from configuration: at 0.0 every spoken no is accepted."""
     session, _ = engine.start(FLOW, "voice", now=0)
-    session, _ = engine.step(FLOW, session, ENGLISH)
     _, output = engine.step(FLOW, session, Input("speech", "no", None), Policy(min_speech_confidence=0.0))
     assert output == Output("en", ask=FLOW.start, keys_only=True)  # unknown confidence: still confirmed
     _, output = engine.step(FLOW, session, Input("speech", "no", 0.1), Policy(min_speech_confidence=0.0))
@@ -172,8 +192,8 @@ def test_the_confidence_threshold_is_a_policy() -> None:
 @pytest.mark.parametrize("said", ["purple", "what did you say", "", "hmm"])
 def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
     """Anything that is not an answer is asked again; it never counts as a no to a red flag."""
-    session, outputs = _walk(FLOW, [ENGLISH, Input("speech", said, 0.95)], "voice")
-    assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start)
+    session, outputs = _walk(FLOW, [Input("speech", said, 0.95)], "voice")
+    assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start, offers=True)
     assert session.answers == ()
 
 
@@ -201,8 +221,7 @@ def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
 def test_words_describing_an_emergency_end_the_triage_at_once(text: str, channel: Channel) -> None:
     """Whatever question is pending, free text describing an emergency gets the emergency outcome."""
     kind: InputKind = "text" if channel == "sms" else "speech"
-    prelude = [] if channel == "sms" else [ENGLISH]
-    session, outputs = _walk(FLOW, [*prelude, Input(kind, "no", 0.9), Input(kind, text, 0.9)], channel)
+    session, outputs = _walk(FLOW, [Input(kind, "no", 0.9), Input(kind, text, 0.9)], channel)
     assert outputs[-1].outcome == "emergency"
     assert session.ended
 
@@ -233,11 +252,13 @@ def test_a_first_text_describing_an_emergency_is_answered_with_the_emergency_out
     assert session.ended
 
 
-def test_emergency_words_are_heard_at_the_language_menu() -> None:
-    """Spoken emergency words count even before a language is chosen."""
-    session, _ = engine.start(FLOW, "voice", now=0)
-    _, output = engine.step(FLOW, session, Input("speech", "I can't breathe", 0.4))
-    assert output.outcome == "emergency"
+def test_emergency_words_are_heard_at_the_old_language_menu() -> None:
+    """Spoken emergency words count even before a language is chosen at the old menu, in the
+    language they are said in."""
+    _, output = engine.step(FLOW, _menu_session(FLOW), Input("speech", "I can't breathe", 0.4))
+    assert output == Output("en", outcome="emergency")
+    _, output = engine.step(FLOW, _menu_session(FLOW), Input("speech", "no puedo respirar", 0.4))
+    assert output == Output("es", outcome="emergency")
 
 
 # ---- language ----------------------------------------------------------------------------------
@@ -268,6 +289,79 @@ def test_a_language_keyword_switches_at_any_time_and_repeats_the_notice_and_ques
     assert session.answers == ((ORDER[0], False),)
     session, output = engine.step(FLOW, session, Input("text", "english"))
     assert output == Output("en", notices=("intro",), ask=ORDER[1])
+
+
+@pytest.mark.parametrize("at", range(3))
+def test_the_language_key_switches_a_call_at_any_question_and_is_never_an_answer(at: int) -> None:
+    """On a call, 9 at any question: the Spanish notice, then the same question in Spanish; the
+    answers so far are kept, and the key itself is not an answer (nor a miss)."""
+    session, _ = _walk(FLOW, [Input("keys", "2")] * at, "voice")
+    after, output = engine.step(FLOW, session, SPANISH)
+    assert output == Output("es", notices=("intro",), ask=ORDER[at])
+    assert after.lang == "es"
+    assert after.answers == session.answers
+    assert after.heard == session.heard
+    assert engine.heard(FLOW, session, after) is None
+    _, output = engine.step(FLOW, after, Input("keys", "1"))
+    assert output == Output("es", outcome="emergency")
+
+
+def test_the_language_key_settles_a_pending_keypad_confirmation_in_the_new_language() -> None:
+    """A faint spoken no awaiting the keypad, then 9: the question in Spanish, answered afresh."""
+    session, _ = _walk(FLOW, [Input("speech", "no", 0.2)], "voice")
+    after, output = engine.step(FLOW, session, SPANISH)
+    assert output == Output("es", notices=("intro",), ask=FLOW.start)
+    assert not after.confirm
+    assert after.answers == ()
+
+
+def test_the_language_key_is_an_ordinary_wrong_key_in_a_text() -> None:
+    """Texts have no language keys: a 9 there is not an answer, and the language stays."""
+    session, output = engine.step(FLOW, engine.start(FLOW, "sms", now=0)[0], Input("text", "9"))
+    assert output == Output("en", notices=("not_understood",), ask=FLOW.start)
+    assert session.lang == "en"
+
+
+@pytest.mark.parametrize(
+    ("said", "output"),
+    [
+        ("Sí.", Output("es", outcome="emergency")),
+        ("un poco", Output("es", outcome="emergency")),
+        ("creo que sí", Output("es", outcome="emergency")),
+        ("No sé.", Output("es", outcome="not_sure")),
+        ("Para nada.", Output("es", notices=("intro",), ask=ORDER[1])),
+        ("nel", Output("es", notices=("intro",), ask=ORDER[1])),
+    ],
+)
+def test_an_answer_in_spanish_to_an_english_question_on_a_call_switches_to_spanish(
+    said: str, output: Output
+) -> None:
+    """Said only in Spanish words, the answer stands and the call goes on in Spanish: a yes or
+    doubt is the Spanish outcome at once; a no, the Spanish notice and the next question."""
+    session, got = engine.step(FLOW, engine.start(FLOW, "voice", now=0)[0], Input("speech", said, 0.9))
+    assert got == output
+    assert session.lang == "es"
+
+
+@pytest.mark.parametrize("said", ["no", "No.", "yes", "not really", "2"])
+def test_an_answer_that_english_knows_keeps_the_call_in_english(said: str) -> None:
+    """ "No" is English as well as Spanish: only an answer that English does not know switches."""
+    session, output = engine.step(FLOW, engine.start(FLOW, "voice", now=0)[0], Input("speech", said, 0.9))
+    assert session.lang == output.lang == "en"
+
+
+def test_a_caller_who_chose_spanish_keeps_it_when_answering_in_english() -> None:
+    """Only a call still in the language it started in follows the caller's words: after 9, an
+    English "no" is taken as a no and the questions stay in Spanish."""
+    session, _ = _walk(FLOW, [SPANISH, Input("speech", "nope", 0.9)], "voice")
+    assert session.lang == "es"
+    assert session.answers == ((FLOW.start, False),)
+
+
+def test_an_answer_in_spanish_to_an_english_text_is_kept_and_the_language_stays() -> None:
+    """Texts keep their language rule (a keyword, or the first text): "sí" is a yes, in English."""
+    _, output = engine.step(FLOW, engine.start(FLOW, "sms", now=0)[0], Input("text", "sí"))
+    assert output == Output("en", outcome="emergency")
 
 
 # ---- limits and purity ---------------------------------------------------------------------------
@@ -339,8 +433,9 @@ def test_heard_is_nothing_when_the_reply_was_not_an_answer() -> None:
     [
         ("sms", "en", Input("text", "not sure"), []),
         ("sms", "es", Input("text", "no sé"), [Input("text", "español")]),
-        ("voice", "en", Input("speech", "I'm not sure.", 0.2), [ENGLISH]),
+        ("voice", "en", Input("speech", "I'm not sure.", 0.2), []),
         ("voice", "es", Input("speech", "Tal vez.", 0.9), [SPANISH]),
+        ("voice", "es", Input("speech", "No sé.", 0.9), []),
     ],
 )
 def test_unsure_about_a_red_flag_ends_with_the_unsure_outcome_at_once(
@@ -373,7 +468,7 @@ def test_a_flow_without_an_unsure_outcome_ends_doubt_with_the_safety_outcome() -
 
 def test_while_confirming_by_keypad_a_spoken_unsure_is_acted_on() -> None:
     """Awaiting the keypad after a faint spoken no, "I'm not sure" ends with the unsure outcome."""
-    session, _ = _walk(FLOW, [ENGLISH, Input("speech", "no", 0.2)], "voice")
+    session, _ = _walk(FLOW, [Input("speech", "no", 0.2)], "voice")
     _, output = engine.step(FLOW, session, Input("speech", "I'm not sure", 0.9))
     assert output == Output("en", outcome=FLOW.unsure_outcome().id)
 
@@ -407,7 +502,6 @@ def test_help_as_the_first_text_takes_the_place_of_the_intro() -> None:
 def test_the_session_keeps_how_every_reply_was_taken() -> None:
     """Misses, faint noes and answers, in order, per question: what audit records write."""
     replies = [
-        ENGLISH,
         SILENCE,
         Input("keys", "7"),
         Input("keys", "2"),

@@ -66,6 +66,19 @@ def test_every_error_is_reported_at_once() -> None:
         (lambda d: d["questions"]["q1"].update(colour="red"), "questions.q1.colour: unknown field"),
         (lambda d: d["limits"].update(sms_retries=-1), "limits.sms_retries: must be a whole number"),
         (lambda d: d["text"]["intro"].update(en=""), "text.intro.en: must be a non-empty string"),
+        (
+            lambda d: d["call_languages"]["es"].update(key=9),
+            'call_languages.es.key: must be one key of the keypad, in quotes: "0" to "9"',
+        ),
+        (
+            lambda d: d["call_languages"]["es"].update(key="2"),
+            "call_languages.es.key: 2 is the key for no at every question",
+        ),
+        (
+            lambda d: d["call_languages"].update(fr={"key": "8", "offer": "8"}),
+            "call_languages.fr: language is",
+        ),
+        (lambda d: d["call_languages"]["es"].pop("offer"), "call_languages.es.offer: missing"),
     ],
 )
 def test_each_structural_mistake_is_named(change: Any, expected: str) -> None:
@@ -173,3 +186,23 @@ def test_a_flow_written_before_unsure_still_loads() -> None:
     flow = parse_flow(data)
     assert flow.words["en"].unsure == ()
     assert flow.unsure_outcome().kind == "safety"
+
+
+def test_a_flow_written_before_call_languages_still_loads() -> None:
+    """Flows archived before languages had keys on calls (they had a menu) keep working; the
+    checker, not the loader, asks for a key per language."""
+    data = _tiny()
+    del data["call_languages"]
+    flow = parse_flow(data)
+    assert flow.call_languages == {}
+    assert flow.call_offers("en") == ()
+    assert flow.call_language_of_key("9") is None
+
+
+def test_the_language_keys_and_offers_are_read() -> None:
+    """Each language's key picks it; a caller in English is offered Spanish, in Spanish nothing."""
+    flow = parse_flow(_tiny())
+    assert flow.call_language_of_key("9") == "es"
+    assert flow.call_language_of_key("1") is None
+    assert [(lang, c.offer) for lang, c in flow.call_offers("en")] == [("es", "Español: 9.")]
+    assert flow.call_offers("es") == ()

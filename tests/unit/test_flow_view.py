@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from ivr.channels import sms
+from ivr.channels import sms, voice
+from ivr.channels.voice import VoiceStyle
+from ivr.core import engine
 from ivr.core.engine import Output
+from ivr.twilio_sim import Spoken
 from ivr.web.flow_view import Place, describe, place_of, text_message
 from tests.support import shipped_flow
 
 FLOW = shipped_flow()
 FIRST = FLOW.question_order()[0]
+STYLE = VoiceStyle()
 
 
 def lines(output: Output) -> list[str]:
@@ -40,11 +44,14 @@ def test_the_safety_net_is_nowhere_in_the_flow() -> None:
     assert place_of(FLOW, passages, voice=False) == Place()
 
 
-def test_the_call_language_menu_is_its_own_place() -> None:
-    """A call's first prompt ends with the language menu."""
-    says = [FLOW.texts["intro"].text("en", voice=True)]
-    says += [FLOW.texts["language_menu"].text(lang, voice=True) for lang in FLOW.languages]
-    assert place_of(FLOW, says, voice=True) == Place(menu=True)
+def test_a_call_opening_is_placed_at_the_first_question_in_english() -> None:
+    """A call's first prompt (the notice, the Spanish offer, the question) is at the first
+    question, in English: the offer in Spanish does not move it."""
+    spoken = Spoken.parse(
+        voice.render(FLOW, engine.start(FLOW, "voice", now=0)[1], action_url="/g", style=STYLE)
+    )
+    assert FLOW.call_languages["es"].offer in spoken.says
+    assert place_of(FLOW, spoken.says, voice=True) == Place(FIRST, "en")
 
 
 def test_a_spoken_question_is_read_with_its_spoken_wording() -> None:

@@ -36,6 +36,15 @@ def test_mermaid_draws_every_question_edge_and_outcome() -> None:
         assert f"    {oid}[[" in drawing
 
 
+def test_both_drawings_say_how_a_call_changes_language() -> None:
+    """A note per language a caller can pick: its key, its offer, and that an answer in it switches."""
+    note = (
+        "a call starts in en; at any question, key 9 (Para español, oprima 9.) or an answer only in es words"
+    )
+    assert f'    lang_es(["{note}' in graph.mermaid(FLOW)
+    assert note in graph.dot(FLOW)
+
+
 def test_dot_draws_the_same_edges() -> None:
     """The DOT drawing has one yes and one no edge per question."""
     drawing = graph.dot(FLOW)

@@ -15,6 +15,8 @@ OUTPUTS = [
     Output("en", notices=("intro",), ask="@language", every_language=True),
     Output("en", ask="face", handoff=True, keys_only=True, every_language=True),
     Output("en", notices=("help",)),
+    Output("en", notices=("no_input",), ask="breathing", offers=True),
+    Output("es", ask="face", keys_only=True, offers=True, handoff=True),
 ]
 
 
@@ -29,6 +31,14 @@ def test_a_recorded_reply_is_small() -> None:
     raw = recorded.encode(Recorded("0123456789abcdef", Output("es", notices=("unclear",), ask="breathing")))
     # Redis keeps a small hash compact (listpack) only while every value is at most 64 bytes.
     assert len(raw) <= 64, raw
+
+
+def test_a_reply_recorded_before_offers_existed_still_decodes() -> None:
+    """Records written by the previous version (flags without the offers bit) read as they meant."""
+    old = b'["0123456789abcdef","en",["intro"],"@language","",2]'
+    assert recorded.decode(old) == Recorded(
+        "0123456789abcdef", Output("en", notices=("intro",), ask="@language", every_language=True)
+    )
 
 
 @pytest.mark.parametrize("raw", [b"", b"{}", b"[1,2]", b"not json", b'["d","en",[],"","","x"]'])

@@ -31,7 +31,9 @@ def test_query_string_is_part_of_the_signed_url() -> None:
 def test_without_a_public_base_the_request_url_is_used() -> None:
     """With no PUBLIC_BASE_URL the URL the app received is the one validated."""
     checker = SignatureChecker(TOKEN, None)
-    assert checker.signed_url("/sms", "x=1", lambda: "https://h.example/sms?x=1") == "https://h.example/sms?x=1"
+    assert (
+        checker.signed_url("/sms", "x=1", lambda: "https://h.example/sms?x=1") == "https://h.example/sms?x=1"
+    )
 
 
 def test_a_signature_with_or_without_the_default_port_is_accepted() -> None:

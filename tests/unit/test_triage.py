@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ivr.core.engine import SILENCE, Input
+from ivr.core.engine import SILENCE, Input, Output
 from ivr.core.privacy import Pseudonyms
 from ivr.flowfile import load_flows
 from ivr.registry import FlowRegistry
@@ -74,20 +74,20 @@ async def test_a_call_input_for_an_old_prompt_repeats_the_current_one(triage: Tr
     """A gather posted with a step token that no longer names the pending prompt advances nothing."""
     order = triage.registry.current.question_order()
     started = await triage.call_started(CALL)
-    asked = await triage.call_input(CALL, started.token, Input("keys", "1"))
-    assert asked.output.ask == order[0]
+    asked = await triage.call_input(CALL, started.token, Input("keys", "2"))
+    assert asked.output.ask == order[1]
     stale = await triage.call_input(CALL, started.token, Input("keys", "2"))
-    assert stale.output.ask == order[0]
+    assert stale.output == Output("en", ask=order[1], offers=True)
     assert stale.token == asked.token
     moved = await triage.call_input(CALL, asked.token, Input("keys", "2"))
-    assert moved.output.ask == order[1]
+    assert moved.output.ask == order[2]
 
 
 async def test_a_call_that_ends_mid_triage_is_abandoned_and_forgotten(triage: Triage) -> None:
     """The status callback finds the session (an abandoned call) and removes it; a late gather for
     the finished call is ignored and revives nothing."""
     started = await triage.call_started(CALL)
-    asked = await triage.call_input(CALL, started.token, Input("keys", "1"))
+    asked = await triage.call_input(CALL, started.token, Input("keys", "2"))
     end = await triage.call_ended(CALL)
     assert end.abandoned
     assert end.session is not None

@@ -24,13 +24,61 @@ ACTION = "https://h.example/voice/gather?t=abc"
 REDIRECT = f'<Redirect method="POST">{ACTION}</Redirect>'
 
 
-def test_a_call_opens_with_the_notice_in_each_language_then_a_one_key_language_menu() -> None:
-    """Notice in English and Spanish, then the menu in a keys-only gather, then the redirect for silence."""
+def test_a_call_opens_with_the_notice_then_the_spanish_offer_and_the_first_question() -> None:
+    """The notice is said before the gather (a key pressed during it answers nothing); inside the
+    gather, the Spanish offer in the Spanish voice, then the first question; then the redirect."""
     flow = tiny_flow()
     _, output = engine.start(flow, "voice", now=0)
     assert voice.render(flow, output, action_url=ACTION, style=STYLE) == (
         f"{HEAD}<Response>{SAY}Hello. Emergency? Hang up, call {N911} now.</Say>"
-        f"{SAY_ES}Hola. ¿Emergencia? Llame al {N911} ahora.</Say>"
+        f'<Gather action="{ACTION}" hints="{voice.speech_hints(flow, "en")}" input="dtmf speech" '
+        f'language="en-US" method="POST" numDigits="1" speechTimeout="auto" timeout="6">'
+        f"{SAY_ES}Español: 9.</Say>{SAY}Q1? Say or press 1 or 2.</Say></Gather>{REDIRECT}</Response>"
+    )
+
+
+def test_a_re_prompt_in_the_first_language_offers_the_others_again() -> None:
+    """Silence, a wrong key or a reply not understood: what went wrong, then the offer and the question."""
+    flow = tiny_flow()
+    output = Output("en", notices=("no_input",), ask="q2", offers=True)
+    spoken = Spoken.parse(voice.render(flow, output, action_url=ACTION, style=STYLE))
+    assert spoken.says == ("Silence.", "Español: 9.", "Q2? Say or press 1 or 2.")
+
+
+def test_in_spanish_there_is_no_offer_of_a_language_without_a_key() -> None:
+    """Only languages with a key are offered: English has none in the fixture, so a Spanish
+    prompt offers nothing."""
+    flow = tiny_flow()
+    output = Output("es", notices=("no_input",), ask="q2", offers=True)
+    spoken = Spoken.parse(voice.render(flow, output, action_url=ACTION, style=STYLE))
+    assert spoken.says == ("Silencio.", "¿P2? Diga u oprima 1 o 2.")
+
+
+def test_the_nurse_offer_follows_the_first_question_so_it_does_not_delay_it() -> None:
+    """With a nurse number, the nurse offer is said inside the gather after the first question
+    (and after the notice of a language switch), never before it."""
+    flow = tiny_flow()
+    style = VoiceStyle(
+        locales=STYLE.locales, voices=STYLE.voices, recognition=STYLE.recognition, nurse_number="+15550001111"
+    )
+    _, output = engine.start(flow, "voice", now=0)
+    spoken = Spoken.parse(voice.render(flow, output, action_url=ACTION, style=style))
+    assert spoken.says == (
+        "Hello. Emergency? Hang up, call 911 now.",
+        "Español: 9.",
+        "Q1? Say or press 1 or 2.",
+        "Nurse: press 0.",
+    )
+    later = Spoken.parse(voice.render(flow, Output("en", ask="q2"), action_url=ACTION, style=style))
+    assert "Nurse: press 0." not in later.says
+
+
+def test_the_old_language_menu_is_still_rendered_for_a_call_stored_there() -> None:
+    """A call stored at the old menu hears it again: a keys-only gather naming 1 and 2."""
+    flow = tiny_flow()
+    output = Output("en", ask=LANGUAGE_MENU, every_language=True)
+    assert voice.render(flow, output, action_url=ACTION, style=STYLE) == (
+        f"{HEAD}<Response>"
         f'<Gather action="{ACTION}" input="dtmf" method="POST" numDigits="1" timeout="6">'
         f"{SAY}English: 1.</Say>{SAY_ES}Español: 2.</Say></Gather>{REDIRECT}</Response>"
     )
@@ -76,8 +124,8 @@ def test_silence_and_wrong_key_are_named_before_the_question_is_repeated() -> No
         assert f"{SAY}Q2? Say or press 1 or 2.</Say></Gather>{REDIRECT}</Response>" in xml
 
 
-def test_the_language_menu_again_after_silence_names_it_in_each_language() -> None:
-    """A silent caller at the menu hears 'no input' in each language and the menu again."""
+def test_the_old_language_menu_again_after_silence_names_it_in_each_language() -> None:
+    """A silent caller at the old menu hears 'no input' in each language and the menu again."""
     flow = tiny_flow()
     output = Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
     xml = voice.render(flow, output, action_url=ACTION, style=STYLE)
