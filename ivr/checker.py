@@ -88,6 +88,7 @@ def check_paths(paths: Iterable[Path]) -> tuple[list[Flow], list[Problem]]:
 
 
 def check_file(path: Path) -> tuple[Flow | None, list[Problem]]:
+    """Load a flow file and check it: the flow (None when it does not load) and every problem."""
     try:
         flow = load_flow(path)
     except FlowError as exc:

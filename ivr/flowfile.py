@@ -219,6 +219,7 @@ class _Reader:
         self.languages: tuple[str, ...] = ()
 
     def problem(self, where: str, message: str, lang: str | None = None, rule: str = "structure") -> None:
+        """Record a problem at a place in the file, under a rule the checker reports."""
         self.problems.append(LoadProblem(where, message, lang, rule))
 
     def model(self, model: type[M], raw: Any, where: str, lang: str | None = None) -> M | None:
@@ -232,6 +233,7 @@ class _Reader:
             return None
 
     def read(self) -> Flow:
+        """The flow, or FlowError with every problem found."""
         data = self.data
         if data.get("spec") != SPEC_VERSION:
             self.problem("spec", f"must be {SPEC_VERSION}, found {data.get('spec')!r}")

@@ -38,6 +38,7 @@ class VoiceStyle:
     dial_timeout: int = 20  # seconds the nurse's phone rings before the caller returns to the questions
 
     def locale(self, lang: str) -> str:
+        """The locale the voice of a flow language speaks (<Say language>)."""
         return self.locales.get(lang, "en-US")
 
     def listening(self, lang: str) -> str:
@@ -45,6 +46,7 @@ class VoiceStyle:
         return self.recognition.get(lang, self.locale(lang))
 
     def say_attributes(self, lang: str) -> dict[str, str]:
+        """The <Say> attributes for a flow language: its voice and locale."""
         attributes = {"language": self.locale(lang)}
         if voice := self.voices.get(lang):
             attributes["voice"] = voice

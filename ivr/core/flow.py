@@ -81,6 +81,7 @@ class AnswerWords:
     about: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
+        """These words as a vocabulary, added to the language's while the question is asked."""
         return Vocabulary(
             yes=_phrases(self.yes),
             no=_phrases(self.no),
@@ -134,6 +135,7 @@ class Words:
     clause_breaks: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
+        """The language's answer words as a vocabulary."""
         return Vocabulary(
             yes=_phrases(self.yes),
             no=_phrases(self.no),
@@ -198,6 +200,7 @@ class Flow:
 
     @property
     def default_language(self) -> str:
+        """The first language the flow declares: where a conversation starts."""
         return self.languages[0]
 
     def emergency_phrases_of(self, lang: str) -> tuple[str, ...]:
@@ -225,15 +228,18 @@ class Flow:
         )
 
     def node_ids(self) -> set[str]:
+        """Every question and outcome id."""
         return set(self.questions) | set(self.outcomes)
 
     def outcome_of_kind(self, kind: OutcomeKind) -> Outcome:
+        """The outcome of a kind the flow must have (emergency, appointment, safety)."""
         for outcome in self.outcomes.values():
             if outcome.kind == kind:
                 return outcome
         raise KeyError(kind)  # unreachable for a required kind of a validated flow
 
     def has_kind(self, kind: OutcomeKind) -> bool:
+        """Whether the flow has an outcome of this kind."""
         return any(o.kind == kind for o in self.outcomes.values())
 
     def unsure_outcome(self) -> Outcome:

@@ -147,6 +147,7 @@ class _Live(Collector):
         self.breaker: Breaker | None = None
 
     def collect(self) -> Iterator[Metric]:
+        """The gauges, read now."""
         yield GaugeMetricFamily(
             "ivr_ready",
             "1 when this process is ready to take conversations (as /readyz: Redis answers and the"
