@@ -44,6 +44,7 @@ class Breakdown:
     seconds_in_requests: float
     shares: dict[str, float]
     functions: list[tuple[str, float]]  # the project's and libraries' functions with most time inside
+    modules: dict[str, float]  # the project's own time, by module (standard-library time included)
 
 
 def _owner(path: str | None) -> str | None:
@@ -66,22 +67,27 @@ def breakdown(session_path: Path) -> Breakdown:
         raise SystemExit("the profile is empty")
     shares: Counter[str] = Counter()
     inside: Counter[str] = Counter()
+    modules: Counter[str] = Counter()
     total = 0.0
 
-    def walk(frame: Any, owner: str, in_request: bool, seen: frozenset[str]) -> None:
+    def walk(frame: Any, owner: str, in_request: bool, seen: frozenset[str], module: str = "") -> None:
         nonlocal total
         in_request = in_request or frame.function == REQUEST_ROOT
         owner = _owner(frame.file_path) or owner
+        if owner == OWNERS["ivr"] and frame.file_path and "/ivr/" in frame.file_path:
+            module = "ivr/" + frame.file_path.rsplit("/ivr/", 1)[1]
         own = frame.time - sum(child.time for child in frame.children)
         if in_request:
             shares[owner] += own
             total += own
+            if owner == OWNERS["ivr"]:
+                modules[module] += own
             name = f"{frame.function} ({(frame.file_path or '?').rsplit('site-packages/', 1)[-1]})"
             if name not in seen and frame.file_path and "/ivr/" in frame.file_path:
                 inside[name] += frame.time
             seen = seen | {name}
         for child in frame.children:
-            walk(child, owner, in_request, seen)
+            walk(child, owner, in_request, seen, module)
 
     walk(root, "ASGI server (uvicorn, httptools)", False, frozenset())
     if not total:
@@ -90,6 +96,7 @@ def breakdown(session_path: Path) -> Breakdown:
         seconds_in_requests=total,
         shares={k: v / total for k, v in shares.most_common()},
         functions=[(k.replace(str(Path.cwd()) + "/", ""), v / total) for k, v in inside.most_common(18)],
+        modules={k: v / total for k, v in modules.most_common(15)},
     )
 
 
@@ -128,6 +135,9 @@ def main(duration: float, connections: int) -> int:
     print(f"time handling requests, sampled: {result.seconds_in_requests:.2f} s; by who spent it:")
     for owner, share in result.shares.items():
         print(f"  {share * 100:5.1f}%  {owner}")
+    print("this project's own time by module, share of request time (standard-library calls included):")
+    for module, share in result.modules.items():
+        print(f"  {share * 100:5.1f}%  {module}")
     print("this project's functions, share of request time spent inside them (nested, so not additive):")
     for name, share in result.functions:
         print(f"  {share * 100:5.1f}%  {name}")
