@@ -13,6 +13,7 @@ from ivr.channels.voice import render as render_voice
 from ivr.core import carrier, engine, gsm
 from ivr.core.engine import Input, Output
 from ivr.core.flow import CALL_NOW_KINDS, Flow, Wording
+from ivr.core.readability import ease_es, grade
 from ivr.core.words import fold, normal_words
 from ivr.flowfile import FlowError, load_flow
 from ivr.twilio_sim import Spoken, parse_twiml
@@ -31,6 +32,30 @@ CALL_NOW: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "en": (re.compile(r"\bcall\b", re.I), re.compile(r"\b(now|right away|immediately|at once)\b", re.I)),
     "es": (re.compile(r"\bll[aá]m(e|a|en|ar)\b", re.I), re.compile(r"\b(ahora|ya|de inmediato)\b", re.I)),
 }
+
+# How each language says "go to an emergency department now", for the first sentence of `er_now`.
+ER_NOW: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "en": (re.compile(r"\bemergency (room|department)\b", re.I), re.compile(r"\b(now|right away)\b", re.I)),
+    "es": (re.compile(r"\b(sala de )?emergencias\b", re.I), re.compile(r"\b(ahora|ya)\b", re.I)),
+}
+
+# Reading level of every text (issue 23): English at most grade 6 (Flesch-Kincaid); Spanish at least
+# 65 on the INFLESZ scale ("fairly easy", the primary-school band). A flow may list exceptions, each
+# with its reason, in its [exceptions] table ("reading-level <node> <lang>" = "why").
+MAX_GRADE = 6.0
+MIN_EASE_ES = 65.0
+# Both formulas misread a text of a few words (one long word swings them by grades), so a part
+# shorter than this is not measured.
+MIN_MEASURED_WORDS = 8
+# The outcomes whose lists must name every red flag, and (but for er_now, which is where those
+# signs send people) every sign for the emergency department; the safety net must name both.
+LISTS_RED_FLAGS = ("er_now", "today", "appointment", "safety", "unsure")
+LISTS_URGENT = ("today", "appointment", "safety", "unsure")
+# A question asks about one thing: at most one "or" in it.
+ORS = {"en": re.compile(r"\bor\b", re.I), "es": re.compile(r"\b[ou]\b", re.I)}
+# Replies that end a conversation carry the advice and both lists of signs: at most three messages
+# (each within two segments); every other reply at most two.
+MAX_OUTCOME_MESSAGES = 3
 
 # How each language says "get medical care today", for the first sentence of a `today` outcome.
 CARE_TODAY: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -101,6 +126,11 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
     checks = (
         _graph,
         _red_flags,
+        _signs,
+        _safety_lists,
+        _one_topic,
+        _reading_level,
+        _parity,
         _emergency_wording,
         _sms_limits,
         _voice_limits,
@@ -111,7 +141,18 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
         _call_languages,
         _call_opening,
     )
-    return sorted({p for check in checks for p in check(flow, file)})
+    excused = _exceptions(flow)
+    found = {p for check in checks for p in check(flow, file)}
+    return sorted(p for p in found if f"{p.rule} {p.node} {p.lang}".strip() not in excused)
+
+
+def _exceptions(flow: Flow) -> frozenset[str]:
+    """The problems a flow excuses, with a reason each: "<rule> <node> <lang>" keys of its
+    [exceptions] table."""
+    table = flow.source.get("exceptions")
+    if not isinstance(table, Mapping):
+        return frozenset()
+    return frozenset(str(k).strip() for k, why in table.items() if isinstance(why, str) and why.strip())
 
 
 # ---- the graph ------------------------------------------------------------------------------
@@ -119,11 +160,17 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
 
 def _graph(flow: Flow, file: str) -> Iterator[Problem]:
     answers = {q.id: (q.yes, q.no) for q in flow.questions.values()}
-    # Any question can also end in the safety outcome (answers never understood), and a red flag
-    # in the unsure outcome (answered "not sure").
-    safety = flow.outcome_of_kind("safety").id
+    # Any question can also end in the safety outcome (answers never understood), the emergency,
+    # crisis and urgent outcomes (words of those, at any point), and a red flag in the unsure
+    # outcome (answered "not sure").
+    anywhere = (
+        flow.outcome_of_kind("safety").id,
+        flow.outcome_of_kind("emergency").id,
+        flow.crisis_outcome().id,
+        flow.urgent_outcome().id,
+    )
     unsure = flow.unsure_outcome().id
-    ends = {q.id: (safety, unsure) if q.red_flag else (safety,) for q in flow.questions.values()}
+    ends = {q.id: (*anywhere, unsure) if q.red_flag else anywhere for q in flow.questions.values()}
     reachable = _reach({flow.start}, lambda node: (*answers.get(node, ()), *ends.get(node, ())))
     for node in sorted(flow.node_ids() - reachable):
         yield Problem(file, node, "", "unreachable", "cannot be reached from the start")
@@ -182,6 +229,145 @@ def _red_flags(flow: Flow, file: str) -> Iterator[Problem]:
             )
 
 
+def _signs(flow: Flow, file: str) -> Iterator[Problem]:
+    """A question whose words in free text end a conversation leads there by its yes; and every
+    question whose yes ends in an emergency or another urgent outcome names its sign, in every
+    language, for the lists of signs."""
+    for q in flow.questions.values():
+        if q.phrases and q.yes not in flow.outcomes:
+            yield Problem(
+                file,
+                f"questions.{q.id}.phrases",
+                "",
+                "phrases-lead-nowhere",
+                "free-text phrases need a yes that ends in an outcome; this yes asks on",
+            )
+        if not _listed_sign(flow, q.id):
+            continue
+        for lang in flow.languages:
+            if not q.named.get(lang):
+                yield Problem(
+                    file,
+                    f"questions.{q.id}.named",
+                    lang,
+                    "unnamed-sign",
+                    "name the sign (`named`) in the words every list of signs uses",
+                )
+
+
+def _listed_sign(flow: Flow, qid: str) -> str | None:
+    """'red' for a red flag, 'urgent' for a sign whose yes leads to the emergency department now,
+    None for a question whose sign is not listed."""
+    q = flow.questions[qid]
+    target = flow.outcomes.get(q.yes)
+    if q.red_flag:
+        return "red"
+    if target is not None and target.kind == "er_now":
+        return "urgent"
+    return None
+
+
+def _safety_lists(flow: Flow, file: str) -> Iterator[Problem]:
+    """Every list of signs names every red flag, and every sign for the emergency department
+    (which er_now, the outcome those signs lead to, need not list), in each language and channel."""
+    lists: list[tuple[str, Wording, tuple[str, ...]]] = []
+    for o in flow.outcomes.values():
+        kinds = ("red", "urgent") if o.kind in LISTS_URGENT else ("red",) if o.kind in LISTS_RED_FLAGS else ()
+        if kinds:
+            lists.append((f"outcomes.{o.id}", o.wording, kinds))
+    lists.append(("text.safety_net", flow.texts["safety_net"], ("red", "urgent")))
+    for node, wording, kinds in lists:
+        for lang in flow.languages:
+            for channel, voice in (("text", False), ("voice", True)):
+                said = f" {fold(wording.text(lang, voice=voice))} "
+                for q in flow.questions.values():
+                    if _listed_sign(flow, q.id) not in kinds:
+                        continue
+                    missing = [n for n in q.named.get(lang, ()) if f" {fold(n)} " not in said]
+                    if missing:
+                        yield Problem(
+                            file,
+                            node,
+                            lang,
+                            "safety-list",
+                            f"the list of signs ({channel}) leaves out {q.id}: no {', '.join(map(repr, missing))}",
+                        )
+
+
+def _one_topic(flow: Flow, file: str) -> Iterator[Problem]:
+    """A question asks about one thing: at most one "or" (two ways of saying it), never a list."""
+    for q in flow.questions.values():
+        for lang in flow.languages:
+            pattern = ORS.get(lang)
+            if pattern is None:
+                continue
+            for channel, voice in (("text", False), ("voice", True)):
+                text = q.wording.text(lang, voice=voice)
+                count = len(pattern.findall(text))
+                if count > 1:
+                    yield Problem(
+                        file,
+                        f"questions.{q.id}",
+                        lang,
+                        "one-topic",
+                        f"asks about more than one thing ({count} x 'or', {channel}): {text!r}",
+                    )
+
+
+def _reading_level(flow: Flow, file: str) -> Iterator[Problem]:
+    """Every part of every text reads at grade 6 or below (English), or 65 or more on INFLESZ
+    (Spanish); a language with no measure here is not held to one."""
+    for node, wording in _wordings(flow):
+        for lang in flow.languages:
+            for channel, voice in (("text", False), ("voice", True)):
+                for part in wording.parts(lang, voice=voice):
+                    if len(part.split()) < MIN_MEASURED_WORDS:
+                        continue
+                    if lang == "en" and (level := round(grade(part), 1)) > MAX_GRADE:
+                        message = f"reads at grade {level} ({channel}); at most {MAX_GRADE}: {part[:70]!r}"
+                    elif lang == "es" and (ease := round(ease_es(part), 1)) < MIN_EASE_ES:
+                        message = (
+                            f"reads at {ease} on INFLESZ ({channel}); at least {MIN_EASE_ES}: {part[:70]!r}"
+                        )
+                    else:
+                        continue
+                    yield Problem(file, node, lang, "reading-level", message)
+
+
+def _parity(flow: Flow, file: str) -> Iterator[Problem]:
+    """Every language says the same thing: as many parts, with the same placeholders and numbers
+    in each, in text and on calls (the wording of each is the translator's)."""
+    first = flow.default_language
+    for node, wording in _wordings(flow):
+        for lang in flow.languages[1:]:
+            for channel, voice in (("text", False), ("voice", True)):
+                mine = wording.parts(first, voice=voice)
+                theirs = wording.parts(lang, voice=voice)
+                if len(mine) != len(theirs):
+                    yield Problem(
+                        file,
+                        node,
+                        lang,
+                        "parity",
+                        f"{len(theirs)} part(s) ({channel}) where {first} has {len(mine)}",
+                    )
+                    continue
+                for k, (a, b) in enumerate(zip(mine, theirs, strict=True), start=1):
+                    if _marks(a) != _marks(b):
+                        yield Problem(
+                            file,
+                            node,
+                            lang,
+                            "parity",
+                            f"part {k} ({channel}) has {sorted(_marks(b))}, {first} has {sorted(_marks(a))}",
+                        )
+
+
+def _marks(text: str) -> set[str]:
+    """The placeholders and numbers of a text, which every translation must keep."""
+    return set(re.findall(r"\{[a-z_]+\}", text)) | set(re.findall(r"\d+", re.sub(r"\{[a-z_]+\}", "", text)))
+
+
 # ---- what must be said ------------------------------------------------------------------------
 
 
@@ -216,6 +402,42 @@ def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
                         "call-now",
                         f"first sentence ({channel}) must tell the person to call {{emergency}} now: "
                         f"{_first_sentence(parts[0])!r}",
+                    )
+        for outcome in (o for o in flow.outcomes.values() if o.kind == "er_now"):
+            for channel, voice in (("text", False), ("voice", True)):
+                sentence = _first_sentence(outcome.wording.parts(lang, voice=voice)[0])
+                where_, when_ = ER_NOW.get(lang, (None, None))
+                if (
+                    where_ is None
+                    or when_ is None
+                    or not (where_.search(sentence) and when_.search(sentence))
+                ):
+                    yield Problem(
+                        file,
+                        outcome.id,
+                        lang,
+                        "er-now",
+                        f"first sentence ({channel}) must send the person to an emergency department now: "
+                        f"{sentence!r}",
+                    )
+        for outcome in (o for o in flow.outcomes.values() if o.kind == "crisis"):
+            for channel, voice in (("text", False), ("voice", True)):
+                parts = outcome.wording.parts(lang, voice=voice)
+                if "{crisis}" not in _first_sentence(parts[0]):
+                    yield Problem(
+                        file,
+                        outcome.id,
+                        lang,
+                        "crisis-line",
+                        f"first sentence ({channel}) must give the crisis line, {{crisis}}",
+                    )
+                if not any(_says_call_now(s, lang) for p in parts for s in SENTENCE_END.split(p)):
+                    yield Problem(
+                        file,
+                        outcome.id,
+                        lang,
+                        "call-now",
+                        f"must also say ({channel}) to call {{emergency}} now in danger",
                     )
         for outcome in (o for o in flow.outcomes.values() if o.kind == "today"):
             yield from _care_today(
@@ -287,13 +509,13 @@ def _sms_limits(flow: Flow, file: str) -> Iterator[Problem]:
         )
         net = bound.texts["safety_net"]
         replies.extend(
-            (lang, "text.safety_net", [sms.PART_SEPARATOR.join(net.parts(lang, voice=False))])
-            for lang in flow.languages
+            (lang, "text.safety_net", sms.pack(net.parts(lang, voice=False))) for lang in flow.languages
         )
         for lang, node, bodies in replies:
-            if len(bodies) > sms.MAX_SEGMENTS:
+            most = MAX_OUTCOME_MESSAGES if node in flow.outcomes or node == "text.safety_net" else 2
+            if len(bodies) > most:
                 yield Problem(
-                    file, node, lang, "sms-messages", f"a reply takes {len(bodies)} messages; at most 2"
+                    file, node, lang, "sms-messages", f"a reply takes {len(bodies)} messages; at most {most}"
                 )
             for body in bodies:
                 encoding = gsm.encoding_of(body)

@@ -29,9 +29,13 @@ from ivr.ops.workers import shared_metrics
 from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
 from ivr.terminal import call_in_terminal, text_in_terminal
+from ivr.training import commands as answer_commands
 from ivr.web.local_mode import banner
 
 EXIT_CONFIG = 2
+SHIPPED_FLOW = PACKAGED_FLOWS / "muscle-weakness.toml"
+ANSWER_DATA = PACKAGED_FLOWS / "answers" / "train"
+CASES = PACKAGED_FLOWS / "cases"
 LATEST = Path("bench/results/latest.json")
 TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
 
@@ -122,7 +126,32 @@ def _parser() -> argparse.ArgumentParser:
     bins.add_argument("--out", type=Path, default=TWIML_BINS, help="where to write sms.xml and voice.xml")
     bins.add_argument("--emergency-number", default="911")
     bins.set_defaults(run=_flows_twiml_bins)
+
+    validate = flows.add_parser(
+        "validate", help="run a flow against a case bank: advice given vs advice expected, and each miss"
+    )
+    validate.add_argument("cases", nargs="*", type=Path, default=[CASES], metavar="CASES")
+    validate.add_argument("--flow", type=Path, default=SHIPPED_FLOW, help="the flow file")
+    validate.set_defaults(run=_flows_validate)
+
+    _answer_commands(commands)
     return parser
+
+
+def _answer_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`ivr answers train` and `ivr answers eval`: the answer model."""
+    answers = commands.add_parser("answers", help="train and measure the answer model").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    train = answers.add_parser("train", help="retrain the answer model from labelled replies (flows/answers)")
+    train.add_argument("data", nargs="*", type=Path, default=[ANSWER_DATA], metavar="TSV_OR_DIR")
+    train.add_argument("--flow", type=Path, default=SHIPPED_FLOW, help="the flow whose questions they answer")
+    train.add_argument("--out", type=Path, help="where to write the weights (default: where the flow names)")
+    train.set_defaults(run=lambda a: answer_commands.train(a.flow, a.data, a.out))
+    check = answers.add_parser("eval", help="how the line handles labelled replies, as a nurse would")
+    check.add_argument("files", nargs="+", type=Path, metavar="TSV")
+    check.add_argument("--flow", type=Path, default=SHIPPED_FLOW, help="the flow file")
+    check.set_defaults(run=lambda a: answer_commands.evaluate_files(a.flow, a.files))
 
 
 def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -288,6 +317,12 @@ def _flows_graph(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
     return 0
+
+
+def _flows_validate(args: argparse.Namespace) -> int:
+    from ivr.cases import run_cases  # noqa: PLC0415
+
+    return run_cases(args.flow, args.cases)
 
 
 def _flows_twiml_bins(args: argparse.Namespace) -> int:

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         description="The https URL Twilio calls, e.g. https://triage.example.org (no trailing /).",
     )
     emergency_number: str = Field("911", description="The number people are told to call.")
+    crisis_number: str = Field(
+        "988", description="The suicide and crisis line people are told to call or text (988 in the US)."
+    )
     booking_url: str | None = Field(None, description="Link for booking an appointment (texts only).")
     sms_session_ttl: int = Field(3600, ge=60, le=7 * 86400, description="Idle seconds an SMS triage is kept.")
     voice_session_ttl: int = Field(900, ge=60, le=86400, description="Idle seconds a call's triage is kept.")
@@ -313,11 +316,11 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None  # the message names the form, never the password
         return value
 
-    @field_validator("emergency_number")
+    @field_validator("emergency_number", "crisis_number")
     @classmethod
     def _emergency_number(cls, value: str) -> str:
         if not re.fullmatch(r"\d{2,6}", value):
-            raise ValueError("must be 2 to 6 digits, e.g. 911")
+            raise ValueError("must be 2 to 6 digits, e.g. 911 or 988")
         return value
 
     @field_validator("public_base_url")

@@ -6,6 +6,8 @@ shows: one bad question does not hide a bad outcome, because each table is valid
 
 from __future__ import annotations
 
+import copy
+import json
 import string
 import tomllib
 from collections.abc import Callable, Mapping
@@ -15,7 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ivr.core.answers import NO_KEY, YES_KEY
+from ivr.core.answer_model import AnswerModel, digest_of
+from ivr.core.answers import ANSWER_KEYS
 from ivr.core.emergency import parse_pattern
 from ivr.core.engine import HANDOFF_KEY
 from ivr.core.flow import (
@@ -85,6 +88,10 @@ class _Top(_Strict):
     text: Annotated[Table, Field(min_length=1)]
     words: Table
     call_languages: Table = Field(default_factory=dict)
+    # The answer model's weights file, relative to the flow file (ivr.core.answer_model).
+    answer_model: Name | None = None
+    # Checker problems the clinical lead has excused, "<rule> <node> <lang>" = "why" (ivr.checker).
+    exceptions: dict[str, Name] = Field(default_factory=dict)
 
 
 _DEFAULT_LIMITS = Limits()
@@ -100,7 +107,6 @@ class _AnswerWords(_Strict):
     yes: list[Name] = Field(default_factory=list)
     no: list[Name] = Field(default_factory=list)
     unsure: list[Name] = Field(default_factory=list)
-    about: list[Name] = Field(default_factory=list)
 
 
 class _Question(_Strict):
@@ -110,10 +116,11 @@ class _Question(_Strict):
     red_flag: bool = False
     phrases: dict[str, list[Name]] = Field(default_factory=dict)
     words: dict[str, _AnswerWords] = Field(default_factory=dict)
+    named: dict[str, list[Name]] = Field(default_factory=dict)
 
 
 class _Outcome(_Strict):
-    kind: Literal["emergency", "today", "appointment", "safety", "unsure"]
+    kind: Literal["emergency", "er_now", "today", "appointment", "safety", "unsure", "crisis"]
     text: Any = None
     booking: Any = None
 
@@ -125,7 +132,7 @@ class _CallLanguage(_Strict):
 
 # Keys that mean something at every question of a call, so no language may take them. Refused on
 # load, not only by the checker: a flow served with such a key would take a 2 for a language.
-KEYS_IN_USE = {YES_KEY: "the key for yes", NO_KEY: "the key for no", HANDOFF_KEY: "the nurse's key"}
+KEYS_IN_USE = {**ANSWER_KEYS, HANDOFF_KEY: "the nurse's key"}
 
 
 class _Words(_Strict):
@@ -143,6 +150,10 @@ class _Words(_Strict):
     emergency: NonEmpty
     negations: NonEmpty
     clause_breaks: NonEmpty
+    crisis: list[Name] = Field(default_factory=list)
+    cues: list[Name] = Field(default_factory=list)
+    history: list[Name] = Field(default_factory=list)
+    recent: list[Name] = Field(default_factory=list)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -175,13 +186,27 @@ def _message(error: Mapping[str, Any]) -> str:
 # ---- loading ------------------------------------------------------------------------------------
 
 
-def load_flow(path: Path) -> Flow:
-    """Read and validate one flow file."""
+def load_flow(path: Path, *, with_model: bool = True) -> Flow:
+    """Read and validate one flow file, with the answer model it names (unless `with_model` is
+    False: to train that model)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise FlowError(str(path), [LoadProblem("file", f"cannot read: {exc}")]) from exc
-    return parse_flow(data, source=str(path))
+    flow = parse_flow(data, source=str(path))
+    name = data.get("answer_model")
+    if isinstance(name, str) and with_model:
+        flow = flow.with_model(load_model(path.parent / name, source=str(path)))
+    return flow
+
+
+def load_model(path: Path, *, source: str = "<flow>") -> AnswerModel:
+    """Read an answer model's weights file; FlowError when it cannot be used."""
+    try:
+        raw = path.read_bytes()
+        return AnswerModel.from_json(json.loads(raw), digest=digest_of(raw))
+    except (OSError, ValueError) as exc:
+        raise FlowError(source, [LoadProblem("answer_model", f"cannot read {path.name}: {exc}")]) from exc
 
 
 def load_flows(directory: Path) -> dict[str, Flow]:
@@ -207,13 +232,51 @@ def load_flows(directory: Path) -> dict[str, Flow]:
 
 
 def parse_flow(data: Mapping[str, Any], *, source: str = "<flow>") -> Flow:
-    """Build a Flow from parsed data, or raise FlowError listing every problem found."""
-    return _Reader(data, source).read()
+    """Build a Flow from parsed data (migrated forward first: see `migrate`), or raise FlowError
+    listing every problem found."""
+    return _Reader(migrate(data), source, original=data).read()
+
+
+def migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A flow written for an earlier version of the line, brought to this one (as goflow's
+    MigrateToLatest does), so that a conversation archived on it finishes instead of starting
+    again; the engine never branches on a flow's age. The digest stays that of the data as
+    written. A flow of this version is returned as it is.
+
+    - Questions' `about` words (read by the old word rules, which the answer model replaced) go.
+    - The simple answer hints, asked for since 4.0, default to the ordinary ones.
+    """
+    questions = data.get("questions")
+    texts = data.get("text")
+    old_about = isinstance(questions, Mapping) and any(
+        isinstance(q, Mapping)
+        and isinstance(q.get("words"), Mapping)
+        and any(isinstance(w, Mapping) and "about" in w for w in q["words"].values())
+        for q in questions.values()
+    )
+    old_hints = isinstance(texts, Mapping) and any(
+        f"{channel}_answer_hint" in texts and f"{channel}_answer_hint_simple" not in texts
+        for channel in ("sms", "voice")
+    )
+    if not (old_about or old_hints):
+        return data
+    migrated = copy.deepcopy(dict(data))
+    for question in migrated.get("questions", {}).values():
+        for words in question.get("words", {}).values() if isinstance(question, dict) else ():
+            if isinstance(words, dict):
+                words.pop("about", None)
+    text = migrated.get("text")
+    if isinstance(text, dict):
+        for channel in ("sms", "voice"):
+            if f"{channel}_answer_hint" in text:
+                text.setdefault(f"{channel}_answer_hint_simple", text[f"{channel}_answer_hint"])
+    return migrated
 
 
 class _Reader:
-    def __init__(self, data: Mapping[str, Any], source: str) -> None:
+    def __init__(self, data: Mapping[str, Any], source: str, original: Mapping[str, Any] | None = None) -> None:
         self.data = data
+        self.source_data = data if original is None else original
         self.source = source
         self.problems: list[LoadProblem] = []
         self.languages: tuple[str, ...] = ()
@@ -282,7 +345,7 @@ class _Reader:
             texts=texts,
             words=words,
             limits=limits,
-            source=data,
+            source=self.source_data,
             call_languages=call_languages,
         )
 
@@ -361,7 +424,13 @@ class _Reader:
                 self.problem(f"{where}.words.{lang}", "language is not declared in `languages`", lang)
                 continue
             words[lang] = AnswerWords(**{name: tuple(v) for name, v in lists.model_dump().items()})
-        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words)
+        named: dict[str, tuple[str, ...]] = {}
+        for lang, texts in read.named.items():
+            if lang not in self.languages:
+                self.problem(f"{where}.named.{lang}", "language is not declared in `languages`", lang)
+                continue
+            named[lang] = tuple(texts)
+        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words, named)
 
     def _outcome(self, oid: str, raw: Any) -> Outcome | None:
         where = f"outcomes.{oid}"

@@ -28,12 +28,14 @@ class FlowRegistry:
         active: str,
         emergency_number: str,
         booking_url: str | None,
+        crisis_number: str = "988",
         archive: FlowArchive | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if active not in flows:
             raise KeyError(f"flow {active!r} is not among the loaded flows {sorted(flows)}")
         self._emergency_number = emergency_number
+        self._crisis_number = crisis_number
         self._booking_url = booking_url
         self._archive = archive
         self._clock = clock
@@ -44,7 +46,11 @@ class FlowRegistry:
         self.current = self._by_digest[(active, flows[active].digest)]
 
     def _add(self, flow: Flow) -> Flow:
-        bound = flow.bind(emergency_number=self._emergency_number, booking_url=self._booking_url)
+        bound = flow.bind(
+            emergency_number=self._emergency_number,
+            booking_url=self._booking_url,
+            crisis_number=self._crisis_number,
+        )
         self._by_digest[(flow.id, flow.digest)] = bound
         return bound
 
@@ -58,6 +64,11 @@ class FlowRegistry:
         if flow is None and self._archive is not None:
             archived = await self._archive.fetch(flow_id, digest)
             if archived is not None:
+                # The answer model is not archived with a flow: replies on a resumed conversation
+                # are read with the model this process serves for that flow id.
+                served = next((f for (fid, _), f in self._by_digest.items() if fid == flow_id), None)
+                if served is not None and archived.answer_model is None:
+                    archived = archived.with_model(served.answer_model)
                 log.info(
                     "resumed a conversation on an archived flow", extra={"flow": flow_id, "digest": digest}
                 )

@@ -37,7 +37,7 @@ class Turn:
     fresh: bool = False  # this turn started a new conversation
     replayed: bool = False  # a repeat of a message already answered: the same reply again
     event: str = ""  # besides a step: opted_out, opted_in, help, rate_limited, ignored (nothing sent)
-    heard: tuple[str, str] | None = None  # (question, how what was said was taken): see engine.heard
+    heard: engine.Heard | None = None  # how what was said to the pending question was taken
 
 
 @dataclass(frozen=True, slots=True)

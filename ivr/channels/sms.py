@@ -1,4 +1,5 @@
-"""Engine output as text messages: at most two segments each, at most two per reply, as <Message> TwiML."""
+"""Engine output as text messages: at most two segments each, as <Message> TwiML (the flow checker
+holds a reply to two messages, three for the one that ends a conversation)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def parts(flow: Flow, output: Output, *, nurse: bool = False) -> list[str]:
             texts.extend(flow.texts["nurse_offer"].parts(output.lang, voice=False))
     if output.ask is not None:
         question = flow.questions[output.ask].wording.text(output.lang, voice=False)
-        hint = flow.texts["sms_answer_hint"].text(output.lang, voice=False)
+        hint_id = "sms_answer_hint_simple" if output.simple else "sms_answer_hint"
+        hint = flow.texts[hint_id].text(output.lang, voice=False)
         texts.append(f"{question} {hint}")
     if output.outcome is not None:
         outcome = flow.outcomes[output.outcome]
@@ -72,8 +74,8 @@ def render(flow: Flow, output: Output, *, nurse: bool = False) -> str:
 
 
 def safety_net(flow: Flow) -> str:
-    """What a texter gets when the line itself fails: the red flags and 911 in every language,
-    each language in its own message so none is cut."""
+    """What a texter gets when the line itself fails: the signs for 911 and for the emergency
+    department in every language, each language in messages of its own so none is cut."""
     return twiml(
-        [PART_SEPARATOR.join(flow.texts["safety_net"].parts(lang, voice=False)) for lang in flow.languages]
+        [body for lang in flow.languages for body in pack(flow.texts["safety_net"].parts(lang, voice=False))]
     )

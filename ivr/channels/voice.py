@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core.engine import Output
 from ivr.core.flow import Flow
 from ivr.core.words import fold
 
@@ -100,18 +100,15 @@ def render(
     response = VoiceResponse()
     # Notices are said before the <Gather>, so a key pressed during them is not taken as an answer
     # to a question not yet asked.
-    for lang in flow.languages if output.every_language else (output.lang,):
-        for notice in output.notices:
-            say(response, flow.texts[notice].text(lang, voice=True), style, lang)
+    for notice in output.notices:
+        say(response, flow.texts[notice].text(output.lang, voice=True), style, output.lang)
     if output.handoff and style.nurse_number:
         say(response, flow.texts["nurse_connecting"].text(output.lang, voice=True), style, output.lang)
         dial = response.dial(timeout=style.dial_timeout, action=handoff_url, method="POST")
         # Machine detection reports AnsweredBy to the screening URL, so voicemail is hung up on there.
         dial.number(style.nurse_number, url=screen_url, method="POST", machine_detection="Enable")
         return str(response.to_xml())
-    if output.ask == LANGUAGE_MENU:
-        _language_menu(response, flow, action_url=action_url, style=style)
-    elif output.ask is not None:
+    if output.ask is not None:
         _question(response, flow, output, output.ask, action_url=action_url, style=style)
     if output.ask is not None:
         # Twilio runs the next verb when the gather hears nothing: that is how silence reaches us.
@@ -127,23 +124,14 @@ def render(
     return str(response.to_xml())
 
 
-def _language_menu(response: VoiceResponse, flow: Flow, *, action_url: str, style: VoiceStyle) -> None:
-    """The old menu, for a call stored there by an older version (see engine.LANGUAGE_MENU); its
-    flow has the menu's text."""
-    gather = response.gather(
-        input="dtmf", num_digits=1, action=action_url, method="POST", timeout=style.gather_timeout
-    )
-    for choice in flow.languages:
-        say(gather, flow.texts["language_menu"].text(choice, voice=True), style, choice)
-
-
 def _question(
     response: VoiceResponse, flow: Flow, output: Output, ask: str, *, action_url: str, style: VoiceStyle
 ) -> None:
     lang = output.lang
     question = flow.questions[ask].wording.text(lang, voice=True)
     listen = style.speech and not output.keys_only
-    hint = flow.texts["voice_answer_hint" if listen else "confirm_by_key"].text(lang, voice=True)
+    hint_id = "voice_answer_hint_simple" if output.simple else "voice_answer_hint"
+    hint = flow.texts[hint_id if listen else "confirm_by_key"].text(lang, voice=True)
     attributes: dict[str, object] = {
         "input": "dtmf speech" if listen else "dtmf",
         "num_digits": 1,

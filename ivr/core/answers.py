@@ -1,18 +1,9 @@
-"""How a reply answers a yes/no question: yes, no, unsure, or not an answer; from text, keys and speech.
+"""How a reply answers a yes/no question: the classes, the keys, and the flow's exact answers.
 
 A triage nurse hears a partial or hedged yes ("a little", "I think so") as a yes, treats "not sure"
-about a red flag as a reason to act, and hears "nah" or "not really" as a no. The words of each class
-are flow data, per language; this module only applies them:
-
-- Phrases are found anywhere, the longest first ("no idea" is unsure, not no; "I don't think so" is no).
-- A single letter or a number ("y", "N", "2") answers only when nothing else but filler is said,
-  because "y" is also the Spanish "and" and a number may be a day count.
-- A short echo of the question at the end of a clause, a subject and a verb ("it is", "I do",
-  "she hasn't"), is a yes, or a no with "not".
-- Yes with no, either way round ("no it is", "No I do"), is doubt: unsure, never a no.
-- A no stands only when every other word is filler, a negation, or a word about the question
-  ("no thanks", "nope, just tired", "no, I didn't fall"); a no with words the line cannot place
-  ("no strength in my legs") is not an answer, and is asked again.
+about a red flag as a reason to act, and hears "nah" or "not really" as a no. Replies that are one
+of the flow's exact answers (whole, after folding case, accents and repeated letters) are taken by
+rule here; every other reply is read by the answer model (ivr.core.reading).
 """
 
 from __future__ import annotations
@@ -33,10 +24,16 @@ class Answer(enum.Enum):
     NO = "no"
     UNSURE = "unsure"
     UNCLEAR = "unclear"  # not an answer: asked again, saying how to answer
+    EMERGENCY = "emergency"  # describes an emergency, whatever was asked: the emergency outcome
+    CRISIS = "crisis"  # thoughts of suicide or self-harm: the crisis outcome
+    URGENT = "urgent"  # describes another question's sign for the emergency department: go there now
+    HELP = "help"  # asks for help or what to do: the help text (911 first), then the question again
 
 
 YES_KEY = "1"
 NO_KEY = "2"
+UNSURE_KEY = "3"
+ANSWER_KEYS = {YES_KEY: "the key for yes", NO_KEY: "the key for no", UNSURE_KEY: "the key for not sure"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +41,9 @@ class Vocabulary:
     """How people answer in one language (or several merged), as normalised phrases
     (see ivr.core.words.normal_words).
 
-    `filler` words can come with any answer without changing it ("thanks", "just", "tired");
-    `subjects` and `verbs` make short echoes ("it is", "she doesn't"); `negations` turn an echo into a no.
+    `yes`, `no` and `unsure` are whole replies taken by rule. `filler` words ("um", "well") and
+    `subjects` ("he", "she") tell where the answer a message opens with ends ("no he passed out":
+    the no does not negate "passed out"); `negations` mark an opening that reads on ("no trouble").
     """
 
     yes: frozenset[Phrase]
@@ -57,6 +55,11 @@ class Vocabulary:
     negations: frozenset[str] = frozenset()
     _classes: Mapping[Phrase, Answer] = field(default_factory=dict, compare=False, repr=False)
     _longest: int = field(default=1, compare=False, repr=False)
+
+    @property
+    def classes(self) -> Mapping[Phrase, Answer]:
+        """Each exact answer phrase with its class."""
+        return self._classes
 
     def __post_init__(self) -> None:
         classes: dict[Phrase, Answer] = {}
@@ -142,173 +145,57 @@ class Lead:
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
-    """The vocabularies of a flow, per language and per question (a question may add its own
-    phrases: "slowly" is a no to "did it begin suddenly?", and "eats fine" words about swallowing).
+    """The exact answers of a flow, per language and per question: a whole reply that is one of them
+    ("no", "nope", "para nada", "slowly" to the onset question) is taken at once, by rule.
 
-    A reply is read in the conversation's language first; if that finds no answer, in all the
-    flow's languages together (a Spanish speaker who types "yes" is not asked again), leaving out
-    phrases made only of the conversation language's filler ("ya" is a yes in English texting and
-    a filler word in Spanish). `others` are those languages one by one, the same phrases left out,
-    to tell which language such an answer was given in."""
+    A reply is looked up in the conversation's language first (the question's own phrases, then the
+    language's), then in each other language, leaving out phrases made only of the conversation
+    language's filler ("ya" is a yes in English texting and a filler word in Spanish); such an
+    answer names the language it was given in."""
 
-    own: Mapping[tuple[str, str | None], Vocabulary]
-    fallback: Mapping[tuple[str, str | None], Vocabulary]
+    own: Mapping[tuple[str, str | None], Mapping[Phrase, Answer]]
+    languages: tuple[str, ...]
+    filler: Mapping[str, frozenset[str]]
     any_language: Vocabulary  # every language's general words: to find the answer a message opens with
-    others: Mapping[tuple[str, str | None], tuple[tuple[str, Vocabulary], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
         cls, by_language: Mapping[str, Vocabulary], by_question: Mapping[str, Mapping[str, Vocabulary]]
     ) -> Understanding:
         """From each language's vocabulary, and each question's additions per language."""
-        own: dict[tuple[str, str | None], Vocabulary] = {}
-        fallback: dict[tuple[str, str | None], Vocabulary] = {}
-        others: dict[tuple[str, str | None], tuple[tuple[str, Vocabulary], ...]] = {}
-        for question in (None, *by_question):
-            extra = by_question.get(question, {}) if question is not None else {}
-            everything = Vocabulary.merge([*by_language.values(), *extra.values()])
-            for lang, general in by_language.items():
-                own[(lang, question)] = Vocabulary.merge([general, extra[lang]]) if lang in extra else general
-            for lang in by_language:
-                filler = own[(lang, question)].filler
-                fallback[(lang, question)] = everything.without_words_of(filler)
-                others[(lang, question)] = tuple(
-                    (other, own[(other, question)].without_words_of(filler))
-                    for other in by_language
-                    if other != lang
-                )
-        return cls(own, fallback, Vocabulary.merge(by_language.values()), others)
+        own: dict[tuple[str, str | None], Mapping[Phrase, Answer]] = {}
+        for lang, general in by_language.items():
+            own[(lang, None)] = general.classes
+            for question, extra in by_question.items():
+                if lang in extra:
+                    own[(lang, question)] = {**general.classes, **extra[lang].classes}
+        filler = {lang: v.filler for lang, v in by_language.items()}
+        return cls(own, tuple(by_language), filler, Vocabulary.merge(by_language.values()))
 
-    def classify(
-        self,
-        said: Said,
-        lang: str,
-        *,
-        question: str | None = None,
-        cleared: frozenset[tuple[int, int]] = frozenset(),
-        denied: bool = False,
-    ) -> Answer:
-        """The class of a reply to `question`. `cleared` word positions (clause, word) belong to a
-        negated description of a red flag ("no trouble breathing") and are set aside; `denied` says
-        that description denies the very red flag asked about, which is a no."""
-        return self.read(said, lang, question=question, cleared=cleared, denied=denied)[0]
-
-    def read(
-        self,
-        said: Said,
-        lang: str,
-        *,
-        question: str | None = None,
-        cleared: frozenset[tuple[int, int]] = frozenset(),
-        denied: bool = False,
-    ) -> tuple[Answer, str | None]:
-        """The class of a reply (as `classify`), and the language it was given in when the
-        conversation's own found no answer but one other language's words alone do ("sí" in an
-        English conversation: es); None when it is the conversation's own, or no single language's."""
-        key = (lang, question) if (lang, question) in self.own else (lang, None)
-        if key not in self.own:
-            return classify(said, self.any_language, cleared=cleared, denied=denied), None
-        answer = classify(said, self.own[key], cleared=cleared, denied=denied)
-        if answer is not Answer.UNCLEAR:
-            return answer, None
-        answer = classify(said, self.fallback[key], cleared=cleared, denied=denied)
-        if answer is Answer.UNCLEAR:
-            return answer, None
-        for other, vocabulary in self.others.get(key, ()):
-            if classify(said, vocabulary, cleared=cleared, denied=denied) is not Answer.UNCLEAR:
-                return answer, other
-        return answer, None
-
-
-def classify(
-    said: Said,
-    vocabulary: Vocabulary,
-    *,
-    cleared: frozenset[tuple[int, int]] = frozenset(),
-    denied: bool = False,
-) -> Answer:
-    """The class of a reply under one vocabulary (see the module docstring for the rules)."""
-    found: set[Answer] = {Answer.NO} if denied else set()
-    loose: list[Answer] = []  # single letters and numbers: count only when nothing else is said
-    leftovers = 0
-    for c, clause in enumerate(said.clauses):
-        used = [(c, i) in cleared for i in range(len(clause))]
-        doubted = [False] * len(clause)  # words of an unsure phrase ("not sure if")
-        i = 0
-        while i < len(clause):
-            if used[i]:
-                i += 1
+    def exact(self, said: Said, lang: str, question: str | None = None) -> tuple[Answer, str | None] | None:
+        """The answer a whole reply is, and the other language it belongs to (None when it is the
+        conversation's own); None when the reply is not one of the flow's exact answers."""
+        words = said.words
+        if not words or len(said.clauses) > 1:
+            return None  # "no, estoy bien" is no "no estoy bien": a reply in parts is the model's to read
+        table = self.own.get((lang, question)) or self.own.get((lang, None), {})
+        if words in table:
+            return table[words], None
+        own_filler = self.filler.get(lang, frozenset())
+        if all(w in own_filler for w in words):
+            return None
+        for other in self.languages:
+            if other == lang:
                 continue
-            match = vocabulary.phrase_at(clause, i)
-            if match is not None and not any(used[i : i + len(match[0])]):
-                phrase, answer = match
-                for k in range(i, i + len(phrase)):
-                    used[k] = True
-                    doubted[k] = answer is Answer.UNSURE
-                if len(phrase) == 1 and phrase[0].isascii() and (len(phrase[0]) == 1 or phrase[0].isdigit()):
-                    loose.append(answer)
-                else:
-                    found.add(answer)
-                i += len(phrase)
-                continue
-            i += 1
-        echo = _echo(clause, used, doubted, vocabulary)
-        if echo is not None:
-            found.add(echo)
-        # Negations do not make a no unclear ("no, I didn't fall"); a negated reassurance ("not
-        # normal") is an unsure phrase of its own.
-        leftovers += sum(
-            1
-            for i, w in enumerate(clause)
-            if not used[i] and w not in vocabulary.filler and w not in vocabulary.negations
-        )
-    if loose:
-        if leftovers == 0 and not found and len(set(loose)) == 1:
-            found.add(loose[0])
-        else:
-            leftovers += len(loose)
-    return _decide(found, leftovers)
-
-
-def _decide(found: set[Answer], leftovers: int) -> Answer:
-    if Answer.YES in found and Answer.NO in found:
-        return Answer.UNSURE  # "no it is", "yes no": doubt, which on a red flag is a reason to act
-    if Answer.YES in found:
-        return Answer.YES  # a hedge with it ("maybe a little") is still a partial yes
-    if Answer.UNSURE in found:
-        return Answer.UNSURE
-    if Answer.NO in found and leftovers == 0:
-        return Answer.NO
-    return Answer.UNCLEAR
-
-
-def _echo(
-    clause: tuple[str, ...], used: list[bool], doubted: list[bool], vocabulary: Vocabulary
-) -> Answer | None:
-    """A clause that ends with a subject and a verb ("it is", "I do"): yes; with "not" after the
-    verb ("it is not", "I do not"): no. Only at the very end ("I am fine" is no echo), and not
-    right after doubt ("not sure if she did" stays unsure)."""
-    end = len(clause)
-    negated = end >= 1 and clause[end - 1] in vocabulary.negations
-    verb_at = end - 2 if negated else end - 1
-    subject_at = verb_at - 1
-    if subject_at < 0 or any(used[k] for k in range(subject_at, end)):
+            table = self.own.get((other, question)) or self.own.get((other, None), {})
+            if words in table:
+                return table[words], other
         return None
-    if clause[verb_at] not in vocabulary.verbs or clause[subject_at] not in vocabulary.subjects:
-        return None
-    if subject_at > 0 and doubted[subject_at - 1]:
-        for k in range(subject_at, end):
-            used[k] = True
-        return None
-    for k in range(subject_at, end):
-        used[k] = True
-    return Answer.NO if negated else Answer.YES
 
 
 def from_keys(digits: str) -> Answer:
-    """One key press: 1 is yes, 2 is no, anything else is not an answer."""
-    if digits == YES_KEY:
-        return Answer.YES
-    if digits == NO_KEY:
-        return Answer.NO
-    return Answer.UNCLEAR
+    """One key press: 1 is yes, 2 is no, 3 is not sure, anything else is not an answer."""
+    return _KEYED.get(digits, Answer.UNCLEAR)
+
+
+_KEYED = {YES_KEY: Answer.YES, NO_KEY: Answer.NO, UNSURE_KEY: Answer.UNSURE}

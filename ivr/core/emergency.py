@@ -78,11 +78,13 @@ def examples(slots: Sequence[Slot]) -> Iterator[tuple[str, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """An emergency phrase found in a text, and the languages it is a phrase of."""
+    """An emergency phrase found in a text, the languages it is a phrase of, and the question whose
+    sign it describes (None for general words); `crisis` for words of suicide or self-harm."""
 
     phrase: str
     langs: frozenset[str]
     question: str | None
+    crisis: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,11 @@ class EmergencyPhrases:
     patterns: tuple[Pattern, ...]
     negations: frozenset[str]
     clause_breaks: frozenset[str]
+    crisis: bool = False  # these are words of a crisis (suicide, self-harm), not of a medical emergency
+    # Words that place a sign in the past ("years ago", "hace años") and words that bring it back
+    # to now ("today", "again"): see `scan`.
+    history: tuple[tuple[str, ...], ...] = ()
+    recent: frozenset[str] = frozenset()
     by_first_word: Mapping[str, tuple[tuple[Pattern, frozenset[str] | None], ...]] = field(
         default_factory=dict
     )
@@ -121,6 +128,10 @@ class EmergencyPhrases:
         phrases: Iterable[tuple[str, str | None, str]],
         negations: Iterable[str],
         clause_breaks: Iterable[str],
+        *,
+        crisis: bool = False,
+        history: Iterable[tuple[str, ...]] = (),
+        recent: Iterable[str] = (),
     ) -> EmergencyPhrases:
         """From (language, question or None, phrase text); phrases must parse (the loader checks)."""
         found: dict[tuple[Slot, ...], Pattern] = {}
@@ -133,19 +144,32 @@ class EmergencyPhrases:
                 found[slots] = Pattern(known.text, slots, known.langs | {lang}, known.question or question)
         # Longest first, so "no puedo respirar" is tried before a shorter phrase at the same word.
         ordered = sorted(found.values(), key=lambda p: (-len(p.slots), p.text))
-        return cls(tuple(ordered), frozenset(negations), frozenset(clause_breaks))
+        return cls(
+            tuple(ordered),
+            frozenset(negations),
+            frozenset(clause_breaks),
+            crisis,
+            tuple(h for h in history if h),
+            frozenset(recent),
+        )
 
     def find(self, text: str) -> Match | None:
         """The first emergency phrase a text states (not negates), or None."""
         return self.scan(Said.of(text)).stated
 
     def scan(self, said: Said, lead: Lead | None = None) -> Scan:
-        """Stated and denied emergencies in a text; `lead` is the answer it opens with, if any."""
+        """Stated and denied emergencies in a text; `lead` is the answer it opens with, if any.
+
+        A phrase in a stretch of text that places it in the past ("his arm has been weak since his
+        stroke years ago") is history, not a sign now, and counts as denied, unless the message
+        also brings something back to now ("...and again today")."""
         denied: set[str] = set()
         cleared: set[tuple[int, int]] = set()
+        now = any(w in self.recent for w in said.words)
         for c, clause in enumerate(said.clauses):
             spans: list[tuple[int, int]] = []
             for part_start, part_end in self._parts(clause):
+                past = not now and self._historic(clause[part_start:part_end])
                 for start in range(part_start, part_end):
                     for pattern, second in self.by_first_word.get(clause[start], ()):
                         if second is not None and (start + 1 >= part_end or clause[start + 1] not in second):
@@ -156,17 +180,30 @@ class EmergencyPhrases:
                         end, matched = found
                         if any(a <= start and end <= b for a, b in spans):
                             continue  # inside a phrase already read as negated
+                        if past:
+                            spans.append((start, end))
+                            cleared.update((c, k) for k in range(start, end))
+                            if pattern.question is not None:
+                                denied.add(pattern.question)
+                            continue
                         if any(clause[k] in self.negations for k in matched):
-                            return Scan(Match(pattern.text, pattern.langs, pattern.question))
+                            return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
                         window = self._window(clause, c, part_start, start, lead)
                         negation = next((k for k in window if clause[k] in self.negations), None)
                         if negation is None:
-                            return Scan(Match(pattern.text, pattern.langs, pattern.question))
+                            return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
                         spans.append((negation, end))
                         cleared.update((c, k) for k in range(negation, end))
                         if pattern.question is not None:
                             denied.add(pattern.question)
         return Scan(None, frozenset(denied), frozenset(cleared))
+
+    def _historic(self, part: Sequence[str]) -> bool:
+        """Whether a stretch of text holds words that place what it says in the past."""
+        words = tuple(part)
+        return any(
+            words[i : i + len(marker)] == marker for marker in self.history for i in range(len(words))
+        )
 
     def _parts(self, clause: Sequence[str]) -> list[tuple[int, int]]:
         """Stretches of a clause between clause-break words ("but", "pero"), as index ranges."""

@@ -5,19 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ivr.core import answers
 from ivr.core.answers import Answer
-from ivr.core.emergency import Scan
+from ivr.core.emergency import Match, Scan
 from ivr.core.flow import Flow
+from ivr.core.reading import Reading
 from ivr.core.session import Channel, Session
 from ivr.core.words import Said
 
 InputKind = Literal["text", "keys", "speech", "silence"]
-
-# The node of a call that waited for a language choice by key, before the first question. Calls
-# no longer start there (a key picks a language at any question); a call stored there by an older
-# version of the line is still served from it, so a key pressed at that menu is never an answer.
-LANGUAGE_MENU = "@language"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +44,10 @@ DEFAULT_POLICY = Policy()
 class Output:
     """What to convey next, in channel-neutral terms; renderers own the wording of mechanics.
 
-    `notices` are text ids said first, in order; then either `ask` (a question id, or the old
-    language menu) awaits an answer, or the conversation has reached `outcome` and nothing more
-    is asked. `keys_only` asks for a keypad answer; `offers` says, before the question, the key
-    that picks each other language on a call; `every_language` says the notices in each of the
-    flow's languages in turn (the old language menu).
+    `notices` are text ids said first, in order; then either `ask` (a question id) awaits an
+    answer, or the conversation has reached `outcome` and nothing more is asked. `keys_only` asks
+    for a keypad answer; `offers` says, before the question, the key that picks each other language
+    on a call.
     """
 
     lang: str
@@ -61,9 +55,9 @@ class Output:
     ask: str | None = None
     outcome: str | None = None
     keys_only: bool = False
-    every_language: bool = False
     handoff: bool = False  # put the caller through to a person; `ask` is where they return to
     offers: bool = False
+    simple: bool = False  # asked again after a reply not understood: the simplest way to answer
 
 
 HANDOFF_KEY = "0"
@@ -87,9 +81,7 @@ def start(flow: Flow, channel: Channel, *, now: int, opening: Input | None = Non
         said = Said.of(opening.value)
         scan = _scan(flow, said)
         if scan.stated is not None:
-            return _end(
-                flow, replace(session, lang=_language_of(flow, session, scan.stated.langs)), _emergency(flow)
-            )
+            return _alarm(flow, session, scan.stated)
         if (wanted := flow.help_phrases.asked(said)) is not None:
             # Asked for help first thing: the help text (911 first) takes the place of the intro.
             session = replace(session, lang=_language_of(flow, session, wanted))
@@ -116,19 +108,20 @@ def step(
     words = Said.of(said.value) if said.kind in ("text", "speech") else None
     scan = _scan(flow, words) if words is not None else Scan(None)
     if scan.stated is not None:
-        return _end(
-            flow, replace(session, lang=_language_of(flow, session, scan.stated.langs)), _emergency(flow)
-        )
-    if words is not None and (wanted := flow.cues.requested(said.value)):
-        node = flow.start if session.node == LANGUAGE_MENU else session.node
-        session = replace(session, lang=wanted, node=node, misses=0, confirm=False)
-        return session, Output(wanted, notices=("intro",), ask=node)
+        kind = _kind_of(flow, scan.stated)
+        if words is not None and kind not in ("crisis", "emergency") and session.node in flow.questions:
+            return _urgent(flow, session, said, words, scan, policy)
+        if session.node in flow.questions:
+            session = _noted(session, scan.stated, kind)
+        return _alarm(flow, session, scan.stated)
+    if session.node not in flow.questions:
+        return _end(flow, session, _safety(flow))
+    if words is not None and (wanted := flow.cues.requested(said.value, current=session.lang)):
+        session = replace(session, lang=wanted, misses=0, confirm=False)
+        return session, Output(wanted, notices=("intro",), ask=session.node)
     if words is not None and (asked := flow.help_phrases.asked(words)) is not None:
-        node = flow.start if session.node == LANGUAGE_MENU else session.node
-        session = replace(session, lang=_language_of(flow, session, asked), node=node)
-        return session, Output(session.lang, notices=("help",), ask=node, keys_only=session.confirm)
-    if session.node == LANGUAGE_MENU:
-        return _choose_language(flow, session, said)
+        session = replace(session, lang=_language_of(flow, session, asked))
+        return session, Output(session.lang, notices=("help",), ask=session.node, keys_only=session.confirm)
     if session.node not in flow.questions:
         return _end(flow, session, _safety(flow))
     if (
@@ -139,29 +132,40 @@ def step(
         # The key is reserved for its language at every question: never an answer.
         session = replace(session, lang=picked, misses=0, confirm=False)
         return session, Output(picked, notices=("intro",), ask=session.node, offers=_offers(flow, session))
-    answer, found_in = _read(flow, session, said, words, scan)
+    reading = _read(flow, session, said, words, scan)
+    found_in = reading.lang
     if found_in is not None and session.channel == "voice" and session.lang == flow.default_language:
         # An answer only in another language's words, while the call is still in the language it
         # started in (nobody chose it): the caller speaks that language. The answer stands, and the
         # call goes on in their language, the notice first. A caller who chose a language keeps it.
-        session, output = _answer(flow, replace(session, lang=found_in), said, answer, policy)
+        session, output = _answer(flow, replace(session, lang=found_in), said, reading, policy)
         if output.ask is not None:
             output = replace(output, notices=("intro", *output.notices), offers=_offers(flow, session))
         return session, output
-    return _answer(flow, session, said, answer, policy)
+    return _answer(flow, session, said, reading, policy)
 
 
 def _answer(
-    flow: Flow, session: Session, said: Input, answer: Answer, policy: Policy
+    flow: Flow, session: Session, said: Input, reading: Reading, policy: Policy
 ) -> tuple[Session, Output]:
     """Yes or no moves along the flow. Unsure about a red flag ends with the unsure outcome (call
-    911 if in doubt); about a lesser sign, it takes the yes way, the more careful one. Anything
-    else asks again until the channel's retries are spent, then ends with the safety outcome.
-    A spoken no to a red flag heard faintly waits for the keypad; a spoken yes or unsure is
+    911 if in doubt); about a lesser sign, it takes the yes way, the more careful one. A reply read
+    as an emergency or a crisis ends there, whatever was asked. Anything else asks again, the second
+    time in the simplest terms, until the channel's retries are spent, then ends with the safety
+    outcome. A spoken no to a red flag heard faintly waits for the keypad; a spoken yes or unsure is
     always believed."""
     question = flow.questions[session.node]
+    answer, how = reading.answer, reading.record
     if policy.handoff and said.kind == "keys" and said.value == HANDOFF_KEY:
         return session, Output(session.lang, ask=question.id, keys_only=session.confirm, handoff=True)
+    if answer is Answer.CRISIS:
+        return _end(flow, _took(session, question.id, "s", how), flow.crisis_outcome().id)
+    if answer is Answer.EMERGENCY:
+        return _end(flow, _took(session, question.id, "e", how), _emergency(flow))
+    if answer is Answer.URGENT:
+        return _end(flow, _took(session, question.id, "g", how), flow.urgent_outcome().id)
+    if answer is Answer.HELP:
+        return session, Output(session.lang, notices=("help",), ask=question.id, keys_only=session.confirm)
     if session.confirm and said.kind != "keys" and answer not in (Answer.YES, Answer.UNSURE):
         # Waiting for the keypad: only a key, or a yes or unsure (acted on at once), settles it.
         answer = Answer.UNCLEAR
@@ -171,18 +175,18 @@ def _answer(
         and question.red_flag
         and (said.confidence is None or said.confidence < policy.min_speech_confidence)
     ):
-        session = _took(session, question.id, "c", confirm=True)
+        session = _took(session, question.id, "c", how, confirm=True)
         return session, Output(session.lang, ask=question.id, keys_only=True)
     if answer is Answer.UNCLEAR:
-        return _ask_again(flow, _took(session, question.id, "x"), said, ask=question.id)
+        return _ask_again(flow, _took(session, question.id, "x", how), said, ask=question.id)
     if answer is Answer.UNSURE:
-        session = _took(session, question.id, "u", misses=0, confirm=False)
+        session = _took(session, question.id, "u", how, misses=0, confirm=False)
         if question.red_flag:
             return _end(flow, session, flow.unsure_outcome().id)
         target = question.yes
     else:
         said_yes = answer is Answer.YES
-        session = _took(session, question.id, "y" if said_yes else "n", misses=0, confirm=False)
+        session = _took(session, question.id, "y" if said_yes else "n", how, misses=0, confirm=False)
         session = replace(session, answers=(*session.answers, (question.id, said_yes)))
         target = question.yes if said_yes else question.no
     if target in flow.outcomes:
@@ -191,38 +195,27 @@ def _answer(
 
 
 def _took(
-    session: Session, question: str, taken: str, *, misses: int | None = None, confirm: bool | None = None
+    session: Session,
+    question: str,
+    taken: str,
+    how: str,
+    *,
+    misses: int | None = None,
+    confirm: bool | None = None,
 ) -> Session:
-    """The session with one more reply to `question` recorded as taken (see Session.heard)."""
+    """The session with one more reply to `question` recorded as taken, and how (see Session.heard)."""
     return replace(
         session,
         heard=(*session.heard, (question, taken)),
+        how=(*session.how, how),
         misses=session.misses if misses is None else misses,
         confirm=session.confirm if confirm is None else confirm,
     )
 
 
-def _choose_language(flow: Flow, session: Session, said: Input) -> tuple[Session, Output]:
-    """The old language menu (see LANGUAGE_MENU): key n picks the flow's n-th language. Unanswered,
-    the menu gives way to the first language: a caller who cannot choose is better served by
-    questions than by an ending."""
-    if said.kind == "keys" and said.value.isdigit() and 1 <= int(said.value) <= len(flow.languages):
-        lang = flow.languages[int(said.value) - 1]
-    else:
-        session = replace(session, misses=session.misses + 1)
-        if session.misses <= flow.limits.voice_retries:
-            notice = _miss_notice(said)
-            return session, Output(session.lang, notices=(notice,), ask=LANGUAGE_MENU, every_language=True)
-        lang = flow.default_language
-    session = replace(session, lang=lang, node=flow.start, misses=0)
-    return session, Output(lang, ask=flow.start, offers=_offers(flow, session))
-
-
 def reprompt(flow: Flow, session: Session) -> Output:
     """The prompt pending in a conversation, asked again as it stands (a replayed or late webhook
-    gets it): the question, with the offer of each other language on a call, or the old menu."""
-    if session.node == LANGUAGE_MENU:
-        return Output(session.lang, ask=LANGUAGE_MENU, every_language=True)
+    gets it): the question, with the offer of each other language on a call."""
     return Output(session.lang, ask=session.node, keys_only=session.confirm, offers=_offers(flow, session))
 
 
@@ -232,50 +225,146 @@ def _offers(flow: Flow, session: Session) -> bool:
 
 
 # How a reply was taken, by its letter in Session.heard, as metrics and reports name it.
-HEARD_NAMES = {"y": "yes", "n": "no", "u": "unsure", "x": "unclear", "c": "unconfirmed"}
+HEARD_NAMES = {
+    "y": "yes",
+    "n": "no",
+    "u": "unsure",
+    "x": "unclear",
+    "c": "unconfirmed",
+    "e": "emergency",
+    "g": "urgent",
+    "s": "crisis",
+}
 
 
-def heard(flow: Flow, before: Session, after: Session) -> tuple[str, str] | None:
-    """How a step took what the person said in answer to the question that was pending, for counting where
-    people struggle: (question id, "yes" | "no" | "unsure" | "unclear" | "unconfirmed"), or None when
-    what they said was not an answer to a question (a language switch, emergency words, help, the nurse)."""
+# How sure the answer model must be of a no to overrule words of the very urgent sign asked about
+# ("droopy eyelids run in my family" to "has an eyelid begun to droop lately?").
+OWN_SIGN_NO = 0.8
+
+
+def _urgent(
+    flow: Flow, session: Session, said: Input, words: Said, scan: Scan, policy: Policy
+) -> tuple[Session, Output]:
+    """Words of a sign for the emergency department (not 911). The reply is read as an answer too:
+    at the sign's own question the answer model reads it in context, and only a confident no
+    overrules the words; at another question, an answer that calls for more (an emergency, a
+    crisis, a yes or doubt about a red flag) wins over the emergency department."""
+    assert scan.stated is not None
+    question = flow.questions[session.node]
+    reading = _read(flow, session, said, words, Scan(None, scan.denied, scan.cleared))
+    if scan.stated.question == session.node:
+        if reading.answer is Answer.NO and (reading.score or 0.0) >= OWN_SIGN_NO:
+            return _answer(flow, session, said, reading, policy)
+        return _answer(flow, session, said, Reading(Answer.YES, "rule", lang=reading.lang), policy)
+    more = reading.answer in (Answer.EMERGENCY, Answer.CRISIS) or (
+        question.red_flag and reading.answer in (Answer.YES, Answer.UNSURE)
+    )
+    if more:
+        return _answer(flow, session, said, reading, policy)
+    return _alarm(flow, _noted(session, scan.stated, _kind_of(flow, scan.stated)), scan.stated)
+
+
+def _noted(session: Session, match: Match, kind: str) -> Session:
+    """A phrase found in a reply to the pending question, recorded as how the reply was taken: a
+    yes when it describes the very sign asked about, else an emergency, a crisis or an urgent sign."""
+    if match.question == session.node and not match.crisis:
+        session = _took(session, session.node, "y", "r")
+        return replace(session, answers=(*session.answers, (session.node, True)))
+    letter = "s" if kind == "crisis" else "e" if kind == "emergency" else "g"
+    return _took(session, session.node, letter, "r")
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """How a step took what was said to the pending question: its class (a HEARD_NAMES value), and
+    how it was decided (key, rule, or model with its probability: see Reading.record)."""
+
+    question: str
+    taken: str
+    how: str
+
+    @property
+    def decided_by(self) -> str:
+        """key, rule or model: for metrics."""
+        return {"k": "key", "r": "rule", "m": "model"}.get(self.how[:1], "none")
+
+
+def heard(flow: Flow, before: Session, after: Session) -> Heard | None:
+    """How a step took what the person said in answer to the question that was pending, for counting
+    where people struggle and how replies are read; None when what they said was not an answer to a
+    question (a language switch, help, the nurse)."""
     if len(after.heard) <= len(before.heard):
         return None
     question, taken = after.heard[-1]
-    return question, HEARD_NAMES[taken]
+    how = after.how[-1] if len(after.how) == len(after.heard) else "-"
+    return Heard(question, HEARD_NAMES[taken], how)
 
 
-def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str | None = None) -> Answer:
-    """The class of an input as an answer to `question` in a conversation in `lang` (emergency words
-    aside: `step` acts on those first)."""
-    if said.kind not in ("text", "speech"):
-        return answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR
-    words = Said.of(said.value)
+def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str | None = None) -> Reading:
+    """How an input is read as an answer to `question` in a conversation in `lang`: crisis and
+    emergency phrases first, as `step` acts on them, then the answer."""
     session = Session(
         flow=flow.id,
         digest=flow.digest,
-        channel="sms",
+        channel="voice" if said.kind == "speech" else "sms",
         lang=lang or flow.default_language,
         node=question or flow.start,
         started=0,
     )
-    return _read(flow, session, said, words, _scan(flow, words))[0]
+    words = Said.of(said.value) if said.kind in ("text", "speech") else None
+    scan = _scan(flow, words) if words is not None else Scan(None)
+    if scan.stated is not None:
+        kind = _kind_of(flow, scan.stated)
+        answer = Answer.CRISIS if kind == "crisis" else Answer.EMERGENCY if kind == "emergency" else None
+        if answer is not None:
+            return Reading(answer, "rule")
+        return Reading(Answer.YES if scan.stated.question == session.node else Answer.EMERGENCY, "rule")
+    return _read(flow, session, said, words, scan)
 
 
 def _scan(flow: Flow, said: Said) -> Scan:
-    return flow.emergency_phrases.scan(said, flow.understanding.any_language.lead(said))
+    """Crisis phrases, then emergency phrases, then the phrases of urgent signs, in a text; what
+    none of them states, the denials of all."""
+    lead = flow.understanding.any_language.lead(said)
+    crisis = flow.crisis_phrases.scan(said, lead)
+    if crisis.stated is not None:
+        return crisis
+    emergency = flow.emergency_phrases.scan(said, lead)
+    if emergency.stated is not None:
+        return emergency
+    urgent = flow.urgent_phrases.scan(said, lead)
+    if urgent.stated is not None:
+        return urgent
+    return Scan(None, emergency.denied | urgent.denied, emergency.cleared | urgent.cleared)
 
 
-def _read(
-    flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan
-) -> tuple[Answer, str | None]:
-    """The class of a reply, and the language it was found in when that is not the conversation's
-    (see Understanding.read)."""
+def _read(flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan) -> Reading:
+    """How a reply is read as an answer to the pending question (see ivr.core.reading)."""
     if words is None:
-        return (answers.from_keys(said.value) if said.kind == "keys" else Answer.UNCLEAR), None
-    return flow.understanding.read(
-        words, session.lang, question=session.node, cleared=scan.cleared, denied=session.node in scan.denied
-    )
+        return flow.reader.keys(said.value) if said.kind == "keys" else Reading(Answer.UNCLEAR, "none")
+    return flow.reader.read(words, session.lang, question=session.node, denied=session.node in scan.denied)
+
+
+def _kind_of(flow: Flow, match: Match) -> str:
+    """The outcome kind a phrase found in a text leads to: crisis, emergency, or the kind of the
+    outcome its question's yes leads to (an urgent sign: the emergency department now)."""
+    if match.crisis:
+        return "crisis"
+    question = flow.questions.get(match.question) if match.question is not None else None
+    if question is not None and question.yes in flow.outcomes:
+        return flow.outcomes[question.yes].kind
+    return "emergency"
+
+
+def _alarm(flow: Flow, session: Session, match: Match) -> tuple[Session, Output]:
+    """The end a crisis, emergency or urgent phrase leads to, in the language of the phrase."""
+    session = replace(session, lang=_language_of(flow, session, match.langs))
+    if match.crisis:
+        return _end(flow, session, flow.crisis_outcome().id)
+    question = flow.questions.get(match.question) if match.question is not None else None
+    if question is not None and question.yes in flow.outcomes:
+        return _end(flow, session, question.yes)
+    return _end(flow, session, _emergency(flow))
 
 
 def _language_of(flow: Flow, session: Session, langs: frozenset[str]) -> str:
@@ -298,6 +387,7 @@ def _ask_again(flow: Flow, session: Session, said: Input, *, ask: str) -> tuple[
         ask=ask,
         keys_only=session.confirm,
         offers=_offers(flow, session),
+        simple=True,
     )
     return session, output
 

@@ -8,21 +8,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ivr.core.answer_model import AnswerModel
 from ivr.core.answers import Understanding, Vocabulary
 from ivr.core.emergency import EmergencyPhrases, examples, parse_pattern
 from ivr.core.help import HelpPhrases
 from ivr.core.language import LanguageCues
+from ivr.core.reading import Reader
 from ivr.core.words import fold, normal_words
 
 SPEC_VERSION = 1
-OutcomeKind = Literal["emergency", "today", "appointment", "safety", "unsure"]
-OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("emergency", "today", "appointment", "safety", "unsure")
-# Every flow needs these; "today" (get seen today) is there when a question leads to it, and
-# "unsure" (the reply to "not sure" on a red flag) falls back to "safety" in flows that predate it.
+OutcomeKind = Literal["emergency", "er_now", "today", "appointment", "safety", "unsure", "crisis"]
+OUTCOME_KINDS: tuple[OutcomeKind, ...] = (
+    "emergency",
+    "er_now",
+    "today",
+    "appointment",
+    "safety",
+    "unsure",
+    "crisis",
+)
+# Every flow needs these; "er_now" (go to an emergency department now) and "today" (get seen today)
+# are there when a question leads to them; "unsure" (the reply to "not sure" on a red flag) falls
+# back to "safety", and "crisis" (thoughts of suicide) to "emergency", in flows that predate them.
 REQUIRED_KINDS: tuple[OutcomeKind, ...] = ("emergency", "appointment", "safety")
 # Outcomes whose first sentence must tell the person to call the emergency number now.
 CALL_NOW_KINDS: tuple[OutcomeKind, ...] = ("emergency", "safety", "unsure")
-PLACEHOLDERS = frozenset({"emergency", "booking_url"})
+# From most to least urgent: how the case bank and the reports rank what the line advised.
+URGENCY: tuple[OutcomeKind, ...] = ("emergency", "unsure", "safety", "er_now", "today", "appointment")
+PLACEHOLDERS = frozenset({"emergency", "crisis", "booking_url"})
 
 # Every text the renderers need besides questions and outcomes; a flow must define each one
 # in every language it declares, so no channel can fall back to silence or to another language.
@@ -30,6 +43,8 @@ REQUIRED_TEXTS = (
     "intro",  # first thing said in every conversation: 911 in an emergency (and, in texts, what this is)
     "sms_answer_hint",  # how to answer by text
     "voice_answer_hint",  # how to answer on a call, by voice or keypad
+    "sms_answer_hint_simple",  # how to answer by text, after a reply that was not understood: by number
+    "voice_answer_hint_simple",  # how to answer on a call, after a miss: by key
     "confirm_by_key",  # asking for a keypad answer when a spoken no was not heard clearly
     "not_understood",  # an SMS reply that is neither yes nor no
     "no_input",  # a caller who said or pressed nothing
@@ -71,30 +86,24 @@ class Wording:
 
 @dataclass(frozen=True, slots=True)
 class AnswerWords:
-    """A question's own answer phrases in one language, added to the language's while it is asked:
-    "slowly" is a no to "did it begin suddenly?"; `about` words restate the question and may come
-    with a no without changing it ("no, she eats fine")."""
+    """A question's own exact answers in one language, added to the language's while it is asked:
+    "slowly" is a no to "did it begin suddenly?"."""
 
     yes: tuple[str, ...] = ()
     no: tuple[str, ...] = ()
     unsure: tuple[str, ...] = ()
-    about: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
         """These words as a vocabulary, added to the language's while the question is asked."""
-        return Vocabulary(
-            yes=_phrases(self.yes),
-            no=_phrases(self.no),
-            unsure=_phrases(self.unsure),
-            filler=_single_words(self.about),
-        )
+        return Vocabulary(yes=_phrases(self.yes), no=_phrases(self.no), unsure=_phrases(self.unsure))
 
 
 @dataclass(frozen=True, slots=True)
 class Question:
     """A yes/no question; `yes` and `no` name the node that comes next. `phrases` (per language)
-    describe its red flag in free text, and give the emergency outcome at any point; `words` (per
-    language) are its own answer phrases."""
+    describe its sign in free text, and lead where its yes leads at any point; `words` (per
+    language) are its own exact answers; `named` (per language) are the words every list of signs
+    must use for it (the checker proves each safety list names every sign)."""
 
     id: str
     wording: Wording
@@ -103,6 +112,7 @@ class Question:
     red_flag: bool
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     words: Mapping[str, AnswerWords] = field(default_factory=dict)
+    named: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,10 @@ class Words:
     emergency: tuple[str, ...] = ()
     negations: tuple[str, ...] = ()
     clause_breaks: tuple[str, ...] = ()
+    crisis: tuple[str, ...] = ()  # words of suicide or self-harm, at any point: the crisis outcome
+    cues: tuple[str, ...] = ()  # words of an emergency that keep the answer model from hearing a no
+    history: tuple[str, ...] = ()  # words that place a sign in the past ("years ago")
+    recent: tuple[str, ...] = ()  # words that bring it back to now ("today", "again")
 
     def vocabulary(self) -> Vocabulary:
         """The language's answer words as a vocabulary."""
@@ -195,8 +209,12 @@ class Flow:
     source: Mapping[str, Any]
     understanding: Understanding
     emergency_phrases: EmergencyPhrases
+    urgent_phrases: EmergencyPhrases
     help_phrases: HelpPhrases
     cues: LanguageCues
+    crisis_phrases: EmergencyPhrases
+    reader: Reader
+    answer_model: AnswerModel | None = None
 
     @property
     def default_language(self) -> str:
@@ -246,6 +264,19 @@ class Flow:
         """Where "not sure" about a red flag ends: the flow's unsure outcome, else its safety one."""
         return self.outcome_of_kind("unsure" if self.has_kind("unsure") else "safety")
 
+    def crisis_outcome(self) -> Outcome:
+        """Where words of suicide or self-harm end: the flow's crisis outcome, else its emergency one."""
+        return self.outcome_of_kind("crisis" if self.has_kind("crisis") else "emergency")
+
+    def urgent_outcome(self) -> Outcome:
+        """Where another question's urgent sign, described in a reply, ends: the flow's outcome for
+        the emergency department now, else its emergency one."""
+        return self.outcome_of_kind("er_now" if self.has_kind("er_now") else "emergency")
+
+    def with_model(self, model: AnswerModel | None) -> Flow:
+        """The same flow reading replies with another answer model (None: its exact answers only)."""
+        return replace(self, answer_model=model, reader=replace(self.reader, model=model))
+
     def question_order(self) -> list[str]:
         """Questions in the order a caller who answers no to everything meets them."""
         order: list[str] = []
@@ -256,9 +287,9 @@ class Flow:
         order.extend(q for q in self.questions if q not in order)
         return order
 
-    def bind(self, *, emergency_number: str, booking_url: str | None) -> Flow:
+    def bind(self, *, emergency_number: str, booking_url: str | None, crisis_number: str = "988") -> Flow:
         """The same flow with placeholders filled in from configuration."""
-        values = {"emergency": emergency_number, "booking_url": booking_url or ""}
+        values = {"emergency": emergency_number, "crisis": crisis_number, "booking_url": booking_url or ""}
         return replace(
             self,
             questions={k: replace(q, wording=q.wording.filled(values)) for k, q in self.questions.items()},
@@ -291,12 +322,40 @@ def compose(
     limits: Limits,
     source: Mapping[str, Any],
     call_languages: Mapping[str, CallLanguage] | None = None,
+    answer_model: AnswerModel | None = None,
 ) -> Flow:
     """A Flow from its parts (already validated), with what is derived from them: the digest, and
-    the matchers for answers, emergency phrases, help requests and language cues."""
+    the matchers for answers, emergency and crisis phrases, help requests and language cues."""
+
+    # A question's phrases are an emergency's when its yes calls for the emergency outcome (or asks
+    # on), else an urgent sign's: scanned after every emergency phrase, so "went out and fell over"
+    # is a faint (911), not only a fall (the emergency department).
+    def urgent(q: Question) -> bool:
+        return q.yes in outcomes and outcomes[q.yes].kind != "emergency"
+
     emergency = [(lang, None, text) for lang, w in words.items() for text in w.emergency] + [
-        (lang, q.id, text) for q in questions.values() for lang, texts in q.phrases.items() for text in texts
+        (lang, q.id, text)
+        for q in questions.values()
+        if not urgent(q)
+        for lang, texts in q.phrases.items()
+        for text in texts
     ]
+    urgent_signs = [
+        (lang, q.id, text)
+        for q in questions.values()
+        if urgent(q)
+        for lang, texts in q.phrases.items()
+        for text in texts
+    ]
+    negations = frozenset(n for w in words.values() for n in _single_words(w.negations))
+    clause_breaks = frozenset(b for w in words.values() for b in _single_words(w.clause_breaks))
+    crisis = [(lang, None, text) for lang, w in words.items() for text in w.crisis]
+    history = [p for w in words.values() for p in _phrases(w.history)]
+    recent = [r for w in words.values() for r in _single_words(w.recent)]
+    understanding = Understanding.of(
+        {lang: w.vocabulary() for lang, w in words.items()},
+        {q.id: {lang: w.vocabulary() for lang, w in q.words.items()} for q in questions.values()},
+    )
     return Flow(
         id=id,
         version=version,
@@ -311,20 +370,33 @@ def compose(
         call_languages=dict(call_languages or {}),
         digest=content_digest(source),
         source=source,
-        understanding=Understanding.of(
-            {lang: w.vocabulary() for lang, w in words.items()},
-            {q.id: {lang: w.vocabulary() for lang, w in q.words.items()} for q in questions.values()},
-        ),
+        understanding=understanding,
         emergency_phrases=EmergencyPhrases.merge(
-            emergency,
-            negations=(n for w in words.values() for n in _single_words(w.negations)),
-            clause_breaks=(b for w in words.values() for b in _single_words(w.clause_breaks)),
+            emergency, negations, clause_breaks, history=history, recent=recent
+        ),
+        urgent_phrases=EmergencyPhrases.merge(
+            urgent_signs, negations, clause_breaks, history=history, recent=recent
         ),
         help_phrases=HelpPhrases.merge((lang, w.help, _single_words(w.filler)) for lang, w in words.items()),
         cues=LanguageCues(
-            switch={lang: _folded(w.switch) for lang, w in words.items()},
+            switch={lang: frozenset(" ".join(p) for p in _phrases(w.switch)) for lang, w in words.items()},
             markers={lang: _folded(w.markers) for lang, w in words.items()},
         ),
+        crisis_phrases=EmergencyPhrases.merge(
+            crisis,
+            negations,
+            # A crisis phrase may hold a word that elsewhere ends a clause ("go to sleep and not
+            # wake up"): it is not a break inside these phrases.
+            clause_breaks - {w for _, _, text in crisis for w in normal_words(text.replace("|", " "))},
+            crisis=True,
+        ),
+        reader=Reader(
+            understanding,
+            answer_model,
+            cues={lang: _single_words(w.cues) for lang, w in words.items()},
+            negations=negations,
+        ),
+        answer_model=answer_model,
     )
 
 

@@ -1,4 +1,4 @@
-"""Spotting a request for help ("help me", "ayúdame"): a help phrase with nothing else but filler."""
+"""Spotting a request for help ("help me", "ayúdame"): help phrases with nothing else but filler."""
 
 from __future__ import annotations
 
@@ -39,18 +39,35 @@ class HelpPhrases:
         words = said.words
         if not words or len(words) > MAX_WORDS:
             return None
-        for phrase, langs in self.phrases.items():
-            if _only(words, phrase, self.filler):
-                return langs
-        if any(_only(words, phrase, self.filler) for phrase in CARRIER_HELP):
+        langs: set[str] = set()
+        rest = list(words)
+        # Longest first, so "no se que hacer" is taken whole before anything shorter in it.
+        for phrase, found in sorted(self.phrases.items(), key=lambda item: -len(item[0])):
+            rest, cut = _without(rest, phrase)
+            if cut:
+                langs |= found
+        if langs and all(w in self.filler for w in rest):
+            return frozenset(langs)
+        carrier_rest = list(words)
+        cut_any = False
+        for phrase in CARRIER_HELP:
+            carrier_rest, cut = _without(carrier_rest, phrase)
+            cut_any = cut_any or cut
+        if cut_any and all(w in self.filler for w in carrier_rest):
             return frozenset()
         return None
 
 
-def _only(words: tuple[str, ...], phrase: tuple[str, ...], filler: frozenset[str]) -> bool:
-    """Whether `words` are `phrase` with nothing but filler before or after it."""
-    for start in range(len(words) - len(phrase) + 1):
-        if words[start : start + len(phrase)] == phrase:
-            others = words[:start] + words[start + len(phrase) :]
-            return all(w in filler for w in others)
-    return False
+def _without(words: list[str], phrase: tuple[str, ...]) -> tuple[list[str], bool]:
+    """`words` with every occurrence of `phrase` taken out, and whether there was one."""
+    out: list[str] = []
+    cut = False
+    i = 0
+    while i < len(words):
+        if tuple(words[i : i + len(phrase)]) == phrase:
+            i += len(phrase)
+            cut = True
+        else:
+            out.append(words[i])
+            i += 1
+    return out, cut

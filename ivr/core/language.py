@@ -5,23 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ivr.core.words import tokens
+from ivr.core.words import normal_words, tokens
 
 
 @dataclass(frozen=True, slots=True)
 class LanguageCues:
     """Per language: words that ask for it ("español"), and words that mark text written in it."""
 
-    switch: Mapping[str, frozenset[str]]
+    switch: Mapping[str, frozenset[str]]  # folded phrases, one word or several
     markers: Mapping[str, frozenset[str]]
 
-    def requested(self, text: str) -> str | None:
-        """The language a message asks for by keyword, anywhere in it ("ESPAÑOL", "in english")."""
-        words = set(tokens(text))
-        for lang, keywords in self.switch.items():
-            if words & keywords:
-                return lang
-        return None
+    def requested(self, text: str, *, current: str | None = None) -> str | None:
+        """The language a message asks for by keyword or phrase, anywhere in it ("ESPAÑOL", "in
+        english"). The longest phrase found wins, so "no entiendo inglés" asks for Spanish although
+        "inglés" alone asks for English; between phrases as long, one that is not the `current`
+        language ("no speak english, spanish please" in an English conversation)."""
+        joined = f" {' '.join(normal_words(text))} "
+        best: tuple[int, bool, str] | None = None
+        for lang, phrases in self.switch.items():
+            for phrase in phrases:
+                if f" {phrase} " not in joined:
+                    continue
+                rank = (phrase.count(" ") + 1, lang != current, lang)
+                if best is None or rank[:2] > best[:2]:
+                    best = rank
+        return best[2] if best is not None else None
 
     def written_in(self, text: str, default: str) -> str:
         """The language a first text is clearly written in, else `default`.

@@ -18,8 +18,8 @@ class Recorded:
 
 
 # Output's flags, one bit each. A record made before a flag existed lacks its bit, which reads as
-# False: the value that flag had then.
-_KEYS_ONLY, _EVERY_LANGUAGE, _HANDOFF, _OFFERS = 1, 2, 4, 8
+# False: the value that flag had then. Bit 2 was the old language menu's; it is not reused.
+_KEYS_ONLY, _HANDOFF, _OFFERS, _SIMPLE = 1, 4, 8, 16
 
 
 def encode(recorded: Recorded) -> bytes:
@@ -27,9 +27,9 @@ def encode(recorded: Recorded) -> bytes:
     o = recorded.output
     flags = (
         (_KEYS_ONLY * o.keys_only)
-        | (_EVERY_LANGUAGE * o.every_language)
         | (_HANDOFF * o.handoff)
         | (_OFFERS * o.offers)
+        | (_SIMPLE * o.simple)
     )
     data = [recorded.digest, o.lang, list(o.notices), o.ask or "", o.outcome or "", flags]
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
@@ -45,9 +45,9 @@ def decode(raw: bytes) -> Recorded | None:
             ask=str(ask) or None,
             outcome=str(outcome) or None,
             keys_only=bool(int(flags) & _KEYS_ONLY),
-            every_language=bool(int(flags) & _EVERY_LANGUAGE),
             handoff=bool(int(flags) & _HANDOFF),
             offers=bool(int(flags) & _OFFERS),
+            simple=bool(int(flags) & _SIMPLE),
         )
         return Recorded(str(digest), output)
     except (ValueError, KeyError, TypeError):

@@ -9,8 +9,9 @@ from typing import Any, Literal
 SCHEMA_VERSION = 1
 
 # How a reply to a question was taken: y yes, n no, u unsure, x not understood (or silence, or a
-# wrong key), c a faint spoken no to a red flag, awaiting the keypad.
-HEARD_CLASSES = frozenset("ynuxc")
+# wrong key), c a faint spoken no to a red flag, awaiting the keypad, e an emergency, g an urgent
+# sign (another question's, for the emergency department), s words of a crisis.
+HEARD_CLASSES = frozenset("ynuxcegs")
 
 Channel = Literal["sms", "voice"]
 
@@ -41,6 +42,9 @@ class Session:
     # How each reply to a question was taken, in order: (question, class), the class one of
     # HEARD_CLASSES. Replies that answer no question (a language switch, help) are not in it.
     heard: tuple[tuple[str, str], ...] = ()
+    # How each of those was decided, in the same order: k a key, r a rule, m87 the answer model at
+    # a probability of 0.87, - nothing said (see ivr.core.reading.Reading.record).
+    how: tuple[str, ...] = ()
 
     @property
     def ended(self) -> bool:
@@ -68,6 +72,8 @@ def encode(session: Session) -> bytes:
         data["k"] = 1
     if session.heard:
         data["h"] = encode_heard(session.heard)
+    if session.how:
+        data["w"] = ",".join(session.how)
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -110,9 +116,12 @@ def decode_heard(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(heard)
 
 
-def record_heard(heard: tuple[tuple[str, str], ...]) -> str:
-    """How replies were taken, as the audit record writes it: "breathing=x,breathing=n,fainting=u"."""
-    return ",".join(f"{q}={t}" for q, t in heard)
+def record_heard(heard: tuple[tuple[str, str], ...], how: tuple[str, ...] = ()) -> str:
+    """How replies were taken, as the audit record writes it: "breathing=x,breathing=n,fainting=u";
+    with how each was decided when known: "breathing=x:m41,breathing=n:r,fainting=u:k"."""
+    if len(how) != len(heard):
+        return ",".join(f"{q}={t}" for q, t in heard)
+    return ",".join(f"{q}={t}:{h}" for (q, t), h in zip(heard, how, strict=True))
 
 
 def decode(raw: bytes | str) -> Session:
@@ -138,6 +147,7 @@ def decode(raw: bytes | str) -> Session:
             outcome=str(data["o"]) if "o" in data else None,
             confirm=bool(data.get("k", 0)),
             heard=decode_heard(str(data.get("h", ""))),
+            how=tuple(str(data["w"]).split(",")) if data.get("w") else (),
         )
     except SessionDecodeError:
         raise

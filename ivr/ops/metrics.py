@@ -52,6 +52,20 @@ class Metrics:
             ["channel", "question", "answer"],
             registry=r,
         )
+        self.readings = Counter(
+            "ivr_answer_readings",
+            "Replies to questions by how they were read: decided_by is key, rule (an exact answer, or"
+            " emergency or crisis words) or model (the answer model); answer as in ivr_answers.",
+            ["channel", "answer", "decided_by"],
+            registry=r,
+        )
+        self.model_probability = Histogram(
+            "ivr_answer_model_probability",
+            "The answer model's probability for the class it chose, per reply it decided.",
+            ["answer"],
+            buckets=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+            registry=r,
+        )
         self.abandoned = Counter("ivr_calls_abandoned", "Calls that hung up before an outcome.", registry=r)
         self.signature_rejections = Counter(
             "ivr_signature_rejections",

@@ -50,7 +50,11 @@ class Observer:
         if turn.fresh:
             m.started.labels(channel, turn.output.lang).inc()
         if turn.heard is not None:
-            m.answers.labels(channel, *turn.heard).inc()
+            heard = turn.heard
+            m.answers.labels(channel, heard.question, heard.taken).inc()
+            m.readings.labels(channel, heard.taken, heard.decided_by).inc()
+            if heard.decided_by == "model" and heard.how[1:].isdigit():
+                m.model_probability.labels(heard.taken).observe(int(heard.how[1:]) / 100)
         if turn.output.outcome is not None and turn.session is not None:
             kind = turn.flow.outcomes[turn.output.outcome].kind
             m.outcomes.labels(channel, turn.output.lang, kind).inc()

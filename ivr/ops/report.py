@@ -17,8 +17,18 @@ from ivr.store.audit import AuditRecord
 # besides: a nurse took it, or the caller hung up first.
 OUTCOMES = (*OUTCOME_KINDS, "handoff", "abandoned")
 # How a reply to a question was taken, as the audit record's `heard` field spells it (see
-# ivr.store.audit): y yes, n no, u unsure, x not understood, c a faint spoken no awaiting the keypad.
-REPLY_CLASSES = {"y": "yes", "n": "no", "u": "unsure", "x": "not understood", "c": "unconfirmed"}
+# ivr.store.audit): y yes, n no, u unsure, x not understood, c a faint spoken no awaiting the keypad,
+# e an emergency, g an urgent sign, s a crisis. What follows a colon (how it was decided) is not counted here.
+REPLY_CLASSES = {
+    "y": "yes",
+    "n": "no",
+    "u": "unsure",
+    "x": "not understood",
+    "c": "unconfirmed",
+    "e": "emergency",
+    "g": "urgent",
+    "s": "crisis",
+}
 OTHER = "other"  # a class this version does not know (a newer engine's), counted rather than lost
 REPLIES = (*REPLY_CLASSES.values(), OTHER)
 
@@ -34,7 +44,7 @@ def replies_of(record: AuditRecord) -> Iterator[tuple[str, str]]:
     for item in (record.heard or record.answers).split(","):
         question, sep, kind = item.strip().partition("=")
         if sep and question:
-            yield question, REPLY_CLASSES.get(kind, OTHER)
+            yield question, REPLY_CLASSES.get(kind.partition(":")[0], OTHER)
 
 
 @dataclass

@@ -27,8 +27,9 @@ class AuditRecord:
     answers: str  # "breathing=n,fainting=y": the questions answered, and how
     duration_s: int
     caller: str  # keyed hash of the caller's number (IVR_HASH_KEY)
-    # Every reply taken as an answer or a miss, in order, as question=class pairs; classes:
-    # y yes, n no, u unsure, x not understood, c a faint spoken no awaiting the keypad.
+    # Every reply taken as an answer or a miss, in order, as question=class:how; classes: y yes, n no,
+    # u unsure, x not understood, c a faint spoken no awaiting the keypad, e an emergency, g an urgent
+    # sign, s a crisis; how: k a key, r a rule, m87 the answer model at a probability of 0.87.
     heard: str = ""
 
     def fields(self) -> dict[str, str]:
@@ -83,7 +84,7 @@ def record_for(flow: Flow, session: Session, outcome: str, caller: str, now: flo
         answers=answers,
         duration_s=max(0, int(now) - session.started),
         caller=caller,
-        heard=record_heard(session.heard),
+        heard=record_heard(session.heard, session.how),
     )
 
 

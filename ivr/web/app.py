@@ -110,6 +110,7 @@ def create_app(
         load_flows(settings.flows_dir),
         active=settings.flow_id,
         emergency_number=settings.emergency_number,
+        crisis_number=settings.crisis_number,
         booking_url=settings.booking_url,
         archive=FlowArchive(store.redis, ttl=3 * longest_session),
     )

@@ -1,0 +1,154 @@
+"""Reading a reply as an answer: rules for what must never be missed, the answer model for the rest.
+
+The layers, in order (ivr.core.engine acts on crisis and emergency phrases before any of this):
+
+1. A key press: 1 yes, 2 no, 3 not sure.
+2. A negated description of the very sign asked about ("I haven't passed out") is a no when the
+   model hears a no or nothing it can place; doubt ("not sure if she passed out") stays doubt.
+3. A whole reply that is one of the flow's exact answers ("no", "nope", "sí", "slowly" to the onset
+   question) is taken as it is.
+4. Everything else goes to the answer model. It may move a reply toward safety on its own (to yes,
+   not sure, an emergency, a crisis or another urgent sign), but a no stands only when the model is
+   confident of it and the reply carries no emergency cue (a word the flow lists in `cues`, not
+   negated, or the model's own weight on those classes); otherwise it is doubt, or not an answer.
+
+Every reading says how it was taken (key, rule, or model with its probability), for the audit
+record and the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ivr.core.answer_model import AnswerModel, Scores
+from ivr.core.answers import Answer, Understanding, from_keys
+from ivr.core.words import Said
+
+How = Literal["key", "rule", "model", "none"]
+
+_BY_LABEL = {
+    "yes": Answer.YES,
+    "no": Answer.NO,
+    "unsure": Answer.UNSURE,
+    "unclear": Answer.UNCLEAR,
+    "emergency": Answer.EMERGENCY,
+    "crisis": Answer.CRISIS,
+    "urgent": Answer.URGENT,
+    "help": Answer.HELP,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When the model's word is taken. Chosen on held-out training data (`ivr answers train`
+    prints the figures) and reviewed with the flow."""
+
+    no: float = 0.6  # a no below this probability is doubt or not an answer, never a no
+    cue: float = 0.12  # emergency, crisis and urgent probability above which a no is not believed
+    emergency: float = 0.5  # emergency probability that is enough on its own
+    crisis: float = 0.75  # crisis probability that is enough on its own: it stops the triage
+    denied_alarm: float = 0.95  # what it takes to hear an emergency in a reply denying the sign asked
+    denied_no: float = 0.25  # with doubt the likelier class, the weight on no that still makes a denial a no
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a reply was taken: the answer, how it was decided, the model's probability for that
+    answer (None when a rule or a key decided), and the other language it was given in (None when
+    it is the conversation's own or cannot be told)."""
+
+    answer: Answer
+    how: How
+    score: float | None = None
+    lang: str | None = None
+
+    @property
+    def record(self) -> str:
+        """How it was taken, as stored with the session: k (key), r (rule), m87 (model at 0.87)."""
+        if self.how == "model" and self.score is not None:
+            return f"m{min(99, int(self.score * 100))}"
+        return {"key": "k", "rule": "r", "model": "m", "none": "-"}[self.how]
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """The flow's exact answers, its answer model (None: rules only), its emergency cue words per
+    language, and the thresholds."""
+
+    understanding: Understanding
+    model: AnswerModel | None
+    cues: Mapping[str, frozenset[str]]
+    negations: frozenset[str]
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
+
+    def keys(self, digits: str) -> Reading:
+        """A key press."""
+        return Reading(from_keys(digits), "key")
+
+    def read(self, said: Said, lang: str, *, question: str | None, denied: bool = False) -> Reading:
+        """A text or transcript in answer to `question`, in a conversation in `lang`."""
+        if said.empty:
+            return Reading(Answer.UNCLEAR, "none")
+        exact = self.understanding.exact(said, lang, question)
+        if self.model is None:
+            if denied:
+                return Reading(Answer.NO, "rule")
+            if exact is not None:
+                return Reading(exact[0], "rule", lang=exact[1])
+            return Reading(Answer.UNCLEAR, "none")
+        if exact is not None and not denied:
+            return Reading(exact[0], "rule", lang=exact[1])
+        scores = self.model.score(said.words, question)
+        decided, probability = self._decide(scores, said)
+        if denied and self._denial_stands(decided, probability, scores):
+            return Reading(Answer.NO, "rule")
+        return Reading(decided, "model", probability)
+
+    def _denial_stands(self, decided: Answer, probability: float, scores: Scores) -> bool:
+        """Whether a reply that negates the sign asked about ("she hasn't passed out") is a no
+        despite what the model chose: yes when the model hears no answer or a no, a weak alarm, or
+        doubt with real weight on no ("never fainted"); not when it hears a yes or plain doubt
+        ("not sure if she passed out")."""
+        t = self.thresholds
+        if decided in (Answer.NO, Answer.UNCLEAR):
+            return True
+        if decided in (Answer.EMERGENCY, Answer.URGENT):
+            return probability < t.denied_alarm
+        return decided is Answer.UNSURE and scores["no"] >= t.denied_no
+
+    def _decide(self, scores: Scores, said: Said) -> tuple[Answer, float]:
+        t = self.thresholds
+        if scores["crisis"] >= t.crisis:
+            return Answer.CRISIS, scores["crisis"]
+        if scores["emergency"] >= t.emergency:
+            return Answer.EMERGENCY, scores["emergency"]
+        # A crisis is the model's word only above its threshold (it stops the triage): below it,
+        # the likeliest of the other classes.
+        best = max((c for c in _BY_LABEL if c != "crisis"), key=scores.__getitem__)
+        answer = _BY_LABEL[best]
+        if answer is not Answer.NO:
+            return answer, scores[best]
+        alarm = scores["emergency"] + scores["crisis"] + scores["urgent"]
+        if scores["no"] >= t.no and alarm < t.cue and not self._cued(said):
+            return Answer.NO, scores["no"]
+        # A no the model is not sure of, or one with an emergency in the air: doubt, if anything
+        # in the reply leans toward the sign; else not an answer, asked again.
+        leaning = scores["yes"] + scores["unsure"] + alarm
+        if leaning >= scores["unclear"]:
+            return Answer.UNSURE, scores["unsure"]
+        return Answer.UNCLEAR, scores["unclear"]
+
+    def _cued(self, said: Said) -> bool:
+        """Whether a reply names an emergency cue word that no negation shortly before cancels."""
+        for clause in said.clauses:
+            for i, word in enumerate(clause):
+                if any(word in cues for cues in self.cues.values()) and not any(
+                    w in self.negations for w in clause[max(0, i - 3) : i]
+                ):
+                    return True
+        return False

@@ -1,0 +1,1 @@
+"""Training and evaluating the answer model offline: data, augmentation, fitting, figures."""
