@@ -107,7 +107,7 @@ class Results:
 
 
 def _rank(advice: str) -> int:
-    return DISPOSITIONS.index(advice) if advice in DISPOSITIONS else -1  # type: ignore[arg-type]
+    return DISPOSITIONS.index(advice) if advice in DISPOSITIONS else -1
 
 
 def read_cases(path: Path) -> list[Case]:

@@ -234,13 +234,13 @@ def _signs(flow: Flow, file: str) -> Iterator[Problem]:
     question whose yes ends in an emergency or another urgent outcome names its sign, in every
     language, for the lists of signs."""
     for q in flow.questions.values():
-        if q.phrases and q.yes not in flow.outcomes:
+        if q.phrases and flow.sign_outcome(q.id) is None:
             yield Problem(
                 file,
                 f"questions.{q.id}.phrases",
                 "",
                 "phrases-lead-nowhere",
-                "free-text phrases need a yes that ends in an outcome; this yes asks on",
+                "free-text phrases need a yes that ends in an outcome (or asks one question whose no does)",
             )
         if not _listed_sign(flow, q.id):
             continue
@@ -259,7 +259,7 @@ def _listed_sign(flow: Flow, qid: str) -> str | None:
     """'red' for a red flag, 'urgent' for a sign whose yes leads to the emergency department now,
     None for a question whose sign is not listed."""
     q = flow.questions[qid]
-    target = flow.outcomes.get(q.yes)
+    target = flow.sign_outcome(qid)
     if q.red_flag:
         return "red"
     if target is not None and target.kind == "er_now":
@@ -272,7 +272,11 @@ def _safety_lists(flow: Flow, file: str) -> Iterator[Problem]:
     (which er_now, the outcome those signs lead to, need not list), in each language and channel."""
     lists: list[tuple[str, Wording, tuple[str, ...]]] = []
     for o in flow.outcomes.values():
-        kinds = ("red", "urgent") if o.kind in LISTS_URGENT else ("red",) if o.kind in LISTS_RED_FLAGS else ()
+        kinds: tuple[str, ...] = ()
+        if o.kind in LISTS_URGENT:
+            kinds = ("red", "urgent")
+        elif o.kind in LISTS_RED_FLAGS:
+            kinds = ("red",)
         if kinds:
             lists.append((f"outcomes.{o.id}", o.wording, kinds))
     lists.append(("text.safety_net", flow.texts["safety_net"], ("red", "urgent")))

@@ -16,6 +16,8 @@ README_BLOCK = re.compile(
 # Fill and border per outcome kind.
 COLOURS = {
     "emergency": ("#f8d0d0", "#b00000"),
+    "er_now": ("#f6c8dc", "#ad1457"),
+    "crisis": ("#ddd0f0", "#4527a0"),
     "today": ("#ffd8b0", "#c05000"),
     "appointment": ("#d6ecd2", "#2e7d32"),
     "safety": ("#fff1c2", "#a07800"),

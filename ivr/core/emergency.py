@@ -96,6 +96,9 @@ class Scan:
     stated: Match | None
     denied: frozenset[str] = frozenset()
     cleared: frozenset[tuple[int, int]] = frozenset()
+    # The positions of the words of each phrase found negated or placed in the past (not of the
+    # negation itself): the answer model reads them as one placeholder word (see ivr.core.reading).
+    masked: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,7 @@ class EmergencyPhrases:
         also brings something back to now ("...and again today")."""
         denied: set[str] = set()
         cleared: set[tuple[int, int]] = set()
+        masked: set[tuple[int, int]] = set()
         now = any(w in self.recent for w in said.words)
         for c, clause in enumerate(said.clauses):
             spans: list[tuple[int, int]] = []
@@ -183,6 +187,7 @@ class EmergencyPhrases:
                         if past:
                             spans.append((start, end))
                             cleared.update((c, k) for k in range(start, end))
+                            masked.update((c, k) for k in matched)
                             if pattern.question is not None:
                                 denied.add(pattern.question)
                             continue
@@ -194,9 +199,10 @@ class EmergencyPhrases:
                             return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
                         spans.append((negation, end))
                         cleared.update((c, k) for k in range(negation, end))
+                        masked.update((c, k) for k in matched)
                         if pattern.question is not None:
                             denied.add(pattern.question)
-        return Scan(None, frozenset(denied), frozenset(cleared))
+        return Scan(None, frozenset(denied), frozenset(cleared), frozenset(masked))
 
     def _historic(self, part: Sequence[str]) -> bool:
         """Whether a stretch of text holds words that place what it says in the past."""

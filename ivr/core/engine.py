@@ -8,7 +8,7 @@ from typing import Literal
 from ivr.core.answers import Answer
 from ivr.core.emergency import Match, Scan
 from ivr.core.flow import Flow
-from ivr.core.reading import Reading
+from ivr.core.reading import Reading, model_words
 from ivr.core.session import Channel, Session
 from ivr.core.words import Said
 
@@ -247,16 +247,18 @@ def _urgent(
 ) -> tuple[Session, Output]:
     """Words of a sign for the emergency department (not 911). The reply is read as an answer too:
     at the sign's own question the answer model reads it in context, and only a confident no
-    overrules the words; at another question, an answer that calls for more (an emergency, a
-    crisis, a yes or doubt about a red flag) wins over the emergency department."""
+    overrules the words; at another question, an answer that calls for more (an emergency, a yes
+    or doubt about a red flag) wins over the emergency department."""
     assert scan.stated is not None
     question = flow.questions[session.node]
-    reading = _read(flow, session, said, words, Scan(None, scan.denied, scan.cleared))
+    reading = _read(flow, session, said, words, Scan(None, scan.denied, scan.cleared, scan.masked))
     if scan.stated.question == session.node:
         if reading.answer is Answer.NO and (reading.score or 0.0) >= OWN_SIGN_NO:
             return _answer(flow, session, said, reading, policy)
         return _answer(flow, session, said, Reading(Answer.YES, "rule", lang=reading.lang), policy)
-    more = reading.answer in (Answer.EMERGENCY, Answer.CRISIS) or (
+    # Not a crisis heard by the model alone: words of the urgent sign were found, and the model's
+    # crisis class leans on words like "myself" ("I peed myself") that such replies share.
+    more = reading.answer is Answer.EMERGENCY or (
         question.red_flag and reading.answer in (Answer.YES, Answer.UNSURE)
     )
     if more:
@@ -322,6 +324,13 @@ def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str
     return _read(flow, session, said, words, scan)
 
 
+def model_input(flow: Flow, text: str) -> tuple[str, ...]:
+    """The words the answer model reads for a reply (negated or past emergency phrases masked, as
+    in a conversation): what training must see too."""
+    said = Said.of(text)
+    return model_words(said, _scan(flow, said).masked)
+
+
 def _scan(flow: Flow, said: Said) -> Scan:
     """Crisis phrases, then emergency phrases, then the phrases of urgent signs, in a text; what
     none of them states, the denials of all."""
@@ -335,14 +344,26 @@ def _scan(flow: Flow, said: Said) -> Scan:
     urgent = flow.urgent_phrases.scan(said, lead)
     if urgent.stated is not None:
         return urgent
-    return Scan(None, emergency.denied | urgent.denied, emergency.cleared | urgent.cleared)
+    return Scan(
+        None,
+        emergency.denied | urgent.denied,
+        emergency.cleared | urgent.cleared,
+        emergency.masked | urgent.masked,
+    )
 
 
 def _read(flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan) -> Reading:
     """How a reply is read as an answer to the pending question (see ivr.core.reading)."""
     if words is None:
         return flow.reader.keys(said.value) if said.kind == "keys" else Reading(Answer.UNCLEAR, "none")
-    return flow.reader.read(words, session.lang, question=session.node, denied=session.node in scan.denied)
+    return flow.reader.read(
+        words,
+        session.lang,
+        question=session.node,
+        denied=session.node in scan.denied,
+        masked=scan.masked,
+        denied_other=bool(scan.denied - {session.node}),
+    )
 
 
 def _kind_of(flow: Flow, match: Match) -> str:
@@ -350,10 +371,8 @@ def _kind_of(flow: Flow, match: Match) -> str:
     outcome its question's yes leads to (an urgent sign: the emergency department now)."""
     if match.crisis:
         return "crisis"
-    question = flow.questions.get(match.question) if match.question is not None else None
-    if question is not None and question.yes in flow.outcomes:
-        return flow.outcomes[question.yes].kind
-    return "emergency"
+    outcome = flow.sign_outcome(match.question) if match.question is not None else None
+    return outcome.kind if outcome is not None else "emergency"
 
 
 def _alarm(flow: Flow, session: Session, match: Match) -> tuple[Session, Output]:
@@ -361,10 +380,8 @@ def _alarm(flow: Flow, session: Session, match: Match) -> tuple[Session, Output]
     session = replace(session, lang=_language_of(flow, session, match.langs))
     if match.crisis:
         return _end(flow, session, flow.crisis_outcome().id)
-    question = flow.questions.get(match.question) if match.question is not None else None
-    if question is not None and question.yes in flow.outcomes:
-        return _end(flow, session, question.yes)
-    return _end(flow, session, _emergency(flow))
+    outcome = flow.sign_outcome(match.question) if match.question is not None else None
+    return _end(flow, session, outcome.id if outcome is not None else _emergency(flow))
 
 
 def _language_of(flow: Flow, session: Session, langs: frozenset[str]) -> str:

@@ -268,6 +268,21 @@ class Flow:
         """Where words of suicide or self-harm end: the flow's crisis outcome, else its emergency one."""
         return self.outcome_of_kind("crisis" if self.has_kind("crisis") else "emergency")
 
+    def sign_outcome(self, qid: str) -> Outcome | None:
+        """Where words of a question's sign lead when said at any point: the outcome its yes leads
+        to; or, when its yes asks on (a fall asks whether the head was hurt), the outcome of that
+        question's no, the least its sign can call for. None when neither ends in an outcome (or
+        there is no such question)."""
+        question = self.questions.get(qid)
+        if question is None:
+            return None
+        if question.yes in self.outcomes:
+            return self.outcomes[question.yes]
+        follow = self.questions.get(question.yes)
+        if follow is not None and follow.no in self.outcomes:
+            return self.outcomes[follow.no]
+        return None
+
     def urgent_outcome(self) -> Outcome:
         """Where another question's urgent sign, described in a reply, ends: the flow's outcome for
         the emergency department now, else its emergency one."""
@@ -331,7 +346,8 @@ def compose(
     # on), else an urgent sign's: scanned after every emergency phrase, so "went out and fell over"
     # is a faint (911), not only a fall (the emergency department).
     def urgent(q: Question) -> bool:
-        return q.yes in outcomes and outcomes[q.yes].kind != "emergency"
+        target = q.yes if q.yes in outcomes else questions[q.yes].no if q.yes in questions else ""
+        return target in outcomes and outcomes[target].kind != "emergency"
 
     emergency = [(lang, None, text) for lang, w in words.items() for text in w.emergency] + [
         (lang, q.id, text)

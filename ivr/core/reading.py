@@ -27,6 +27,21 @@ from ivr.core.answers import Answer, Understanding, from_keys
 from ivr.core.words import Said
 
 How = Literal["key", "rule", "model", "none"]
+SIGN = "_sign_"  # what the model reads in place of a negated or past emergency phrase
+
+
+def model_words(said: Said, masked: frozenset[tuple[int, int]]) -> tuple[str, ...]:
+    """The words the answer model reads: each run of masked words as one SIGN."""
+    if not masked:
+        return said.words
+    found: list[str] = []
+    for c, clause in enumerate(said.clauses):
+        for i, word in enumerate(clause):
+            if (c, i) not in masked:
+                found.append(word)
+            elif not found or found[-1] != SIGN or (c, i - 1) not in masked:
+                found.append(SIGN)
+    return tuple(found)
 
 _BY_LABEL = {
     "yes": Answer.YES,
@@ -90,8 +105,23 @@ class Reader:
         """A key press."""
         return Reading(from_keys(digits), "key")
 
-    def read(self, said: Said, lang: str, *, question: str | None, denied: bool = False) -> Reading:
-        """A text or transcript in answer to `question`, in a conversation in `lang`."""
+    def read(
+        self,
+        said: Said,
+        lang: str,
+        *,
+        question: str | None,
+        denied: bool = False,
+        masked: frozenset[tuple[int, int]] = frozenset(),
+        denied_other: bool = False,
+    ) -> Reading:
+        """A text or transcript in answer to `question`, in a conversation in `lang`. `masked` are
+        the words of emergency phrases the rules found negated or in the past ("I have not passed
+        out"): the model reads each such phrase as the one word SIGN, so that it weighs "I have not
+        SIGN" and "not sure if she SIGN" rather than the alarm the phrase's words carry.
+        `denied_other`: the reply denies another question's sign ("I have not passed out" to "is it
+        hard to breathe?"): a no the model hears in it is a no to that sign, not to this question,
+        which is asked again."""
         if said.empty:
             return Reading(Answer.UNCLEAR, "none")
         exact = self.understanding.exact(said, lang, question)
@@ -103,10 +133,12 @@ class Reader:
             return Reading(Answer.UNCLEAR, "none")
         if exact is not None and not denied:
             return Reading(exact[0], "rule", lang=exact[1])
-        scores = self.model.score(said.words, question)
+        scores = self.model.score(model_words(said, masked), question)
         decided, probability = self._decide(scores, said)
         if denied and self._denial_stands(decided, probability, scores):
             return Reading(Answer.NO, "rule")
+        if denied_other and not denied and decided is Answer.NO:
+            return Reading(Answer.UNCLEAR, "rule")
         return Reading(decided, "model", probability)
 
     def _denial_stands(self, decided: Answer, probability: float, scores: Scores) -> bool:

@@ -12,7 +12,9 @@ from ivr.ops.report import OUTCOMES, REPLIES, Summary, Timing
 
 COLOURS = {
     "emergency": "#c62828",
+    "er_now": "#ad1457",
     "unsure": "#e65100",
+    "crisis": "#4527a0",
     "today": "#6a1b9a",
     "appointment": "#2e7d32",
     "safety": "#b08800",
@@ -25,6 +27,9 @@ REPLY_COLOURS = {
     "unsure": "#ef6c00",
     "not understood": "#b08800",
     "unconfirmed": "#6a1b9a",
+    "emergency": "#8e0000",
+    "urgent": "#ad1457",
+    "crisis": "#4527a0",
     "other": "#9e9e9e",
 }
 

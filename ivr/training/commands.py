@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ivr.core import engine
 from ivr.core.answer_model import digest_of
 from ivr.core.flow import Flow
 from ivr.flowfile import load_flow
@@ -29,7 +30,7 @@ def train(flow_file: Path, data: Sequence[Path], out: Path | None, *, stream: Te
         print(f"examples name questions the flow does not have: {', '.join(unknown)}", file=sys.stderr)
         return 2
     print(f"training on {len(examples)} labelled replies from {len(data)} place(s)...", file=stream)
-    fitted = fit(examples)
+    fitted = fit(examples, read=lambda text: engine.model_input(flow, text))
     raw = write(fitted.model, target)
     held = ", ".join(f"C={k}: {v:.3f}" for k, v in fitted.held_out_accuracy.items())
     print(

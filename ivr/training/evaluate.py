@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ivr.core import engine
 from ivr.core.engine import Input, Output
 from ivr.core.flow import Flow
-from ivr.core.session import Session
+from ivr.core.session import Channel, Session
 from ivr.training.data import Example
 
 # The clarity at which a spoken reply is taken to have been heard (Twilio's Confidence).
@@ -156,7 +156,7 @@ def judge(flow: Flow, example: Example) -> Judged:
     """Send one reply to a conversation waiting at its question, and judge what the line did."""
     if example.topic not in flow.questions:
         raise ValueError(f"{example.where}: no question {example.topic!r} in flow {flow.id}")
-    channel = "voice" if example.channel == "voice" else "sms"
+    channel: Channel = "voice" if example.channel == "voice" else "sms"
     before = Session(
         flow=flow.id,
         digest=flow.digest,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,12 +42,13 @@ class Fitted:
     without_held_out: AnswerModel | None  # at the chosen strength, fitted without the held-out part
 
 
-def buckets(example: Example, bits: int = BITS) -> list[int]:
+Reader = Callable[[str], tuple[str, ...]]  # a reply's text -> the words the model reads
+
+
+def buckets(example: Example, read: Reader = normal_words, bits: int = BITS) -> list[int]:
     """The hashed features of one example, each once, in order."""
     mask = (1 << bits) - 1
-    found = {
-        zlib.crc32(f.encode()) & mask for f in features(normal_words(example.text), example.topic or None)
-    }
+    found = {zlib.crc32(f.encode()) & mask for f in features(read(example.text), example.topic or None)}
     return sorted(found)
 
 
@@ -55,8 +56,9 @@ class Columns:
     """The buckets training has seen, as consecutive matrix columns: the fit works on those only,
     not on all 2**BITS buckets (most are empty), which makes it several times faster."""
 
-    def __init__(self, examples: Sequence[Example]) -> None:
-        seen = sorted({b for e in examples for b in buckets(e)})
+    def __init__(self, examples: Sequence[Example], read: Reader = normal_words) -> None:
+        self.read = read
+        seen = sorted({b for e in examples for b in buckets(e, read)})
         self.buckets = np.array(seen, dtype=np.int64)
         self.index = {b: i for i, b in enumerate(seen)}
 
@@ -65,7 +67,7 @@ class Columns:
         indptr = [0]
         indices: list[int] = []
         for example in examples:
-            indices.extend(self.index[b] for b in buckets(example) if b in self.index)
+            indices.extend(self.index[b] for b in buckets(example, self.read) if b in self.index)
             indptr.append(len(indices))
         data = np.ones(len(indices), dtype=np.float64)
         return csr_matrix((data, indices, indptr), shape=(len(examples), len(self.index)))
@@ -75,11 +77,11 @@ def _targets(examples: Sequence[Example]) -> np.ndarray[Any, np.dtype[np.int64]]
     return np.array([CLASSES.index(e.target) for e in examples], dtype=np.int64)
 
 
-def _fit(examples: Sequence[Example], strength: float) -> tuple[LogisticRegression, Columns]:
+def _fit(examples: Sequence[Example], strength: float, read: Reader) -> tuple[LogisticRegression, Columns]:
     present = sorted({e.target for e in examples})
     if len(present) < 2:
         raise ValueError("training needs replies of at least two classes")
-    columns = Columns(examples)
+    columns = Columns(examples, read)
     model = LogisticRegression(C=strength, max_iter=3000, tol=1e-5)
     model.fit(columns.matrix(examples), _targets(examples))
     return model, columns
@@ -101,8 +103,11 @@ def _export(fitted: LogisticRegression, columns: Columns, about: dict[str, Any])
     return AnswerModel.from_json(model.to_json())
 
 
-def fit(examples: Sequence[Example], *, strengths: Sequence[float] = STRENGTHS) -> Fitted:
-    """Choose a strength on the held-out part, then fit on everything."""
+def fit(
+    examples: Sequence[Example], *, strengths: Sequence[float] = STRENGTHS, read: Reader = normal_words
+) -> Fitted:
+    """Choose a strength on the held-out part, then fit on everything. `read` gives the words the
+    model reads for a text, as the line will give them (ivr.core.engine.model_input)."""
     train = augmented([e for e in examples if not e.held_out])
     check = [e for e in examples if e.held_out]
     accuracy: dict[float, float] = {}
@@ -110,7 +115,7 @@ def fit(examples: Sequence[Example], *, strengths: Sequence[float] = STRENGTHS) 
     if check:
         truth = _targets(check)
         for strength in strengths:
-            fitted, columns = candidates[strength] = _fit(train, strength)
+            fitted, columns = candidates[strength] = _fit(train, strength, read)
             predicted = fitted.predict(columns.matrix(check))
             accuracy[strength] = float(np.mean(predicted == truth))
         best = max(strengths, key=lambda s: (accuracy[s], -s))
@@ -124,7 +129,7 @@ def fit(examples: Sequence[Example], *, strengths: Sequence[float] = STRENGTHS) 
         "held_out_accuracy": {str(k): round(v, 4) for k, v in accuracy.items()},
         "labels": dict(sorted(Counter(e.label for e in examples).items())),
     }
-    model = _export(*_fit(everything, best), about)
+    model = _export(*_fit(everything, best, read), about)
     partial = _export(*candidates[best], {"strength": best, "held_out": True}) if best in candidates else None
     return Fitted(model, best, accuracy, len(examples), len(everything), partial)
 

@@ -78,9 +78,43 @@ def _same_day(wording: list[str]) -> Mutation:
     def mutate(d: dict[str, Any]) -> None:
         d["questions"]["q2"]["no"] = "q3"
         d["questions"]["q3"] = {"text": {"en": "Q3?", "es": "¿P3?"}, "yes": "sameday", "no": "visit"}
-        d["outcomes"]["sameday"] = {"kind": "today", "text": {"en": wording, "es": ["Vea hoy a un médico."]}}
+        spanish = ["Vea hoy a un médico.", *(["Llame al {emergency} si hay alarma."] * (len(wording) - 1))]
+        d["outcomes"]["sameday"] = {"kind": "today", "text": {"en": wording, "es": spanish}}
 
     return mutate
+
+
+def _er_now(wording: list[str]) -> Mutation:
+    """A sign for the emergency department after q2, with its outcome worded as given (English)."""
+
+    def mutate(d: dict[str, Any]) -> None:
+        d["questions"]["q2"]["no"] = "q3"
+        d["questions"]["q3"] = {
+            "text": {"en": "Q3?", "es": "¿P3?"},
+            "yes": "ernow",
+            "no": "visit",
+            "named": {"en": ["q three"], "es": ["p tres"]},
+        }
+        spanish = ["Vaya ahora a la sala de emergencias.", *(["Llame al {emergency} si hay alarma."] * (len(wording) - 1))]
+        d["outcomes"]["ernow"] = {"kind": "er_now", "text": {"en": wording, "es": spanish}}
+
+    return mutate
+
+
+def _crisis(wording: list[str]) -> Mutation:
+    """A crisis outcome worded as given (English)."""
+
+    def mutate(d: dict[str, Any]) -> None:
+        spanish = ["Llame o escriba al {crisis}.", *(["Si corre peligro, llame al {emergency} ahora."] * (len(wording) - 1))]
+        d["outcomes"]["crisis"] = {"kind": "crisis", "text": {"en": wording, "es": spanish}}
+
+    return mutate
+
+
+def _phrases_nowhere(d: dict[str, Any]) -> None:
+    """q2 stops being a red flag, its yes asks q1 again, and it has free-text phrases."""
+    d["questions"]["q2"].update(red_flag=False, yes="q3", phrases={"en": ["q two"]})
+    d["questions"]["q3"] = {"text": {"en": "Q3?", "es": "¿P3?"}, "yes": "q1", "no": "q1"}
 
 
 def _doubt(wording: list[str]) -> Mutation:
@@ -140,13 +174,95 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "q1",
         "en",
     ),
-    "a reply needing three messages": (
+    "an outcome needing four messages": (
         lambda d: d["outcomes"]["visit"]["text"].update(
-            en=["a" * 250, "b" * 250, "c {emergency}" + "c" * 240]
+            en=["a" * 250, "b" * 250, "d" * 250, "c {emergency} red flags" + "c" * 200]
         ),
         "sms-messages",
         "visit",
         "en",
+    ),
+    "a question needing three messages": (
+        lambda d: (
+            d["text"]["help"].update(en="Call {emergency} now if urgent. " + "a" * 250),
+            d["text"]["nurse_offer"].update(en="Nurse: press 0. " + "b" * 280),
+        ),
+        "sms-messages",
+        "text.help",
+        "en",
+    ),
+    "a list of signs that leaves out a red flag": (
+        lambda d: d["outcomes"]["visit"]["text"].update(en=["See a provider.", "Tests.", "Call {emergency}."]),
+        "safety-list",
+        "outcomes.visit",
+        "en",
+    ),
+    "a red flag with no name for the lists": (
+        lambda d: d["questions"]["q1"]["named"].pop("es"),
+        "unnamed-sign",
+        "questions.q1.named",
+        "es",
+    ),
+    "a question about two things": (
+        lambda d: d["questions"]["q2"]["text"].update(en="Is it A or B, or C?"),
+        "one-topic",
+        "questions.q2",
+        "en",
+    ),
+    "an English text above grade 6": (
+        lambda d: d["questions"]["q1"]["text"].update(
+            en="Is the considerable deterioration of your respiratory musculature incapacitating today?"
+        ),
+        "reading-level",
+        "questions.q1",
+        "en",
+    ),
+    "a Spanish text harder than INFLESZ 65": (
+        lambda d: d["questions"]["q1"]["text"].update(
+            es="¿Experimenta usted actualmente dificultades respiratorias considerablemente incapacitantes"
+            " durante la realización de actividades cotidianas?"
+        ),
+        "reading-level",
+        "questions.q1",
+        "es",
+    ),
+    "a translation with a part left out": (
+        lambda d: d["outcomes"]["visit"]["text"].update(es=["Vea a un profesional.", "Red: llame al {emergency}."]),
+        "parity",
+        "outcomes.visit",
+        "es",
+    ),
+    "a translation with another number": (
+        lambda d: d["outcomes"]["visit"]["text"].update(
+            es=["Vea a un profesional en 2 días.", "Pruebas.", "Red: llame al {emergency} si hay alarma."]
+        ),
+        "parity",
+        "outcomes.visit",
+        "es",
+    ),
+    "an emergency-department outcome not led by go there now": (
+        _er_now(["Rest at home.", "Call {emergency} for red flags."]),
+        "er-now",
+        "ernow",
+        "en",
+    ),
+    "a crisis outcome that does not give the crisis line first": (
+        _crisis(["Call {emergency} now.", "Or talk to {crisis}."]),
+        "crisis-line",
+        "crisis",
+        "en",
+    ),
+    "a crisis outcome that never says to call for danger": (
+        _crisis(["Call or text {crisis} to talk.", "You are not alone."]),
+        "call-now",
+        "crisis",
+        "en",
+    ),
+    "free-text phrases on a question whose yes asks on": (
+        _phrases_nowhere,
+        "phrases-lead-nowhere",
+        "questions.q2.phrases",
+        "",
     ),
     "a voice prompt past the Say limit": (
         lambda d: d["questions"]["q1"]["text"].update(voice={"en": "Is it " + "very " * 700 + "hard?"}),
@@ -372,7 +488,7 @@ def test_the_command_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]
 def test_a_today_outcome_that_says_care_today_passes(tmp_path: Path) -> None:
     """The rule for the get-seen-today outcome accepts a first sentence that says it, in each language."""
     path = broken_fixture(
-        tmp_path, _same_day(["Get medical care today: see a provider.", "Call {emergency} if worse."])
+        tmp_path, _same_day(["Get medical care today: see a provider.", "Call {emergency} for red flags."])
     )
     flow, problems = check_file(path)
     assert flow is not None

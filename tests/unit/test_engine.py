@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from ivr.core import engine
-from ivr.core.engine import LANGUAGE_MENU, SILENCE, Input, InputKind, Output, Policy
+from ivr.core.engine import SILENCE, Input, InputKind, Output, Policy
 from ivr.core.flow import Flow
 from ivr.core.session import Channel, Session
 from tests.support import red_flags, shipped_flow, tiny_flow
@@ -46,37 +46,6 @@ def test_a_call_says_the_notice_then_offers_the_other_languages_with_the_first_q
     assert session.lang == "en"
 
 
-def _menu_session(flow: Flow) -> Session:
-    """A call stored at the old language menu by an earlier version of the line."""
-    session, _ = engine.start(flow, "voice", now=0)
-    return replace(session, node=LANGUAGE_MENU)
-
-
-def test_a_call_stored_at_the_old_language_menu_is_still_served_from_it() -> None:
-    """After a deploy in the middle of a call, a key pressed at the old menu picks a language, so
-    the 2 that meant Spanish there is never taken as a no to the first question."""
-    flow = tiny_flow()
-    for key, lang in (("1", "en"), ("2", "es")):
-        chosen, output = engine.step(flow, _menu_session(flow), Input("keys", key))
-        assert output == Output(lang, ask=flow.start, offers=lang == "en")
-        assert chosen.lang == lang
-        assert chosen.answers == ()
-
-
-def test_the_old_language_menu_repeats_then_gives_way_to_the_first_language() -> None:
-    """A caller at the old menu who does not choose hears it again, twice, then the questions."""
-    flow = tiny_flow()
-    session = _menu_session(flow)
-    outputs = []
-    for reply in (SILENCE, Input("keys", "7"), SILENCE):
-        session, output = engine.step(flow, session, reply)
-        outputs.append(output)
-    assert outputs[0] == Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
-    assert outputs[1] == Output("en", notices=("wrong_key",), ask=LANGUAGE_MENU, every_language=True)
-    assert outputs[2] == Output("en", ask=flow.start, offers=True)
-    assert engine.reprompt(flow, _menu_session(flow)) == Output("en", ask=LANGUAGE_MENU, every_language=True)
-
-
 @pytest.mark.parametrize("flag", red_flags(FLOW))
 @pytest.mark.parametrize(
     ("channel", "lang", "yes", "no", "prelude"),
@@ -100,19 +69,40 @@ def test_a_yes_to_any_red_flag_ends_in_the_emergency_outcome_at_once(
     assert all(o.outcome is None for o in outputs[:-1])
 
 
+def _no_path(flow: Flow, node: str) -> list[str]:
+    """The questions met answering no to each, from `node`."""
+    path: list[str] = []
+    while node in flow.questions:
+        path.append(node)
+        node = flow.questions[node].no
+    return path
+
+
 def test_no_to_everything_gives_the_appointment_outcome() -> None:
-    """Answering no to every red flag asks each question once, then advises an appointment."""
-    session, outputs = _walk(FLOW, [Input("text", "no")] * len(FLOW.questions))
+    """Answering no to every question (weakness of long standing) asks the red flags and the signs
+    for the emergency department once each, twelve questions, then advises an appointment."""
+    session, outputs = _walk(FLOW, [Input("text", "no")] * 12)
     asked = [o.ask for o in outputs if o.ask]
-    assert asked == ORDER
+    assert asked == _no_path(FLOW, FLOW.start) == ORDER[:12]
     assert outputs[-1] == Output("en", outcome="appointment")
-    assert session.answers == tuple((q, False) for q in ORDER)
+    assert session.answers == tuple((q, False) for q in ORDER[:12])
+
+
+def test_new_weakness_with_no_sign_asks_the_same_day_signs_then_advises_an_appointment_soon() -> None:
+    """Weakness of the past month: after the gate, the signs of a fall, dark urine and the
+    same-day signs, then an appointment within days."""
+    replies = [Input("text", "yes" if q == "recent" else "no") for q in ORDER[:12]]
+    rest = _no_path(FLOW, FLOW.questions["recent"].yes)
+    session, outputs = _walk(FLOW, [*replies, *[Input("text", "no")] * len(rest)])
+    assert [o.ask for o in outputs if o.ask] == [*ORDER[:12], *rest]
+    assert outputs[-1] == Output("en", outcome="appointment_soon")
+    assert session.ended
 
 
 def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outcome() -> None:
     """SMS: one re-prompt repeating the question; a second unclear reply in a row ends safely."""
     _, outputs = _walk(FLOW, [Input("text", "purple"), Input("text", "what?")])
-    assert outputs[1] == Output("en", notices=("not_understood",), ask=FLOW.start)
+    assert outputs[1] == Output("en", notices=("not_understood",), ask=FLOW.start, simple=True)
     assert outputs[2] == Output("en", outcome="unclear")
     assert FLOW.outcomes["unclear"].kind == "safety"
 
@@ -120,23 +110,23 @@ def test_an_unclear_text_is_asked_again_then_the_next_ends_with_the_safety_outco
 def test_a_clear_answer_resets_the_unclear_count() -> None:
     """Only unclear replies in a row count; a clear answer in between starts the count again."""
     session, outputs = _walk(FLOW, [Input("text", "hmm"), Input("text", "no"), Input("text", "hmm")])
-    assert outputs[-1] == Output("en", notices=("not_understood",), ask=ORDER[1])
+    assert outputs[-1] == Output("en", notices=("not_understood",), ask=ORDER[1], simple=True)
     assert session.misses == 1
 
 
 def test_silence_on_a_call_repeats_the_question_twice_then_ends_safely() -> None:
     """Voice: two repeats after silence, and the third silence gives the safety outcome."""
     _, outputs = _walk(FLOW, [SILENCE, SILENCE, SILENCE], "voice")
-    assert outputs[1] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True)
-    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True)
+    assert outputs[1] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True, simple=True)
+    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True, simple=True)
     assert outputs[3] == Output("en", outcome="unclear")
 
 
 def test_a_wrong_key_is_said_and_counted_like_an_unclear_answer() -> None:
     """Voice: a key other than 1 or 2 is named as wrong, and shares the count with silence."""
     _, outputs = _walk(FLOW, [Input("keys", "7"), SILENCE, Input("keys", "#")], "voice")
-    assert outputs[1] == Output("en", notices=("wrong_key",), ask=FLOW.start, offers=True)
-    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True)
+    assert outputs[1] == Output("en", notices=("wrong_key",), ask=FLOW.start, offers=True, simple=True)
+    assert outputs[2] == Output("en", notices=("no_input",), ask=FLOW.start, offers=True, simple=True)
     assert outputs[3] == Output("en", outcome="unclear")
 
 
@@ -167,7 +157,7 @@ def test_while_confirming_only_a_key_or_a_yes_counts() -> None:
     """Awaiting the keypad, another spoken no is a miss, a spoken yes is an emergency, a key decides."""
     session, _ = _walk(FLOW, [Input("speech", "no", 0.2)], "voice")
     again, output = engine.step(FLOW, session, Input("speech", "no", 0.99))
-    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True, offers=True)
+    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True, offers=True, simple=True)
     _, output = engine.step(FLOW, again, Input("speech", "yes", 0.2))
     assert output.outcome == "emergency"
     _, output = engine.step(FLOW, again, Input("keys", "1"))
@@ -193,7 +183,7 @@ def test_the_confidence_threshold_is_a_policy() -> None:
 def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
     """Anything that is not an answer is asked again; it never counts as a no to a red flag."""
     session, outputs = _walk(FLOW, [Input("speech", said, 0.95)], "voice")
-    assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start, offers=True)
+    assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start, offers=True, simple=True)
     assert session.answers == ()
 
 
@@ -239,9 +229,12 @@ def test_words_describing_an_emergency_end_the_triage_at_once(text: str, channel
     ],
 )
 def test_negated_emergency_words_do_not_count(text: str) -> None:
-    """A negated phrase is not an emergency; it is asked again like any unclear reply."""
+    """A negated phrase is not an emergency: said to the first question (breathing), a denial of
+    it is a no, and a denial of another sign is no answer to it, asked again."""
     _, outputs = _walk(FLOW, [Input("text", text)])
     assert outputs[-1].outcome is None
+    breathing = "breath" in text or "respirar" in text
+    assert outputs[-1].ask == (FLOW.questions[FLOW.start].no if breathing else FLOW.start)
 
 
 @pytest.mark.parametrize("text", ["I can't breathe", "no puedo respirar", "911"])
@@ -250,15 +243,6 @@ def test_a_first_text_describing_an_emergency_is_answered_with_the_emergency_out
     session, output = engine.start(FLOW, "sms", now=0, opening=Input("text", text))
     assert output.outcome == "emergency"
     assert session.ended
-
-
-def test_emergency_words_are_heard_at_the_old_language_menu() -> None:
-    """Spoken emergency words count even before a language is chosen at the old menu, in the
-    language they are said in."""
-    _, output = engine.step(FLOW, _menu_session(FLOW), Input("speech", "I can't breathe", 0.4))
-    assert output == Output("en", outcome="emergency")
-    _, output = engine.step(FLOW, _menu_session(FLOW), Input("speech", "no puedo respirar", 0.4))
-    assert output == Output("es", outcome="emergency")
 
 
 # ---- language ----------------------------------------------------------------------------------
@@ -318,7 +302,7 @@ def test_the_language_key_settles_a_pending_keypad_confirmation_in_the_new_langu
 def test_the_language_key_is_an_ordinary_wrong_key_in_a_text() -> None:
     """Texts have no language keys: a 9 there is not an answer, and the language stays."""
     session, output = engine.step(FLOW, engine.start(FLOW, "sms", now=0)[0], Input("text", "9"))
-    assert output == Output("en", notices=("not_understood",), ask=FLOW.start)
+    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, simple=True)
     assert session.lang == "en"
 
 
@@ -414,15 +398,43 @@ def test_heard_says_how_a_reply_to_the_pending_question_was_taken(reply: Input, 
     """For the metrics of where people struggle: the question that was pending, and the reply's class."""
     before, _ = engine.start(FLOW, "sms", now=100, opening=Input("text", "hi"))
     after, _ = engine.step(FLOW, before, reply)
-    assert engine.heard(FLOW, before, after) == (FLOW.start, taken_as)
+    heard = engine.heard(FLOW, before, after)
+    assert heard is not None
+    assert (heard.question, heard.taken) == (FLOW.start, taken_as)
+    assert heard.decided_by in ("key", "rule", "model")
+
+
+def test_heard_says_how_each_reply_was_decided() -> None:
+    """A key by the key, an exact answer and emergency words by rule, anything else by the answer
+    model with its probability (m and two digits)."""
+    before, _ = engine.start(FLOW, "voice", now=100)
+    for reply, how in (
+        (Input("keys", "1"), "k"),
+        (Input("speech", "no", 0.9), "r"),
+        (Input("speech", "I can't breathe", 0.9), "r"),
+    ):
+        after, _ = engine.step(FLOW, before, reply)
+        heard = engine.heard(FLOW, before, after)
+        assert heard is not None
+        assert heard.how == how
+    after, _ = engine.step(FLOW, before, Input("speech", "she's been huffing and puffing all day", 0.9))
+    heard = engine.heard(FLOW, before, after)
+    assert heard is not None
+    assert heard.decided_by == "model"
+    assert heard.how[1:].isdigit()
 
 
 def test_heard_is_nothing_when_the_reply_was_not_an_answer() -> None:
-    """Emergency words, a language switch and a request for help answer no question."""
+    """A language switch and a request for help answer no question; words of the very sign asked
+    about are a yes to it, and another sign's an emergency, both by rule."""
     before, _ = engine.start(FLOW, "sms", now=100, opening=Input("text", "hi"))
-    for reply in (Input("text", "I can't breathe"), Input("text", "español"), Input("text", "help me")):
+    for reply in (Input("text", "español"), Input("text", "help me")):
         after, _ = engine.step(FLOW, before, reply)
         assert engine.heard(FLOW, before, after) is None
+    after, _ = engine.step(FLOW, before, Input("text", "I can't breathe"))
+    assert engine.heard(FLOW, before, after) == engine.Heard(FLOW.start, "yes", "r")
+    after, _ = engine.step(FLOW, before, Input("text", "she passed out"))
+    assert engine.heard(FLOW, before, after) == engine.Heard(FLOW.start, "emergency", "r")
 
 
 # ---- unsure, help, and how replies were taken -------------------------------------------------
@@ -449,13 +461,16 @@ def test_unsure_about_a_red_flag_ends_with_the_unsure_outcome_at_once(
     assert session.heard[-1] == (FLOW.start, "u")
 
 
-def test_unsure_about_a_lesser_sign_takes_its_yes_way() -> None:
-    """The dark-urine question is not a red flag: "not sure" there leads where yes does (care today)."""
-    no_to_red_flags = [Input("text", "no")] * len(red_flags(FLOW))
-    session, outputs = _walk(FLOW, [*no_to_red_flags, Input("text", "not sure")])
-    assert outputs[-1] == Output("en", outcome=FLOW.questions["urine"].yes)
-    assert FLOW.outcomes[outputs[-1].outcome or ""].kind == "today"
-    assert session.heard[-1] == ("urine", "u")
+@pytest.mark.parametrize(("question", "kind"), [("worse", "er_now"), ("urine", "er_now"), ("fever", "today")])
+def test_unsure_about_a_lesser_sign_takes_its_yes_way(question: str, kind: str) -> None:
+    """A sign for the emergency department or for care today is not a red flag: "not sure" there
+    leads where yes does, the more careful way."""
+    path = [*ORDER[: ORDER.index("recent") + 1], *_no_path(FLOW, "fall")]
+    replies = [Input("text", "yes" if q == "recent" else "no") for q in path[: path.index(question)]]
+    session, outputs = _walk(FLOW, [*replies, Input("text", "not sure")])
+    assert outputs[-1] == Output("en", outcome=FLOW.questions[question].yes)
+    assert FLOW.outcomes[outputs[-1].outcome or ""].kind == kind
+    assert session.heard[-1] == (question, "u")
 
 
 def test_a_flow_without_an_unsure_outcome_ends_doubt_with_the_safety_outcome() -> None:

@@ -18,16 +18,20 @@ def _tiny() -> dict[str, Any]:
 
 
 def test_the_shipped_flow_loads_with_one_question_per_red_flag_from_the_source() -> None:
-    """Eight red-flag questions, each of whose yes goes straight to the emergency outcome; five
-    signs for the emergency department and four for same-day care, each yes to its outcome."""
+    """Eight red-flag questions, each of whose yes goes straight to the emergency outcome; four
+    signs for the emergency department and four for same-day care, each yes to its outcome, and a
+    fall, whose yes asks whether the head, neck or back was hurt (911) or not (the emergency
+    department)."""
     flow = shipped_flow()
     assert flow.id == "muscle-weakness"
     assert len(red_flags(flow)) == 8
     for qid in red_flags(flow):
         assert flow.outcomes[flow.questions[qid].yes].kind == "emergency"
     kinds = [flow.outcomes[q.yes].kind for q in flow.questions.values() if q.yes in flow.outcomes]
-    assert kinds.count("er_now") == 5
+    assert kinds.count("er_now") == 4
     assert kinds.count("today") == 4
+    spine = flow.questions[flow.questions["fall"].yes]
+    assert (flow.outcomes[spine.yes].kind, flow.outcomes[spine.no].kind) == ("emergency", "er_now")
 
 
 def test_the_shipped_flow_asks_the_most_life_threatening_first() -> None:
@@ -151,10 +155,11 @@ def test_word_lists_are_read_like_replies() -> None:
     """Words written with accents, capitals or apostrophes are matched the way replies are."""
     data = _tiny()
     data["words"]["es"]["yes"] = ["Sí", "S"]
+    data["words"]["es"]["no"] = ["no"]
     data["words"]["en"]["no"] = ["No", "I don't think so"]
     flow = parse_flow(data)
     spanish = flow.understanding.own[("es", None)]
-    assert {p for p, a in spanish.items() if a is Answer.YES} == {("si",), ("s",), ("1",)}
+    assert {p for p, a in spanish.items() if a is Answer.YES} == {("si",), ("s",)}
     assert flow.understanding.own[("en", None)][("i", "do", "not", "think", "so")] is Answer.NO
 
 

@@ -27,7 +27,7 @@ def test_a_text_asking_a_question_is_placed_at_it_in_its_language() -> None:
 
 def test_a_repeated_question_after_a_notice_is_still_that_question() -> None:
     """'Not understood' then the question again: the place is the question."""
-    output = Output(lang="en", notices=("not_understood",), ask=FIRST)
+    output = Output(lang="en", notices=("not_understood",), ask=FIRST, simple=True)
     assert place_of(FLOW, lines(output), voice=False) == Place(FIRST, "en")
 
 

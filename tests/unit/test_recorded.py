@@ -12,10 +12,10 @@ OUTPUTS = [
     Output("en", notices=("intro",), ask="breathing"),
     Output("es", notices=("unclear", "again"), ask="onset", keys_only=True),
     Output("en", outcome="emergency"),
-    Output("en", notices=("intro",), ask="@language", every_language=True),
-    Output("en", ask="face", handoff=True, keys_only=True, every_language=True),
+    Output("en", ask="face", handoff=True, keys_only=True),
+    Output("es", notices=("not_understood",), ask="fall", simple=True),
     Output("en", notices=("help",)),
-    Output("en", notices=("no_input",), ask="breathing", offers=True),
+    Output("en", notices=("no_input",), ask="breathing", offers=True, simple=True),
     Output("es", ask="face", keys_only=True, offers=True, handoff=True),
 ]
 
@@ -33,11 +33,12 @@ def test_a_recorded_reply_is_small() -> None:
     assert len(raw) <= 64, raw
 
 
-def test_a_reply_recorded_before_offers_existed_still_decodes() -> None:
-    """Records written by the previous version (flags without the offers bit) read as they meant."""
-    old = b'["0123456789abcdef","en",["intro"],"@language","",2]'
+def test_a_reply_recorded_by_an_earlier_version_still_decodes() -> None:
+    """Records written before the simple re-ask (no bit 16) or with the old language menu's bit (2,
+    no longer used) read as the output they recorded."""
+    old = b'["0123456789abcdef","en",["intro"],"breathing","",10]'
     assert recorded.decode(old) == Recorded(
-        "0123456789abcdef", Output("en", notices=("intro",), ask="@language", every_language=True)
+        "0123456789abcdef", Output("en", notices=("intro",), ask="breathing", offers=True)
     )
 
 

@@ -106,7 +106,7 @@ def test_the_table_shows_questions_and_times() -> None:
     table = as_table(_summary())
     assert "all          median 1 min 00 s, 90th percentile 3 min 20 s, over 5" in table
     breathing = next(line for line in table.splitlines() if line.strip().startswith("breathing"))
-    assert breathing.split() == ["breathing", "5", "1", "3", "1", "2", "1", "1"]
+    assert breathing.split() == ["breathing", "5", "1", "3", "1", "2", "1", "0", "0", "0", "1"]
     header = next(line for line in table.splitlines() if line.strip().startswith("question"))
     assert header.split()[:5] == ["question", "reached", "yes", "no", "unsure"]
 

@@ -20,12 +20,13 @@ def test_first_reply_puts_the_emergency_notice_and_question_in_one_message() -> 
 
 
 def test_reprompt_says_it_did_not_understand_and_repeats_the_question() -> None:
-    """The re-prompt names the problem, then asks the same question with the answer hint."""
+    """The re-prompt names the problem, then asks the same question with the simplest way to
+    answer: by number."""
     flow = tiny_flow()
-    output = Output("en", notices=("not_understood",), ask="q2")
+    output = Output("en", notices=("not_understood",), ask="q2", simple=True)
     assert (
         sms.render(flow, output)
-        == f"{HEAD}<Response><Message>Unclear.\nQ2? Reply Y or N.</Message></Response>"
+        == f"{HEAD}<Response><Message>Unclear.\nQ2? Reply 1 for YES, 2 for NO, 3 if NOT SURE.</Message></Response>"
     )
 
 
@@ -41,9 +42,9 @@ def test_booking_link_goes_before_the_final_safety_net_only_when_configured() ->
     """With BOOKING_URL the link sits before the last part; without it there is no link."""
     output = Output("en", outcome="visit")
     assert sms.messages(tiny_flow(booking_url="https://b.example"), output) == [
-        "See a provider.\nExpect tests.\nBook: https://b.example\nNet: call 911."
+        "See a provider.\nExpect tests.\nBook: https://b.example\nNet: call 911 for red flags."
     ]
-    assert sms.messages(tiny_flow(), output) == ["See a provider.\nExpect tests.\nNet: call 911."]
+    assert sms.messages(tiny_flow(), output) == ["See a provider.\nExpect tests.\nNet: call 911 for red flags."]
 
 
 def test_pack_never_splits_a_part_and_fills_messages_in_order() -> None:

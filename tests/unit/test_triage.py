@@ -39,7 +39,8 @@ async def test_a_text_conversation_moves_question_by_question_to_its_outcome(tri
     assert first.output.ask == order[0]
     second = await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "1" * 32)
     assert second.output.ask == order[1]
-    assert second.heard == (order[0], "no")
+    assert second.heard is not None
+    assert (second.heard.question, second.heard.taken) == (order[0], "no")
     last = await triage.text(OUR_NUMBER, SENDER, "yes", "SM" + "2" * 32)
     assert last.output.outcome is not None
     assert flow.outcomes[last.output.outcome].kind == "emergency"

@@ -18,6 +18,6 @@ def test_the_committed_twiml_bins_are_current() -> None:
 def test_they_lead_with_calling_911_in_both_languages() -> None:
     """Both files start by telling people with a red flag to call 911 now, in English then Spanish."""
     nets = static_safety_nets(shipped_flow())
-    assert "<Message>Call 911 now if" in nets["sms.xml"]
+    assert "<Message>Call 911 now for any of these" in nets["sms.xml"]
     assert "<Message>Llame al 911 ahora si" in nets["sms.xml"]
     assert nets["voice.xml"].endswith("<Hangup /></Response>")

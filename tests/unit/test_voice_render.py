@@ -5,7 +5,7 @@ from __future__ import annotations
 from ivr.channels import voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
-from ivr.core.engine import LANGUAGE_MENU, Output
+from ivr.core.engine import Output
 from ivr.flowfile import load_flow
 from ivr.twilio_sim import Spoken
 from tests.support import SHIPPED, shipped_flow, tiny_flow
@@ -40,18 +40,18 @@ def test_a_call_opens_with_the_notice_then_the_spanish_offer_and_the_first_quest
 def test_a_re_prompt_in_the_first_language_offers_the_others_again() -> None:
     """Silence, a wrong key or a reply not understood: what went wrong, then the offer and the question."""
     flow = tiny_flow()
-    output = Output("en", notices=("no_input",), ask="q2", offers=True)
+    output = Output("en", notices=("no_input",), ask="q2", offers=True, simple=True)
     spoken = Spoken.parse(voice.render(flow, output, action_url=ACTION, style=STYLE))
-    assert spoken.says == ("Silence.", "Español: 9.", "Q2? Say or press 1 or 2.")
+    assert spoken.says == ("Silence.", "Español: 9.", "Q2? Press 1 for yes, 2 for no, or 3 if you are not sure.")
 
 
 def test_in_spanish_there_is_no_offer_of_a_language_without_a_key() -> None:
     """Only languages with a key are offered: English has none in the fixture, so a Spanish
     prompt offers nothing."""
     flow = tiny_flow()
-    output = Output("es", notices=("no_input",), ask="q2", offers=True)
+    output = Output("es", notices=("no_input",), ask="q2", offers=True, simple=True)
     spoken = Spoken.parse(voice.render(flow, output, action_url=ACTION, style=STYLE))
-    assert spoken.says == ("Silencio.", "¿P2? Diga u oprima 1 o 2.")
+    assert spoken.says == ("Silencio.", "¿P2? Oprima 1 para si, 2 para no, o 3 si no sabe.")
 
 
 def test_the_nurse_offer_follows_the_first_question_so_it_does_not_delay_it() -> None:
@@ -71,17 +71,6 @@ def test_the_nurse_offer_follows_the_first_question_so_it_does_not_delay_it() ->
     )
     later = Spoken.parse(voice.render(flow, Output("en", ask="q2"), action_url=ACTION, style=style))
     assert "Nurse: press 0." not in later.says
-
-
-def test_the_old_language_menu_is_still_rendered_for_a_call_stored_there() -> None:
-    """A call stored at the old menu hears it again: a keys-only gather naming 1 and 2."""
-    flow = tiny_flow()
-    output = Output("en", ask=LANGUAGE_MENU, every_language=True)
-    assert voice.render(flow, output, action_url=ACTION, style=STYLE) == (
-        f"{HEAD}<Response>"
-        f'<Gather action="{ACTION}" input="dtmf" method="POST" numDigits="1" timeout="6">'
-        f"{SAY}English: 1.</Say>{SAY_ES}Español: 2.</Say></Gather>{REDIRECT}</Response>"
-    )
 
 
 def test_a_question_listens_for_keys_and_speech_in_the_call_language_with_hints() -> None:
@@ -124,14 +113,6 @@ def test_silence_and_wrong_key_are_named_before_the_question_is_repeated() -> No
         assert f"{SAY}Q2? Say or press 1 or 2.</Say></Gather>{REDIRECT}</Response>" in xml
 
 
-def test_the_old_language_menu_again_after_silence_names_it_in_each_language() -> None:
-    """A silent caller at the old menu hears 'no input' in each language and the menu again."""
-    flow = tiny_flow()
-    output = Output("en", notices=("no_input",), ask=LANGUAGE_MENU, every_language=True)
-    xml = voice.render(flow, output, action_url=ACTION, style=STYLE)
-    assert xml.startswith(f"{HEAD}<Response>{SAY}Silence.</Say>{SAY_ES}Silencio.</Say><Gather ")
-
-
 def test_emergency_outcome_is_spoken_with_the_instruction_repeated_then_hangs_up() -> None:
     """The spoken wording is used, the call-now sentence comes again at the end, and the call ends."""
     flow = tiny_flow()
@@ -145,7 +126,8 @@ def test_other_outcomes_are_spoken_once_then_hang_up_without_links() -> None:
     """Non-emergency outcomes are said once; a booking link is never read aloud."""
     flow = tiny_flow(booking_url="https://b.example")
     assert voice.render(flow, Output("en", outcome="visit"), action_url=ACTION, style=STYLE) == (
-        f"{HEAD}<Response>{SAY}See a provider. Expect tests. Net: call {N911}.</Say><Hangup /></Response>"
+        f"{HEAD}<Response>{SAY}See a provider. Expect tests. Net: call {N911} for red flags.</Say>"
+        "<Hangup /></Response>"
     )
 
 
