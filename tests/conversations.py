@@ -8,7 +8,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from ivr.twilio_sim import TwilioSimulator
-from tests.support import OUR_NUMBER, shipped_flow
+from tests.support import OUR_NUMBER, script, shipped_flow
 
 FLOW = shipped_flow()
 ORDER = FLOW.question_order()
@@ -25,9 +25,9 @@ def plan(i: int) -> tuple[str, str, int | None]:
 
 
 def expected_outcome(i: int) -> str:
-    """All no: the appointment; a yes: where that question's yes leads (a red flag: the emergency)."""
+    """All no: the appointment; a yes: where that question's yes leads, answering no after it."""
     flag = plan(i)[2]
-    return "appointment" if flag is None else FLOW.questions[ORDER[flag]].yes
+    return script(FLOW, None if flag is None else ORDER[flag])[1]
 
 
 def thinking(seconds: float) -> Pause:
@@ -49,7 +49,7 @@ async def converse(twilio: TwilioSimulator, i: int, pause: Pause = no_pause, *, 
     channel, lang, flag = plan(i)
     await pause(i, -1)
     number = f"{prefix}{i:07d}"
-    answers = len(ORDER) if flag is None else flag + 1
+    steps, _ = script(FLOW, None if flag is None else ORDER[flag])
     voice = channel == "voice"
     yes_word, no_word = ("sí", "no") if lang == "es" else ("yes", "no")
     if voice:
@@ -60,10 +60,9 @@ async def converse(twilio: TwilioSimulator, i: int, pause: Pause = no_pause, *, 
         reply = spoken.says[-1]
     else:
         reply = (await twilio.text("hola" if lang == "es" else "hi", sender=number, to=OUR_NUMBER))[0]
-    for step in range(answers):
-        question = FLOW.questions[ORDER[step]].wording.text(lang, voice=voice)
+    for step, (asked, say_yes) in enumerate(steps):
+        question = FLOW.questions[asked].wording.text(lang, voice=voice)
         assert question in reply, (i, step, reply)
-        say_yes = flag == step
         await pause(i, step)
         if voice:
             spoken = await call.press("1" if say_yes else "2")

@@ -34,3 +34,31 @@ def as_bytes(value: bytes | str | None) -> bytes:
     if value is None:
         return b""
     return value.encode() if isinstance(value, str) else value
+
+
+def path_to(flow: Flow, question: str) -> list[tuple[str, bool]]:
+    """The answers (question, yes?) that lead from the start to `question`, answering no wherever a
+    no leads there too (the shortest path, noes first)."""
+    paths: dict[str, list[tuple[str, bool]]] = {flow.start: []}
+    todo = [flow.start]
+    while todo:
+        node = todo.pop(0)
+        if node == question:
+            return paths[node]
+        for answer, target in ((False, flow.questions[node].no), (True, flow.questions[node].yes)):
+            if target in flow.questions and target not in paths:
+                paths[target] = [*paths[node], (node, answer)]
+                todo.append(target)
+    raise KeyError(question)
+
+
+def script(flow: Flow, yes_to: str | None) -> tuple[list[tuple[str, bool]], str]:
+    """A whole conversation answering yes to `yes_to` only (None: no to everything): every
+    (question, yes?) asked in order, and the outcome it ends in."""
+    steps: list[tuple[str, bool]] = path_to(flow, yes_to) if yes_to is not None else []
+    node = yes_to if yes_to is not None else flow.start
+    while node in flow.questions:
+        yes = node == yes_to
+        steps.append((node, yes))
+        node = flow.questions[node].yes if yes else flow.questions[node].no
+    return steps, node

@@ -1,0 +1,63 @@
+"""How the line handles replies it was not trained on, judged as a triage nurse would.
+
+The sets here are never trained on (flows/answers/train holds what is): the earlier corpus's
+held-out lines, a development set written by a reviewer who had not seen the rules, and the blind
+set written after the model was frozen by another who had seen neither the rules nor the training
+data. Each must clear the bar of issue 26: at least 95% handled as a nurse would, no red-flag yes,
+emergency, urgent sign or crisis taken as a no, every crisis to the crisis outcome, and fewer than
+3% of plain noes asked again. `ivr answers eval FILE` prints the same figures with every miss.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr.config import PACKAGED_FLOWS
+from ivr.training.data import read_examples
+from ivr.training.evaluate import evaluate
+from tests.support import shipped_flow
+
+HERE = Path(__file__).parent
+FLOW = shipped_flow()
+HELD_OUT = sorted(HERE.glob("*.tsv"))
+TRAINING_DATA = PACKAGED_FLOWS / "answers" / "train"
+
+MIN_HANDLED = 0.95
+MAX_NOES_ASKED_AGAIN = 0.03
+
+
+def test_the_held_out_sets_are_there_and_large() -> None:
+    """The corpus's held-out lines, the development set and the blind set, together over 1,000
+    replies, English and Spanish, texts and speech."""
+    names = {p.name for p in HELD_OUT}
+    assert {"corpus-test.tsv", "dev.tsv", "blind.tsv"} <= names
+    examples = [e for p in HELD_OUT for e in read_examples(p)]
+    assert len(examples) >= 1000
+    assert {(e.lang, e.channel) for e in examples} == {("en", "sms"), ("en", "voice"), ("es", "sms"), ("es", "voice")}
+
+
+def test_no_held_out_line_is_trained_on() -> None:
+    """Not one reply of a held-out set is in the training data (same question, same text)."""
+    trained = {
+        (e.topic, e.text.casefold()) for p in sorted(TRAINING_DATA.glob("*.tsv"))
+        for e in read_examples(p)
+    }
+    leaked = [e.where for p in HELD_OUT for e in read_examples(p) if (e.topic, e.text.casefold()) in trained]
+    assert leaked == []
+
+
+@pytest.mark.parametrize("path", HELD_OUT, ids=[p.stem for p in HELD_OUT])
+def test_replies_never_trained_on_are_handled_as_a_nurse_would(path: Path) -> None:
+    """At least 95% handled as a nurse would; none of the replies that call for 911, the emergency
+    department or the crisis line taken as a no; every crisis to the crisis outcome; under 3% of
+    plain noes asked again."""
+    figures = evaluate(FLOW, read_examples(path))
+    misses = [f"{j.example.where} {j.example.label}: {j.example.text!r} -> {j.did}" for j in figures.judged if not j.handled]
+    print(f"\n{path.name}: {figures.handled}/{figures.total} ({figures.accuracy:.1%}); misses:\n" + "\n".join(misses))
+    assert [j.example.where for j in figures.alarms_taken_as_no] == []
+    assert [j.example.where for j in figures.crisis_missed] == []
+    assert figures.accuracy >= MIN_HANDLED
+    if figures.noes:
+        assert len(figures.noes_asked_again) / figures.noes < MAX_NOES_ASKED_AGAIN
