@@ -103,7 +103,7 @@ def create_app(
             )
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
-        store = store or SessionStore(connect_redis(settings))
+        store = store or SessionStore(connect_redis(settings), timeout=settings.redis_timeout)
 
     longest_session = max(settings.sms_session_ttl, settings.voice_session_ttl)
     registry = FlowRegistry(

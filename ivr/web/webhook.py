@@ -14,7 +14,9 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivr.ops.logs import set_sids
-from ivr.store.errors import StoreContention, StoreUnavailable
+from ivr.ops.metrics import Metrics
+from ivr.store.errors import STORE_ERRORS, StoreContention, StoreUnavailable
+from ivr.store.sessions import answering_by
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm, read_form
 
@@ -23,11 +25,14 @@ log = logging.getLogger("ivr.web")
 TWIML_TYPE = "application/xml"
 
 
-async def quietly(what: str, work: Awaitable[object]) -> None:
-    """Run work after the response has gone; a failure is logged, never raised into the server."""
+async def quietly(what: str, work: Awaitable[object], metrics: Metrics | None = None) -> None:
+    """Run work after the response has gone; a failure is logged (and a store error counted),
+    never raised into the server."""
     try:
         await work
     except Exception as exc:  # background work must not take the worker down with it
+        if metrics is not None and isinstance(exc, (*STORE_ERRORS, StoreUnavailable)):
+            metrics.redis_errors.inc()
         log.warning("background work failed", extra={"event": what, "error": type(exc).__name__})
 
 
@@ -57,7 +62,7 @@ class Hook:
 
     def later(self, what: str, work: Awaitable[object]) -> None:
         """Run `work` after the reply has gone; a failure is logged, never raised."""
-        self.tasks.add_task(quietly, what, work)
+        self.tasks.add_task(quietly, what, work, self.components.metrics)
 
     def query(self, name: str) -> str:
         """A query parameter of the webhook's URL, or "" (the step token of a call's prompt)."""
@@ -150,7 +155,7 @@ def _left(arrived: float, limit: float) -> float:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
-    if isinstance(exc, StoreUnavailable | ConnectionError | OSError):
+    if isinstance(exc, (StoreUnavailable, *STORE_ERRORS)):
         return "redis"
     if isinstance(exc, StoreContention):
         return "contention"
@@ -182,8 +187,10 @@ async def answer_safely(
     """
     arrived = time.monotonic() if arrived is None else arrived
     try:
-        async with asyncio.timeout(_left(arrived, c.settings.hard_limit)):
-            response = twiml(await build())
+        # Past the hard limit the safety net has gone out: no turn may be saved after it.
+        with answering_by(arrived + c.settings.hard_limit):
+            async with asyncio.timeout(_left(arrived, c.settings.hard_limit)):
+                response = twiml(await build())
     except Exception as exc:
         reason = _reason(exc)
         if reason == "redis":
