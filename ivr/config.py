@@ -125,6 +125,16 @@ class Settings(BaseSettings):
             " the safety net (Twilio waits 15 s in all)."
         ),
     )
+    webhook_body_timeout: float = Field(
+        3.0,
+        ge=0.1,
+        le=10,
+        description=(
+            "Seconds a webhook's body may take to arrive; it is read and its signature checked before"
+            " it waits for a turn, so a slow or unsigned client never holds one (Twilio sends the whole"
+            " form at once)."
+        ),
+    )
     redis_max_connections: int = Field(64, ge=2, le=10_000, description="Redis connections per process.")
     webhook_concurrency: int = Field(
         32,

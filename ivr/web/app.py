@@ -36,7 +36,7 @@ from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
-from ivr.web.webhook import ENDPOINTS, FastWebhooks
+from ivr.web.webhook import ENDPOINTS, FastWebhooks, verified_form
 
 log = logging.getLogger("ivr")
 
@@ -212,6 +212,9 @@ def create_app(
         # Every webhook that reads or writes Redis; the fallbacks and the nurse's screening (static
         # TwiML) need no turn.
         paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH}),
+        verify=lambda request: verified_form(request, components),
+        body_timeout=settings.webhook_body_timeout,
+        refused=lambda route, reason: metrics.refused_before_turn.labels(route, reason).inc(),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)

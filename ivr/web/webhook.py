@@ -106,7 +106,8 @@ def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
             busy: bool = getattr(request.state, "busy", False)
             c: Components = request.app.state.components
             tasks = BackgroundTasks()
-            form = await verified_form(request, c)
+            # Read and checked before its turn (ivr.web.admission), or here for routes without one.
+            form = request.scope.get("state", {}).get("form") or await verified_form(request, c)
             response = await handler(Hook(request, form, c, tasks, arrived, busy))
             if tasks.tasks:
                 response.background = tasks
