@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         None,
         description="The https URL Twilio calls, e.g. https://triage.example.org (no trailing /).",
     )
+    twilio_numbers: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "The Twilio numbers (E.164, comma-separated) this deployment serves; texts and calls to any"
+            " other number of the account get the safety net and are counted. Unset: every number."
+        ),
+    )
     emergency_number: str = Field("911", description="The number people are told to call.")
     booking_url: str | None = Field(None, description="Link for booking an appointment (texts only).")
     sms_session_ttl: int = Field(3600, ge=60, le=7 * 86400, description="Idle seconds an SMS triage is kept.")
@@ -321,6 +328,18 @@ class Settings(BaseSettings):
             redis_target(value)
         except RedisUrlError as exc:
             raise ValueError(str(exc)) from None  # the message names the form, never the password
+        return value
+
+    @field_validator("twilio_numbers", mode="before")
+    @classmethod
+    def _numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(n.strip() for n in value.split(",") if n.strip())
+        if isinstance(value, list | tuple):
+            bad = [n for n in value if not re.fullmatch(r"\+[1-9]\d{6,14}", str(n))]
+            if bad:
+                raise ValueError("must be E.164 numbers separated by commas, e.g. +15551234567,+15557654321")
+            return tuple(value)
         return value
 
     @field_validator("emergency_number")

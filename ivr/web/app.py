@@ -58,6 +58,18 @@ def connect_redis(settings: Settings) -> AnyRedis:
     return embedded()
 
 
+def require_public_url(settings: Settings) -> None:
+    """Production does not start without PUBLIC_BASE_URL: signatures would be checked against the
+    URL this process sees, which a client chooses (Host, X-Forwarded-Proto), so a signature made for
+    any URL Twilio signs for another deployment would pass."""
+    if settings.public_base_url is None:
+        raise ConfigError(
+            "invalid configuration:\n  PUBLIC_BASE_URL is not set: set it to the https URL configured in the"
+            " Twilio Console (e.g. https://triage.example.org); every X-Twilio-Signature is checked"
+            " against it, never against the Host a request names"
+        )
+
+
 def settings_url(settings: Settings, path: str) -> str:
     """An absolute URL when the public base is known; else a path Twilio resolves itself."""
     return (settings.public_base_url or "") + path
@@ -94,13 +106,7 @@ def create_app(
         token, hash_key = local.auth_token, local.hash_key
         store = store or SessionStore(embedded())
     else:
-        if settings.public_base_url is None:
-            log.warning(
-                "PUBLIC_BASE_URL is not set: every X-Twilio-Signature will be checked against the URL"
-                " this process sees. Behind a TLS proxy or load balancer that is an internal http:// URL,"
-                " not the https:// one Twilio signed, and every webhook will be refused with 403. Set"
-                " PUBLIC_BASE_URL to the URL configured in the Twilio Console."
-            )
+        require_public_url(settings)
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
         store = store or SessionStore(connect_redis(settings), timeout=settings.redis_timeout)

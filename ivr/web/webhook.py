@@ -77,6 +77,19 @@ class Hook:
         log.warning("malformed webhook: the safety net, nothing done", extra={"route": route})
         return twiml(safety_net)
 
+    def serves(self, our_number: str) -> bool:
+        """Whether the number called or texted is one this deployment serves (TWILIO_NUMBERS)."""
+        numbers = self.components.settings.twilio_numbers
+        return not numbers or our_number in numbers
+
+    def unserved(self, route: str, safety_net: str) -> Response:
+        """The safety net for a signed webhook to a number of the account this deployment does not
+        serve (another line's, or a number moved away): no triage starts; counted and logged."""
+        self.components.metrics.safety_nets.labels(route, "unserved").inc()
+        self.components.metrics.responses.labels(route, "200").inc()
+        log.warning("webhook for a number this line does not serve: the safety net", extra={"route": route})
+        return twiml(safety_net)
+
     async def answer(self, route: str, build: Callable[[], Awaitable[str]], safety_net: str) -> Response:
         """The TwiML `build` makes, once this webhook's turn comes, or else the safety net."""
         if self.busy:
