@@ -30,6 +30,8 @@ MAX_ATTEMPTS = 50
 # client gives up on it: the time its reply takes to come back, and the clocks' disagreement.
 DEADLINE_MARGIN = 0.25
 HEALTH_KEY = "ivr:health"
+# Seconds a measure of the server's clock is kept before a lower one may replace it.
+CLOCK_SAMPLE_LIFE = 30.0
 
 # time.monotonic() by which the webhook under way answers, whatever happens (its hard limit): no
 # turn script may be saved after it. Set by the web layer around each webhook's work.
@@ -87,6 +89,7 @@ class SessionStore:
         # Measured when the reply is read, after Redis read its clock, so never more than the true
         # difference: deadlines made with it err early, never late.
         self._clock_offset_ms: float | None = None
+        self._offset_seen_at = 0.0  # time.monotonic() of the sample kept
         self._speculate = redis.register_script(scripts.SPECULATE)
         self._commit = redis.register_script(scripts.COMMIT)
         self._finish = redis.register_script(scripts.FINISH)
@@ -221,9 +224,22 @@ class SessionStore:
             until = min(until, answer_by - margin)
         return int(until * 1000 + (self._clock_offset_ms or 0.0))
 
+    def _note_clock(self, server_ms: float) -> None:
+        """Keep the best recent measure of the server's clock. Each is low by however long the reply
+        took to be read (an event loop busy under load can add hundreds of ms), so the highest is
+        the truest; it is kept for a while only, so that a server clock set back is followed."""
+        now = time.monotonic()
+        sample = server_ms - now * 1000
+        if (
+            self._clock_offset_ms is None
+            or sample > self._clock_offset_ms
+            or now - self._offset_seen_at > CLOCK_SAMPLE_LIFE
+        ):
+            self._clock_offset_ms, self._offset_seen_at = sample, now
+
     def _timed(self, outcome: list[Any]) -> list[Any]:
         """A turn script's reply: its clock noted, and a late one refused."""
-        self._clock_offset_ms = int(outcome[1]) - time.monotonic() * 1000
+        self._note_clock(int(outcome[1]))
         if int(outcome[0]) == scripts.LATE:
             log.warning("Redis ran a turn after its deadline: nothing was saved")
             raise StoreLate("Redis ran the turn after its deadline")
@@ -232,7 +248,7 @@ class SessionStore:
     async def _read_clock(self) -> None:
         """Learn the server's clock (before the first turn: later ones learn it from the scripts)."""
         seconds, micros = await self.redis.time()
-        self._clock_offset_ms = seconds * 1000 + micros / 1000 - time.monotonic() * 1000
+        self._note_clock(seconds * 1000 + micros / 1000)
 
     async def opt_out(self, keys: Keys, ttl_seconds: int) -> None:
         """Remember that this sender opted out, and end any triage in progress."""
