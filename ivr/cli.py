@@ -30,6 +30,7 @@ from ivr.store.audit import DAY_MS, AuditLog, AuditRecord
 from ivr.store.connect import connect
 from ivr.terminal import call_in_terminal, text_in_terminal
 from ivr.training import commands as answer_commands
+from ivr.web.app import require_public_url
 from ivr.web.local_mode import banner
 
 EXIT_CONFIG = 2
@@ -177,6 +178,8 @@ def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
+    if settings.mode == "production":
+        require_public_url(settings)
     host = listen_host(settings, args.host)
     if args.workers > 1 and settings.mode == "local":
         raise ConfigError("local mode runs one process: leave out --workers (or set the secrets, see README)")

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         None,
         description="The https URL Twilio calls, e.g. https://triage.example.org (no trailing /).",
     )
+    twilio_numbers: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "The Twilio numbers (E.164, comma-separated) this deployment serves; texts and calls to any"
+            " other number of the account get the safety net and are counted. Unset: every number."
+        ),
+    )
     emergency_number: str = Field("911", description="The number people are told to call.")
     crisis_number: str = Field(
         "988", description="The suicide and crisis line people are told to call or text (988 in the US)."
@@ -126,6 +133,16 @@ class Settings(BaseSettings):
         description=(
             "Seconds a webhook may wait for its turn (see WEBHOOK_CONCURRENCY) before answering with"
             " the safety net (Twilio waits 15 s in all)."
+        ),
+    )
+    webhook_body_timeout: float = Field(
+        3.0,
+        ge=0.1,
+        le=10,
+        description=(
+            "Seconds a webhook's body may take to arrive; it is read and its signature checked before"
+            " it waits for a turn, so a slow or unsigned client never holds one (Twilio sends the whole"
+            " form at once)."
         ),
     )
     redis_max_connections: int = Field(64, ge=2, le=10_000, description="Redis connections per process.")
@@ -314,6 +331,18 @@ class Settings(BaseSettings):
             redis_target(value)
         except RedisUrlError as exc:
             raise ValueError(str(exc)) from None  # the message names the form, never the password
+        return value
+
+    @field_validator("twilio_numbers", mode="before")
+    @classmethod
+    def _numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(n.strip() for n in value.split(",") if n.strip())
+        if isinstance(value, list | tuple):
+            bad = [n for n in value if not re.fullmatch(r"\+[1-9]\d{6,14}", str(n))]
+            if bad:
+                raise ValueError("must be E.164 numbers separated by commas, e.g. +15551234567,+15557654321")
+            return tuple(value)
         return value
 
     @field_validator("emergency_number", "crisis_number")

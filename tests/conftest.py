@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from ivr.config import Settings
+from ivr.store.glide_redis import GlideRedis
 from ivr.twilio_sim import TwilioSimulator, in_process
 from ivr.web import create_app
 from tests.leaks import open_sockets
@@ -39,8 +40,21 @@ def redis_test_url() -> str:
     return f"{base}/{number}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def glide_core_started() -> None:
+    """valkey-glide's core starts once per process and keeps two sockets of its own (its runtime's,
+    not a connection) for the life of the process: started before any test counts its sockets."""
+
+    async def start() -> None:
+        client = GlideRedis.from_url("redis://127.0.0.1:1/0", timeout=0.1)
+        await client._client()
+        await client.aclose()
+
+    asyncio.run(start())
+
+
 @pytest.fixture(autouse=True)
-def no_socket_left_open() -> Iterator[None]:
+def no_socket_left_open(glide_core_started: None) -> Iterator[None]:
     """Every test closes what it opened: a socket still open after the test and its fixtures
     (an app's Redis pool, an HTTP client, a connection abandoned by a cancelled request) fails it,
     here, rather than surfacing later as a warning in whichever test runs next."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -92,8 +94,20 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its connections but answers nothing, and takes in nothing, until
+        resumed; then it runs what was sent meanwhile (CLIENT PAUSE would not show that)."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after pause()."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.resume()  # a stopped process would not act on SIGTERM
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)

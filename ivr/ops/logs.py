@@ -36,6 +36,10 @@ SAFE_FIELDS = (
     "attempts",
 )
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# A Twilio SID: two capital letters and 32 hex digits. Logged cut short: enough to find the
+# message or call among a day's, and a SID-sized field whatever a client sent.
+_SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")
+SID_LOGGED = 10
 
 
 class JsonFormatter(logging.Formatter):
@@ -87,7 +91,12 @@ def logging_config(level: str, fmt: str) -> dict[str, Any]:
 
 def set_sids(**sids: str) -> None:
     """Record the Twilio SIDs of the webhook being handled, for every log line it writes."""
-    TWILIO_SIDS.set({k: v for k, v in sids.items() if v})
+    TWILIO_SIDS.set({k: short_sid(v) for k, v in sids.items() if v})
+
+
+def short_sid(sid: str) -> str:
+    """A SID as logged: its prefix and first hex digits, or "malformed" for anything else."""
+    return sid[:SID_LOGGED] if _SID.fullmatch(sid) else "malformed"
 
 
 class RequestIdMiddleware:

@@ -73,6 +73,13 @@ class Metrics:
             ["route"],
             registry=r,
         )
+        self.refused_before_turn = Counter(
+            "ivr_webhooks_refused_before_turn",
+            "Webhooks refused before taking a slot: slow_body (not all sent within WEBHOOK_BODY_TIMEOUT),"
+            " bad_signature, bad_request (not a form, too large, the client went away).",
+            ["route", "reason"],
+            registry=r,
+        )
         self.redis_errors = Counter(
             "ivr_redis_errors", "Redis operations that failed or timed out.", registry=r
         )

@@ -2,18 +2,22 @@
 
 The form of REDIS_URL chooses:
 
-    redis://[user:password@]host:port/db            one server (the lean client, ivr.store.lean)
-    unix:///path/to/redis.sock?db=0                 one server on a unix socket (the lean client)
-    rediss://[user:password@]host:port/db           one server over TLS
-    redis+cluster://[user:password@]host:port[,host:port...]    Redis Cluster (any nodes as seeds)
-    rediss+cluster://...                            Redis Cluster over TLS
+    redis://[user:password@]host:port/db            one server (valkey-glide, ivr.store.glide_redis)
+    rediss://[user:password@]host:port/db[?ssl_ca_certs=/path/ca.pem]
+                                                    one server over TLS (valkey-glide)
+    unix:///path/to/redis.sock?db=0                 one server on a unix socket (redis-py)
+    redis+cluster://[user:password@]host:port[,host:port...]    Redis Cluster, any nodes as seeds
+                                                    (valkey-glide)
+    rediss+cluster://...                            Redis Cluster over TLS (valkey-glide)
     redis+sentinel://[user:password@]host:port[,host:port...]/service[/db]
-                                                    the master Sentinel names for `service`
+                                                    the master Sentinel names for `service` (redis-py:
+                                                    valkey-glide has no Sentinel support)
     rediss+sentinel://...                           the same, the data nodes over TLS
 
 Every client gets the same timeouts and a single quick retry of a broken connection: the webhook
 budget bounds how long anyone waits, and the store's circuit breaker answers with the safety net
-meanwhile.
+meanwhile. redis-py stays for what valkey-glide cannot reach (Sentinel, unix sockets), for the
+operator tools that ask Redis about itself (`ivr doctor`), and as the in-process store's interface.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ivr.store.lean import LeanRedis
+from ivr.store.glide_redis import GlideRedis, quiet_core_logs
 
 # Every client the app uses quacks the same for our commands (scripts, pipelines, streams).
-AnyRedis = Redis | RedisCluster | LeanRedis
+AnyRedis = Redis | RedisCluster | GlideRedis
 
 SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel")
 
@@ -64,7 +68,7 @@ def parse(url: str) -> Target:
     if scheme in ("redis", "rediss", "unix"):
         return Target("single", tls, ())
     mode = scheme.split("+", 1)[1]
-    rest = url.split("://", 1)[1]
+    rest = url.split("://", 1)[1].partition("?")[0]
     credentials, _, hosts_and_path = rest.rpartition("@")
     hosts, _, path = hosts_and_path.partition("/")
     nodes = tuple(_host_port(h, 26379 if mode == "sentinel" else 6379) for h in hosts.split(",") if h)
@@ -118,9 +122,10 @@ def _one_retry() -> Retry:
 def connect(url: str, *, timeout: float, max_connections: int, pool_wait: float) -> AnyRedis:
     """A client for REDIS_URL with short timeouts. Nothing is contacted until first use."""
     target = parse(url)
-    if target.mode == "single" and not target.tls:
-        # One plain server: the lean client, one auto-pipelined connection (see ivr.store.lean).
-        return LeanRedis.from_url(url, timeout=timeout)
+    if target.mode in ("single", "cluster") and not url.lower().startswith("unix:"):
+        # One server or a Cluster: valkey-glide's multiplexed connections (see ivr.store.glide_redis).
+        quiet_core_logs()
+        return GlideRedis.from_url(url, timeout=timeout)
     return connect_redis_py(url, timeout=timeout, max_connections=max_connections, pool_wait=pool_wait)
 
 

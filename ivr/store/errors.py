@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, TryAgainError
+from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -18,11 +18,18 @@ UNAVAILABLE = (
     ClusterError,
     RedisClusterException,
 )
+# Everything that means the store failed a call: unavailable, or an error reply (out of memory, a
+# script refused). Each is a store error: counted, the circuit breaker opened, readiness lost.
+STORE_ERRORS = (*UNAVAILABLE, ResponseError)
 
 
 class StoreUnavailable(ConnectionError):
     """Redis cannot be reached (now, or it failed a moment ago and is left alone for a while);
     the caller answers with the safety net."""
+
+
+class StoreLate(StoreUnavailable):
+    """Redis ran a turn only after its deadline (it had stalled), so saved nothing."""
 
 
 class StoreContention(RuntimeError):

@@ -8,7 +8,7 @@ import logging
 from ivr.core.flow import Flow
 from ivr.flowfile import FlowError, parse_flow
 from ivr.store.connect import AnyRedis
-from ivr.store.errors import UNAVAILABLE, StoreUnavailable
+from ivr.store.errors import STORE_ERRORS, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,14 @@ class FlowArchive:
         body = json.dumps(flow.source, sort_keys=True, ensure_ascii=False)
         try:
             await self.redis.set(archive_key(flow.id, flow.digest), body, ex=self.ttl)
-        except UNAVAILABLE as exc:
+        except STORE_ERRORS as exc:
             raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
 
     async def fetch(self, flow_id: str, digest: str) -> Flow | None:
         """The archived flow with exactly this digest, or None if it is gone or does not match."""
         try:
             raw = await self.redis.get(archive_key(flow_id, digest))
-        except UNAVAILABLE as exc:
+        except STORE_ERRORS as exc:
             raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
         if raw is None:
             return None

@@ -7,16 +7,16 @@ import contextlib
 import hashlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
-
-from redis.asyncio.cluster import RedisCluster
 
 from ivr.store import scripts
 from ivr.store.breaker import CircuitBreaker
 from ivr.store.connect import AnyRedis, close
-from ivr.store.errors import UNAVAILABLE, StoreContention, StoreUnavailable
+from ivr.store.errors import STORE_ERRORS, StoreContention, StoreLate, StoreUnavailable
 from ivr.store.keys import Keys
 from ivr.store.locks import KeyLocks
 from ivr.store.recent import RecentSessions
@@ -26,6 +26,26 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 50
+# The part of the Redis timeout kept free between a turn script's deadline and the moment the
+# client gives up on it: the time its reply takes to come back, and the clocks' disagreement.
+DEADLINE_MARGIN = 0.25
+HEALTH_KEY = "ivr:health"
+# Seconds a measure of the server's clock is kept before a lower one may replace it.
+CLOCK_SAMPLE_LIFE = 30.0
+
+# time.monotonic() by which the webhook under way answers, whatever happens (its hard limit): no
+# turn script may be saved after it. Set by the web layer around each webhook's work.
+ANSWER_BY: ContextVar[float | None] = ContextVar("answer_by", default=None)
+
+
+@contextlib.contextmanager
+def answering_by(deadline: float) -> Iterator[None]:
+    """Within the block, turns are saved only if Redis runs them before `deadline` (monotonic)."""
+    token = ANSWER_BY.set(deadline)
+    try:
+        yield
+    finally:
+        ANSWER_BY.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +80,16 @@ class SessionStore:
         redis: AnyRedis,
         *,
         breaker: CircuitBreaker | None = None,
+        timeout: float = 1.0,
     ) -> None:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
+        self.timeout = timeout  # the client's: how long it waits for a command before giving up
+        # The server's clock minus time.monotonic(), in ms, from the last reply that carried it.
+        # Measured when the reply is read, after Redis read its clock, so never more than the true
+        # difference: deadlines made with it err early, never late.
+        self._clock_offset_ms: float | None = None
+        self._offset_seen_at = 0.0  # time.monotonic() of the sample kept
         self._speculate = redis.register_script(scripts.SPECULATE)
         self._commit = redis.register_script(scripts.COMMIT)
         self._finish = redis.register_script(scripts.FINISH)
@@ -75,7 +102,11 @@ class SessionStore:
         self.breaker.check()
         try:
             yield
-        except UNAVAILABLE as exc:
+        except StoreUnavailable:
+            self.breaker.failed()
+            raise
+        except STORE_ERRORS as exc:
+            # Error replies too (out of memory, read-only, a script error): Redis cannot take the turn.
             self.breaker.failed()
             raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
         except BaseException:
@@ -113,9 +144,12 @@ class SessionStore:
                 field,
                 reply,
                 replay_ttl * 1000,
+                self._deadline_ms(),
             ]
 
         async with self._locks.hold(keys.session), self._guard():
+            if self._clock_offset_ms is None:
+                await self._read_clock()
             try:
                 return await self._turn(
                     keys,
@@ -142,19 +176,21 @@ class SessionStore:
     ) -> T:
         guess = Snapshot(session=self.recent.guess(keys.session))
         decision = await decide(guess)
-        outcome: list[Any] = await self._speculate(
-            keys=[keys.session, keys.replies, keys.counter, keys.opt_out, keys.finished],
-            args=[*arguments(guess.session, decision), count_window, count_limit],
+        outcome = self._timed(
+            await self._speculate(
+                keys=[keys.session, keys.replies, keys.counter, keys.opt_out, keys.finished],
+                args=[*arguments(guess.session, decision), count_window, count_limit],
+            )
         )
         if int(outcome[0]) == scripts.SAVED:
             self.recent.remember(keys.session, decision.session)
             return decision.result
         snapshot = Snapshot(
-            session=_as_bytes(outcome[1]) or None,
-            replay=(_as_bytes(outcome[2]) or None) if message_sid else None,
-            texts_in_window=int(outcome[3]),
-            opted_out=bool(outcome[4]),
-            finished=bool(outcome[5]),
+            session=_as_bytes(outcome[2]) or None,
+            replay=(_as_bytes(outcome[3]) or None) if message_sid else None,
+            texts_in_window=int(outcome[4]),
+            opted_out=bool(outcome[5]),
+            finished=bool(outcome[6]),
         )
         for attempt in range(MAX_ATTEMPTS):
             decision = await decide(snapshot)
@@ -163,20 +199,56 @@ class SessionStore:
             ):
                 self.recent.remember(keys.session, snapshot.session)
                 return decision.result  # nothing to write: a repeat, or a turn that changes nothing
-            outcome = await self._commit(
-                keys=[keys.session, keys.replies], args=arguments(snapshot.session, decision)
-            )
+            pair = [keys.session, keys.replies]
+            outcome = self._timed(await self._commit(keys=pair, args=arguments(snapshot.session, decision)))
             status = int(outcome[0])
             if status == scripts.SAVED:
                 self.recent.remember(keys.session, decision.session)
                 return decision.result
             if status == scripts.ANSWERED:
-                snapshot = replace(snapshot, replay=_as_bytes(outcome[1]))
+                snapshot = replace(snapshot, replay=_as_bytes(outcome[2]))
             else:
-                snapshot = replace(snapshot, session=_as_bytes(outcome[1]) or None)
+                snapshot = replace(snapshot, session=_as_bytes(outcome[2]) or None)
                 # Another process won; a little jitter keeps several from colliding again in step.
                 await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))  # noqa: S311 - not crypto
         raise StoreContention(keys.session)
+
+    def _deadline_ms(self) -> int:
+        """When, by the server's clock, Redis must run a turn script sent now for it to be saved:
+        before the client gives up on it, and before the webhook's own hard limit, with a margin."""
+        now = time.monotonic()
+        margin = self.timeout * DEADLINE_MARGIN
+        until = now + self.timeout - margin
+        answer_by = ANSWER_BY.get()
+        if answer_by is not None:
+            until = min(until, answer_by - margin)
+        return int(until * 1000 + (self._clock_offset_ms or 0.0))
+
+    def _note_clock(self, server_ms: float) -> None:
+        """Keep the best recent measure of the server's clock. Each is low by however long the reply
+        took to be read (an event loop busy under load can add hundreds of ms), so the highest is
+        the truest; it is kept for a while only, so that a server clock set back is followed."""
+        now = time.monotonic()
+        sample = server_ms - now * 1000
+        if (
+            self._clock_offset_ms is None
+            or sample > self._clock_offset_ms
+            or now - self._offset_seen_at > CLOCK_SAMPLE_LIFE
+        ):
+            self._clock_offset_ms, self._offset_seen_at = sample, now
+
+    def _timed(self, outcome: list[Any]) -> list[Any]:
+        """A turn script's reply: its clock noted, and a late one refused."""
+        self._note_clock(int(outcome[1]))
+        if int(outcome[0]) == scripts.LATE:
+            log.warning("Redis ran a turn after its deadline: nothing was saved")
+            raise StoreLate("Redis ran the turn after its deadline")
+        return outcome
+
+    async def _read_clock(self) -> None:
+        """Learn the server's clock (before the first turn: later ones learn it from the scripts)."""
+        seconds, micros = await self.redis.time()
+        self._note_clock(seconds * 1000 + micros / 1000)
 
     async def opt_out(self, keys: Keys, ttl_seconds: int) -> None:
         """Remember that this sender opted out, and end any triage in progress."""
@@ -213,21 +285,26 @@ class SessionStore:
             return _as_bytes(await self._finish(keys=[keys.session, keys.finished], args=[tombstone_ttl]))
 
     async def warm_up(self) -> None:
-        """Learn a Redis Cluster's layout before the first webhook. Left to the first commands, a
-        burst of them discover it all at once, and redis-py (8.1) then recycles connections that
-        other commands are still using. Unreachable now is fine: webhooks get the safety net and
-        the client learns the layout when the cluster answers."""
-        if isinstance(self.redis, RedisCluster):
-            try:
-                await self.redis.initialize()
-            except UNAVAILABLE as exc:
-                log.warning("Redis Cluster not reachable at start", extra={"error": type(exc).__name__})
+        """Connect, learn the server's clock and, on a Cluster, its layout before the first webhook
+        (left to the first commands, a burst of them would all do it at once). Unreachable now is
+        fine: webhooks get the safety net and the client connects when Redis answers."""
+        try:
+            initialize = getattr(self.redis, "initialize", None)
+            if initialize is not None:
+                await initialize()
+            await self._read_clock()
+        except STORE_ERRORS as exc:
+            log.warning("Redis not reachable at start", extra={"error": type(exc).__name__})
 
     async def ping(self) -> bool:
-        """Redis answers, and turns are being taken: not ready while the circuit breaker holds
-        webhooks to the safety net; a ping that gets through closes it."""
-        async with self._guard():
-            return bool(await self.redis.ping())
+        """Redis takes writes, and turns are being taken: not ready while the circuit breaker holds
+        webhooks to the safety net, nor while Redis refuses writes (out of memory, a read-only
+        replica) though it still answers PING. A probe that gets through closes the breaker."""
+        # A write that leaves nothing behind: Redis refuses the SET when it cannot take writes.
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(HEALTH_KEY, b"1", ex=10)
+            pipe.delete(HEALTH_KEY)
+            return bool((await pipe.execute())[0])
 
     async def close(self) -> None:
         """Close the Redis client and what it holds."""

@@ -1,4 +1,5 @@
-"""How many webhooks one process works on at once, and how long the others may wait their turn.
+"""How many webhooks one process works on at once, how long the others may wait their turn, and
+what a webhook must show before it waits: its whole body, signed, within a few seconds.
 
 Without a limit every request in a busy process is worked on at the same time: each advances one
 step per turn of the event loop, so all of them slow down together, past any deadline. Past the
@@ -11,10 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger("ivr.web")
+
+# Reads a webhook's body and checks its signature: the verified form, or the HTTPException that
+# refuses it (counted and logged there).
+Verify = Callable[[Request], Awaitable[object]]
+# Counts a webhook refused before its turn: its path and why (slow_body, bad_signature, bad_request).
+Refused = Callable[[str, str], None]
 
 
 class Busy(RuntimeError):
@@ -50,27 +62,57 @@ class Admission:
 
 
 class AdmissionMiddleware:
-    """Webhooks wait their turn before anything is done for them, even reading their form: work
-    started on every request at once is the slowdown this gate exists to prevent.
+    """Webhooks wait their turn before anything is done for them, but only once their body is in
+    and signed: work started on every request at once is the slowdown this gate exists to prevent,
+    and a slot held by a client that sends its body slowly, or one Twilio never signed, would be a
+    slot taken from a person. So the body is read first, within `body_timeout`, and its signature
+    checked; a slow body is answered 408 and an unsigned one 403, each counted and logged, without
+    ever taking a slot. The verified form is left in `scope["state"]` for the route.
 
     A webhook whose deadline passes in the queue is still handed to its route, marked busy in
-    `scope["state"]`: the route checks its signature as always and answers with the safety net,
-    touching nothing else. The arrival time is left there too, for the route's own limits.
+    `scope["state"]`: the route answers with the safety net, touching nothing else. The arrival
+    time is left there too, for the route's own limits.
     """
 
-    def __init__(self, app: ASGIApp, *, admission: Admission, budget: float, paths: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        admission: Admission,
+        budget: float,
+        paths: frozenset[str],
+        verify: Verify,
+        body_timeout: float,
+        refused: Refused,
+    ) -> None:
         self.app = app
         self.admission = admission
         self.budget = budget
         self.paths = paths
+        self.verify = verify
+        self.body_timeout = body_timeout
+        self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or scope["path"] not in self.paths or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         arrived = time.monotonic()
         state = scope.setdefault("state", {})
         state["arrived"] = arrived
+        path = scope["path"]
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                state["form"] = await self.verify(Request(scope, receive))
+        except TimeoutError:
+            self.refused(path, "slow_body")
+            log.warning("webhook refused before its turn: the body was too slow", extra={"route": path})
+            await JSONResponse({"detail": "the body did not arrive in time"}, 408)(scope, receive, send)
+            return
+        except HTTPException as exc:
+            self.refused(path, "bad_signature" if exc.status_code == 403 else "bad_request")
+            await JSONResponse({"detail": exc.detail}, exc.status_code)(scope, receive, send)
+            return
         admitted = False
         try:
             async with self.admission.enter(until=arrived + self.budget):

@@ -36,7 +36,7 @@ from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
-from ivr.web.webhook import ENDPOINTS, FastWebhooks
+from ivr.web.webhook import ENDPOINTS, FastWebhooks, verified_form
 
 log = logging.getLogger("ivr")
 
@@ -56,6 +56,18 @@ def connect_redis(settings: Settings) -> AnyRedis:
         "and are lost when it stops; set REDIS_URL in production."
     )
     return embedded()
+
+
+def require_public_url(settings: Settings) -> None:
+    """Production does not start without PUBLIC_BASE_URL: signatures would be checked against the
+    URL this process sees, which a client chooses (Host, X-Forwarded-Proto), so a signature made for
+    any URL Twilio signs for another deployment would pass."""
+    if settings.public_base_url is None:
+        raise ConfigError(
+            "invalid configuration:\n  PUBLIC_BASE_URL is not set: set it to the https URL configured in the"
+            " Twilio Console (e.g. https://triage.example.org); every X-Twilio-Signature is checked"
+            " against it, never against the Host a request names"
+        )
 
 
 def settings_url(settings: Settings, path: str) -> str:
@@ -94,16 +106,10 @@ def create_app(
         token, hash_key = local.auth_token, local.hash_key
         store = store or SessionStore(embedded())
     else:
-        if settings.public_base_url is None:
-            log.warning(
-                "PUBLIC_BASE_URL is not set: every X-Twilio-Signature will be checked against the URL"
-                " this process sees. Behind a TLS proxy or load balancer that is an internal http:// URL,"
-                " not the https:// one Twilio signed, and every webhook will be refused with 403. Set"
-                " PUBLIC_BASE_URL to the URL configured in the Twilio Console."
-            )
+        require_public_url(settings)
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         hash_key = settings.ivr_hash_key.get_secret_value() if settings.ivr_hash_key else ""
-        store = store or SessionStore(connect_redis(settings))
+        store = store or SessionStore(connect_redis(settings), timeout=settings.redis_timeout)
 
     longest_session = max(settings.sms_session_ttl, settings.voice_session_ttl)
     registry = FlowRegistry(
@@ -213,6 +219,9 @@ def create_app(
         # Every webhook that reads or writes Redis; the fallbacks and the nurse's screening (static
         # TwiML) need no turn.
         paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH}),
+        verify=lambda request: verified_form(request, components),
+        body_timeout=settings.webhook_body_timeout,
+        refused=lambda route, reason: metrics.refused_before_turn.labels(route, reason).inc(),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(sms_routes.router)

@@ -26,6 +26,8 @@ async def incoming_text(hook: Hook) -> Response:
     our_number, sender, message_sid = (hook.form.get(name) for name in ("To", "From", "MessageSid"))
     if not (our_number and sender and MESSAGE_SID.fullmatch(message_sid)):
         return hook.malformed("sms", c.sms_safety_net)
+    if not hook.serves(our_number):
+        return hook.unserved("sms", c.sms_safety_net)
     body = hook.form.get("Body")
 
     async def reply() -> str:

@@ -57,6 +57,8 @@ async def incoming_call(hook: Hook) -> Response:
     c, form, later = hook.components, hook.form, hook.later
     if (call_sid := _call_sid(form)) is None:
         return hook.malformed("voice", c.voice_safety_net)
+    if not hook.serves(form.get("To")):
+        return hook.unserved("voice", c.voice_safety_net)
 
     async def reply() -> str:
         turn = await c.triage.call_started(call_sid)

@@ -14,7 +14,9 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivr.ops.logs import set_sids
-from ivr.store.errors import StoreContention, StoreUnavailable
+from ivr.ops.metrics import Metrics
+from ivr.store.errors import STORE_ERRORS, StoreContention, StoreUnavailable
+from ivr.store.sessions import answering_by
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm, read_form
 
@@ -23,11 +25,14 @@ log = logging.getLogger("ivr.web")
 TWIML_TYPE = "application/xml"
 
 
-async def quietly(what: str, work: Awaitable[object]) -> None:
-    """Run work after the response has gone; a failure is logged, never raised into the server."""
+async def quietly(what: str, work: Awaitable[object], metrics: Metrics | None = None) -> None:
+    """Run work after the response has gone; a failure is logged (and a store error counted),
+    never raised into the server."""
     try:
         await work
     except Exception as exc:  # background work must not take the worker down with it
+        if metrics is not None and isinstance(exc, (*STORE_ERRORS, StoreUnavailable)):
+            metrics.redis_errors.inc()
         log.warning("background work failed", extra={"event": what, "error": type(exc).__name__})
 
 
@@ -57,7 +62,7 @@ class Hook:
 
     def later(self, what: str, work: Awaitable[object]) -> None:
         """Run `work` after the reply has gone; a failure is logged, never raised."""
-        self.tasks.add_task(quietly, what, work)
+        self.tasks.add_task(quietly, what, work, self.components.metrics)
 
     def query(self, name: str) -> str:
         """A query parameter of the webhook's URL, or "" (the step token of a call's prompt)."""
@@ -70,6 +75,19 @@ class Hook:
         self.components.metrics.safety_nets.labels(route, "malformed").inc()
         self.components.metrics.responses.labels(route, "200").inc()
         log.warning("malformed webhook: the safety net, nothing done", extra={"route": route})
+        return twiml(safety_net)
+
+    def serves(self, our_number: str) -> bool:
+        """Whether the number called or texted is one this deployment serves (TWILIO_NUMBERS)."""
+        numbers = self.components.settings.twilio_numbers
+        return not numbers or our_number in numbers
+
+    def unserved(self, route: str, safety_net: str) -> Response:
+        """The safety net for a signed webhook to a number of the account this deployment does not
+        serve (another line's, or a number moved away): no triage starts; counted and logged."""
+        self.components.metrics.safety_nets.labels(route, "unserved").inc()
+        self.components.metrics.responses.labels(route, "200").inc()
+        log.warning("webhook for a number this line does not serve: the safety net", extra={"route": route})
         return twiml(safety_net)
 
     async def answer(self, route: str, build: Callable[[], Awaitable[str]], safety_net: str) -> Response:
@@ -101,7 +119,8 @@ def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
             busy: bool = getattr(request.state, "busy", False)
             c: Components = request.app.state.components
             tasks = BackgroundTasks()
-            form = await verified_form(request, c)
+            # Read and checked before its turn (ivr.web.admission), or here for routes without one.
+            form = request.scope.get("state", {}).get("form") or await verified_form(request, c)
             response = await handler(Hook(request, form, c, tasks, arrived, busy))
             if tasks.tasks:
                 response.background = tasks
@@ -150,7 +169,7 @@ def _left(arrived: float, limit: float) -> float:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
-    if isinstance(exc, StoreUnavailable | ConnectionError | OSError):
+    if isinstance(exc, (StoreUnavailable, *STORE_ERRORS)):
         return "redis"
     if isinstance(exc, StoreContention):
         return "contention"
@@ -182,8 +201,10 @@ async def answer_safely(
     """
     arrived = time.monotonic() if arrived is None else arrived
     try:
-        async with asyncio.timeout(_left(arrived, c.settings.hard_limit)):
-            response = twiml(await build())
+        # Past the hard limit the safety net has gone out: no turn may be saved after it.
+        with answering_by(arrived + c.settings.hard_limit):
+            async with asyncio.timeout(_left(arrived, c.settings.hard_limit)):
+                response = twiml(await build())
     except Exception as exc:
         reason = _reason(exc)
         if reason == "redis":

@@ -3,7 +3,6 @@ Redis and no signature."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -11,10 +10,11 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from ivr.config import ConfigError
 from ivr.security import SIGNATURE_HEADER, SignatureChecker
 from ivr.twilio_sim import FORM_HEADERS, Spoken, TwilioSimulator, messages_of, new_sid
 from ivr.web import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serving_app
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
 
 SMS = {"MessageSid": "SM" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "Body": "hi"}
@@ -133,17 +133,30 @@ async def test_fallbacks_answer_with_the_safety_net_without_redis_or_a_signature
     )
 
 
-async def test_without_public_base_url_the_start_warns_that_signatures_use_the_internal_url(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Production settings without PUBLIC_BASE_URL: a warning at start says signatures will be checked
-    against the URL the process sees, and what to set; with it, no such warning."""
-    caplog.set_level(logging.WARNING, logger="ivr")
-    create_app(make_settings(public_base_url=None))
-    assert any("PUBLIC_BASE_URL is not set" in r.getMessage() for r in caplog.records)
-    caplog.clear()
+def test_production_does_not_start_without_public_base_url() -> None:
+    """Production settings without PUBLIC_BASE_URL: the app refuses to start, saying what to set
+    (signatures would otherwise be checked against a URL the client names); with it, it starts."""
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is not set"):
+        create_app(make_settings(public_base_url=None))
     create_app(make_settings())
-    assert not any("PUBLIC_BASE_URL" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_text_to_a_number_not_served_gets_the_safety_net(redis: Redis) -> None:
+    """With TWILIO_NUMBERS set, a signed text or call to another number of the account starts no
+    triage: the safety net, counted as unserved; the served number is answered as usual."""
+    app = create_app(make_settings(twilio_numbers=OUR_NUMBER))
+    async with serving_app(app) as twilio:
+        [other] = (await twilio.text("hi", sender="+15550700000", to="+15550999999"))[:1]
+        assert other.startswith("Call 911 now if you have trouble breathing")
+        spoken = await twilio.call(caller="+15550700000", to="+15550999999").start()
+        assert spoken.hangup
+        [ours, *_] = await twilio.text("hi", sender="+15550700000", to=OUR_NUMBER)
+        assert ours.startswith("Muscle weakness advice line")
+        metrics = (await twilio.client.get("/metrics")).text
+    assert 'ivr_safety_net_answers_total{reason="unserved",route="sms"} 1.0' in metrics
+    assert 'ivr_safety_net_answers_total{reason="unserved",route="voice"} 1.0' in metrics
+    assert await redis.keys("ivr:{m:*") != []  # only the served conversation
+    assert len(await redis.keys("ivr:{m:*}:s")) == 1
 
 
 # ---- signatures ------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ def test_a_short_benchmark_produces_every_figure() -> None:
     assert line["active_conversations"] == 200
     # At least the one script call per webhook; nothing the benchmark itself sends is counted.
     assert line["redis_script_calls_per_webhook"] >= 1
-    # Round trips are the batches Redis read: concurrent webhooks' commands share them (the lean
-    # client pipelines them), so there may be fewer than one per webhook, never many more.
+    # Round trips are the batches Redis read: concurrent webhooks' commands share them (valkey-glide
+    # pipelines them on one connection), so there may be fewer than one per webhook, never many more.
     assert 0 < line["redis_round_trips_per_webhook"] <= 1.5
     assert "info" not in line["redis_commands"]
     memory = line["memory_by_conversation_state"]

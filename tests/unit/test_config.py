@@ -198,6 +198,7 @@ def test_voices_and_recognition_locales_that_cannot_work_are_refused(
 
 def test_a_flow_language_without_a_voice_stops_the_app() -> None:
     """VOICE_NAMES without a Spanish voice, for a flow that speaks Spanish: the app does not start."""
-    settings = Settings(**GOOD, voice_names={"en": "Polly.Joanna"})  # type: ignore[arg-type]
+    voices = {"voice_names": {"en": "Polly.Joanna"}, "public_base_url": "https://triage.example.org"}
+    settings = Settings(**GOOD, **voices)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="VOICE_NAMES has nothing for the flow language 'es'"):
         create_app(settings)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 
 from ivr.config import ConfigError, load_settings
 from ivr.store.connect import RedisUrlError, Target, connect, parse
-from ivr.store.lean import LeanRedis
+from ivr.store.glide_redis import GlideRedis
 
 
 @pytest.mark.parametrize(
@@ -61,18 +60,22 @@ def test_a_wrong_form_stops_the_start_without_showing_the_password(monkeypatch: 
 
 
 async def test_each_form_builds_its_client_without_connecting() -> None:
-    """One plain server gets the lean client; TLS, Cluster and Sentinel get redis-py's."""
+    """One server (plain or TLS) and Cluster get valkey-glide; a unix socket and Sentinel, which
+    glide cannot reach, get redis-py's."""
     single = connect("redis://127.0.0.1:1/0", timeout=0.2, max_connections=4, pool_wait=1)
     unix = connect("unix:///run/nowhere.sock?db=2", timeout=0.2, max_connections=4, pool_wait=1)
     tls = connect("rediss://127.0.0.1:1/0", timeout=0.2, max_connections=4, pool_wait=1)
     cluster = connect("redis+cluster://127.0.0.1:1", timeout=0.2, max_connections=4, pool_wait=1)
     sentinel = connect("redis+sentinel://127.0.0.1:1/ivr", timeout=0.2, max_connections=4, pool_wait=1)
-    assert isinstance(single, LeanRedis)
-    assert isinstance(unix, LeanRedis)
-    assert unix.address.path == "/run/nowhere.sock"
-    assert unix.address.db == 2
-    assert isinstance(tls, Redis)
-    assert isinstance(cluster, RedisCluster)
+    assert isinstance(single, GlideRedis)
+    assert not single.cluster
+    assert isinstance(unix, Redis)
+    assert unix.connection_pool.connection_kwargs["path"] == "/run/nowhere.sock"
+    assert unix.connection_pool.connection_kwargs["db"] == 2
+    assert isinstance(tls, GlideRedis)
+    assert tls.config.use_tls
+    assert isinstance(cluster, GlideRedis)
+    assert cluster.cluster
     assert isinstance(sentinel, Redis)
     assert type(sentinel.connection_pool).__name__ == "SentinelConnectionPool"
     for client in (single, unix, tls, cluster, sentinel):
