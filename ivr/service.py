@@ -90,11 +90,15 @@ class Triage:
         """An incoming SMS. Opting out, back in and help first; then, unless the sender has opted out
         or is sending too fast, a step of the triage (or the start of one).
 
-        When Twilio reports what it did with the text (`opt_out_type`, sent with Advanced Opt-Out),
-        its word is followed and, having replied itself, it gets no second reply from the line. Without
-        it, the line's own keyword lists apply, unless `advanced_opt_out` says Twilio reports every
-        keyword it acts on. A sender who has opted out is still answered when their text describes an
-        emergency: if Twilio blocks the reply nothing is lost, and if it delivers it, silence would be.
+        Twilio answers every carrier keyword itself, with or without Advanced Opt-Out ("By default,
+        Twilio automatically handles STOP, HELP, START, and other reserved keywords... Twilio returns
+        standard replies", its support article on customizing HELP/STOP messages), so the line never
+        sends a second reply to one: it records what the keyword did and answers with nothing. When
+        Twilio reports what it did (`opt_out_type`, sent with Advanced Opt-Out) its word is followed;
+        without it, the line's own lists of Twilio's default keywords apply, unless
+        `advanced_opt_out` says Twilio reports every keyword it acts on. A sender who has opted out is
+        still answered when their text describes an emergency: if Twilio blocks the reply nothing is
+        lost, and if it delivers it, silence would be.
         """
         keys = Keys("m", self.pseudonyms.sms_conversation(our_number, sender))
         current = self.registry.current
@@ -115,11 +119,9 @@ class Triage:
             if snapshot.replay is not None and (repeat := await self._replay(snapshot.replay)):
                 return Decision(unchanged, repeat)
             if snapshot.opted_out:
-                turn = self._while_opted_out(
-                    current, said, now, snapshot, opting_in=opting_in, twilio_replied=by_twilio is not None
-                )
+                turn = self._while_opted_out(current, said, now, snapshot, opting_in=opting_in)
                 return Decision(unchanged, turn, _record(turn) if turn.event != "ignored" else None)
-            if by_twilio == "help" or (by_twilio == "start" and carrier.keyword(body) == "start"):
+            if word == "help" or (word == "start" and carrier.keyword(body) == "start"):
                 # Twilio has answered this text itself; a reply from the line would be a second one.
                 # An opt-in word that is also an answer (YES) is taken as the answer instead, below.
                 turn = Turn(current, Output(current.default_language), event="help" if word == "help" else "")
@@ -127,10 +129,6 @@ class Triage:
             if snapshot.texts_in_window > self.limits.texts_per_window:
                 return Decision(unchanged, self._paused(current, snapshot.texts_in_window))
             pinned = await self._resume(snapshot.session)
-            if word == "help":
-                lang = pinned[1].lang if pinned else current.default_language
-                turn = Turn(current, Output(lang, notices=("help",)), event="help")
-                return Decision(unchanged, turn, _record(turn))
             if pinned is None:
                 session, output = engine.start(current, "sms", now=now, opening=said)
                 turn = Turn(current, output, session, fresh=True)
@@ -155,13 +153,12 @@ class Triage:
         return turn
 
     def _while_opted_out(
-        self, flow: Flow, said: Input, now: int, snapshot: Snapshot, *, opting_in: bool, twilio_replied: bool
+        self, flow: Flow, said: Input, now: int, snapshot: Snapshot, *, opting_in: bool
     ) -> Turn:
-        """A text from a sender who has opted out: back in (confirmed unless Twilio confirmed it
-        already), the emergency outcome if it describes an emergency, else nothing at all."""
+        """A text from a sender who has opted out: back in (silently: Twilio has confirmed it), the
+        emergency outcome if it describes an emergency, else nothing at all."""
         if opting_in:
-            notices = () if twilio_replied else ("opted_in",)
-            return Turn(flow, Output(flow.default_language, notices=notices), event="opted_in")
+            return Turn(flow, Output(flow.default_language), event="opted_in")
         if snapshot.texts_in_window <= self.limits.texts_per_window:
             session, output = engine.start(flow, "sms", now=now, opening=said)
             if output.outcome is not None and flow.outcomes[output.outcome].kind == "emergency":
