@@ -106,8 +106,10 @@ def render(
     if output.handoff and style.nurse_number:
         say(response, flow.texts["nurse_connecting"].text(output.lang, voice=True), style, output.lang)
         dial = response.dial(timeout=style.dial_timeout, action=handoff_url, method="POST")
-        # Machine detection reports AnsweredBy to the screening URL, so voicemail is hung up on there.
-        dial.number(style.nurse_number, url=screen_url, method="POST", machine_detection="Enable")
+        # No machineDetection: the press-1 screen already tells a person from a voicemail, and
+        # detection would hold back the whisper and hang up on a nurse with a long greeting
+        # (see ivr.channels.nurse).
+        dial.number(style.nurse_number, url=screen_url, method="POST")
         return str(response.to_xml())
     if output.ask == LANGUAGE_MENU:
         _language_menu(response, flow, action_url=action_url, style=style)

@@ -90,7 +90,9 @@ class Metrics:
         )
         self.nurse_screening = Counter(
             "ivr_nurse_screening",
-            "The nurse's leg on answering: machine (hung up on), taken (pressed 1), declined (another key).",
+            "The nurse's leg on answering: whispered (asked to press 1), taken (pressed 1), declined"
+            " (another key), invalid (a screening URL without a valid step token, hung up on);"
+            " whispered minus taken and declined is no key (a voicemail, or a nurse who did not press).",
             ["result"],
             registry=r,
         )
