@@ -39,6 +39,9 @@ CONNECTION_OVERRIDES: dict[str, tuple[int, int] | None] = {
     "e": None,
     "sni": None,
 }
+# The retry policies `rp` may list: retry after a 4xx or a 5xx answer, a connect timeout, a read
+# timeout, or all of these (the same guide). Anything else fails every webhook with error 11243.
+RETRY_POLICIES = frozenset({"4xx", "5xx", "ct", "rt", "all"})
 LOOPBACK_HOST = "127.0.0.1"
 PRODUCTION_HOST = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
 # What to set to leave local mode, said wherever the service refuses to do something without it.
@@ -180,6 +183,14 @@ class Settings(BaseSettings):
         None,
         description="Messaging Service (MG...) for follow-up texts; unset: sent from the number called.",
     )
+    twilio_webhook_shared_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "SharedKey id=secret pairs (comma separated; two during a rotation) for webhooks that a"
+            " Twilio Webhook Rule signs with a shared key (X-Twilio-Webhooks-Signature-Settings);"
+            " the Auth Token still checks the others."
+        ),
+    )
     webhook_connection_overrides: str | None = Field(
         None,
         description=(
@@ -188,6 +199,30 @@ class Settings(BaseSettings):
         ),
     )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
+
+    def shared_keys(self) -> dict[str, str]:
+        """TWILIO_WEBHOOK_SHARED_KEYS as SharedKey id -> secret (checked at start)."""
+        raw = self.twilio_webhook_shared_keys.get_secret_value() if self.twilio_webhook_shared_keys else ""
+        pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
+        return {kid.strip(): secret.strip() for kid, secret in pairs}
+
+    @field_validator("twilio_webhook_shared_keys", mode="before")
+    @classmethod
+    def _shared_keys(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if not isinstance(raw, str):
+            raise ValueError("expected SharedKey id=secret pairs separated by commas")
+        for item in (i for i in raw.split(",") if i.strip()):
+            kid, separator, secret = item.partition("=")
+            # A message names the pair by its place only: the secret must never reach a log.
+            if not separator or not kid.strip() or _PLACEHOLDER.match(secret.strip()):
+                raise ValueError(
+                    "expected SharedKey id=secret pairs separated by commas (the id Twilio names in"
+                    " X-Twilio-Webhooks-Signature-Settings, the secret returned when the key was made)"
+                )
+        return raw
 
     @property
     def hard_limit(self) -> float:
@@ -272,6 +307,12 @@ class Settings(BaseSettings):
             bounds = CONNECTION_OVERRIDES[name]
             if bounds and not (setting.isdigit() and bounds[0] <= int(setting) <= bounds[1]):
                 raise ValueError(f"{name} must be a whole number from {bounds[0]} to {bounds[1]}")
+            if name == "rp" and not set(setting.split(",")) <= RETRY_POLICIES:
+                raise ValueError(
+                    f"rp={setting} is not a retry policy Twilio knows: one or more of"
+                    f" {', '.join(sorted(RETRY_POLICIES))}, comma separated (Twilio refuses others"
+                    " with error 11243, 'HTTP retry policy is invalid')"
+                )
         return value
 
     def override(self, name: str) -> int | None:

@@ -162,7 +162,12 @@ def create_app(
         registry=registry,
         triage=triage,
         store=store,
-        checker=SignatureChecker(token, settings.public_base_url, settings.webhook_connection_overrides),
+        checker=SignatureChecker(
+            token,
+            settings.public_base_url,
+            settings.webhook_connection_overrides,
+            shared_keys=settings.shared_keys() if local is None else None,
+        ),
         voice_style=voice_style,
         metrics=metrics,
         audit=audit,
