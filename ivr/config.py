@@ -39,6 +39,11 @@ CONNECTION_OVERRIDES: dict[str, tuple[int, int] | None] = {
     "e": None,
     "sni": None,
 }
+# <Gather speechModel> values Twilio documents as generic models (its <Gather> reference), which it
+# maps to a provider itself and fails over; a typo here would reach every call, so others are refused.
+SPEECH_MODELS = frozenset(
+    {"default", "numbers_and_commands", "phone_call", "experimental_conversations", "experimental_utterances"}
+)
 # The retry policies `rp` may list: retry after a 4xx or a 5xx answer, a connect timeout, a read
 # timeout, or all of these (the same guide). Anything else fails every webhook with error 11243.
 RETRY_POLICIES = frozenset({"4xx", "5xx", "ct", "rt", "all"})
@@ -101,6 +106,22 @@ class Settings(BaseSettings):
     recognition_locales: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"en": "en-US", "es": "es-US"},
         description="Speech recognition locale per flow language (<Gather language>), as lang=locale pairs.",
+    )
+    speech_models: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"en": "phone_call"},
+        description=(
+            "<Gather speechModel> per flow language, as lang=model pairs; a language left out lets"
+            " Twilio pick the model (docs/twilio.md says why English is phone_call)."
+        ),
+    )
+    speech_timeout: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description=(
+            "Seconds of silence that end a spoken answer where a speech model is set (Twilio takes"
+            " speechTimeout='auto' only without one); elsewhere 'auto'."
+        ),
     )
     gather_timeout: int = Field(
         6, ge=2, le=30, description="Seconds of silence before a question is repeated."
@@ -282,7 +303,18 @@ class Settings(BaseSettings):
         """<Say language> per flow language: each voice's own locale (checked at start)."""
         return {lang: polly.locale_of(voice) for lang, voice in self.voice_names.items()}
 
-    @field_validator("voice_locales", "voice_names", "recognition_locales", mode="before")
+    @field_validator("speech_models")
+    @classmethod
+    def _speech_models(cls, value: dict[str, str]) -> dict[str, str]:
+        for lang, model in value.items():
+            if model not in SPEECH_MODELS:
+                raise ValueError(
+                    f"{lang}={model} is not a speech model Twilio documents for <Gather>: one of"
+                    f" {', '.join(sorted(SPEECH_MODELS))}, or leave the language out for Twilio's pick"
+                )
+        return value
+
+    @field_validator("voice_locales", "voice_names", "recognition_locales", "speech_models", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         if isinstance(value, str):

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
+from ivr.channels import hints
 from ivr.core.engine import LANGUAGE_MENU, Output
 from ivr.core.flow import Flow
-from ivr.core.words import fold
 
 # Twilio's <Say> limit for Amazon Polly voices, the tightest of its engines, in UTF-8 bytes.
 SAY_LIMIT_BYTES = 3000
@@ -32,6 +32,12 @@ class VoiceStyle:
     locales: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-MX"})
     voices: Mapping[str, str] = field(default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"})
     recognition: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-US"})
+    # <Gather speechModel> per flow language; a language without one lets Twilio pick.
+    speech_models: Mapping[str, str] = field(default_factory=dict)
+    # Seconds of silence that end a spoken answer where a model is set: Twilio takes "auto" only
+    # without one (warning 13335: "Use a positive integer for speechTimeout whenever you set
+    # speechModel").
+    speech_timeout: int = 1
     gather_timeout: int = 6  # seconds of silence after the question before the <Redirect>
     speech: bool = True  # accept spoken answers as well as keys
     nurse_number: str | None = None
@@ -64,25 +70,19 @@ def say(parent: VoiceResponse | Gather, text: str, style: VoiceStyle, lang: str)
     return spoken
 
 
-# Twilio's <Gather hints>: "a comma-separated list of up to 500 entries, each entry can be 100
-# characters or fewer", words of a phrase separated by spaces (Twilio warning 13330).
-MAX_HINTS = 500
-MAX_HINT_CHARS = 100
+# Speech hints are built in ivr.channels.hints; the names stay here for the flow checker.
+MAX_HINTS = hints.MAX_HINTS
+MAX_HINT_CHARS = hints.MAX_HINT_CHARS
 
 
 def hint_entries(flow: Flow, lang: str) -> list[str]:
-    """What the recogniser should expect, in this order: the language's one-word yes and no answers
-    (not single letters, numbers or symbols), then the emergency phrases the engine listens for, as
-    they are said, so that "I can't breathe" is heard as said. The flow checker keeps the list
-    within Twilio's limits."""
-    words = flow.words[lang]
-    answers = sorted({w for w in (fold(w) for w in (*words.yes, *words.no)) if len(w) > 1 and w.isalpha()})
-    return list(dict.fromkeys([*answers, *flow.emergency_phrases_of(lang)]))
+    """What the recogniser should expect in a language, as people say it (ivr.channels.hints)."""
+    return hints.entries(flow, lang)
 
 
 def speech_hints(flow: Flow, lang: str) -> str:
     """The <Gather hints> for a language: hint_entries, comma separated."""
-    return ", ".join(hint_entries(flow, lang)[:MAX_HINTS])
+    return hints.attribute(flow, lang)
 
 
 def render(
@@ -157,6 +157,8 @@ def _question(
         attributes.update(
             language=style.listening(lang), hints=speech_hints(flow, lang), speech_timeout="auto"
         )
+        if model := style.speech_models.get(lang):
+            attributes.update(speech_model=model, speech_timeout=style.speech_timeout)
     gather = response.gather(**attributes)
     if output.offers:
         # Inside the <Gather>: the caller presses the key as soon as they hear it. Each offer in its

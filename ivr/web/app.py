@@ -118,6 +118,8 @@ def create_app(
         locales=settings.say_locales(),
         voices=settings.voice_names,
         recognition=settings.recognition_locales,
+        speech_models=settings.speech_models,
+        speech_timeout=settings.speech_timeout,
         gather_timeout=settings.gather_timeout,
         speech=settings.voice_speech,
         nurse_number=settings.nurse_number,

@@ -231,3 +231,15 @@ def test_every_listed_triple_starts_the_line_in_its_language(voice: str, engine:
     lang = locale.split("-", maxsplit=1)[0]
     assert polly.check(lang, voice, None, f"{lang}-US") == locale
     assert voice.endswith({"neural": "-Neural", "generative": "-Generative"}.get(engine, voice.split(".")[1]))
+
+
+def test_speech_models_default_to_phone_call_for_english_and_refuse_unknown_names() -> None:
+    """English is recognised with Twilio's phone_call model unless told otherwise; a model name
+    Twilio does not document for <Gather> stops the start rather than reach every call."""
+    assert Settings(**GOOD).speech_models == {"en": "phone_call"}  # type: ignore[arg-type]
+    assert load_settings(**GOOD, speech_models="en=numbers_and_commands,es=phone_call").speech_models == {
+        "en": "numbers_and_commands",
+        "es": "phone_call",
+    }
+    with pytest.raises(ConfigError, match="en=phone-call is not a speech model Twilio documents"):
+        load_settings(**GOOD, speech_models="en=phone-call")
