@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ivr.channels import nurse, polly
+from ivr.channels.voice import DEFAULT_SPEECH_MODELS
 from ivr.core import gsm
 from ivr.store.connect import RedisUrlError
 from ivr.store.connect import parse as redis_target
@@ -108,7 +109,7 @@ class Settings(BaseSettings):
         description="Speech recognition locale per flow language (<Gather language>), as lang=locale pairs.",
     )
     speech_models: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"en": "phone_call"},
+        default_factory=lambda: dict(DEFAULT_SPEECH_MODELS),
         description=(
             "<Gather speechModel> per flow language, as lang=model pairs; a language left out lets"
             " Twilio pick the model (docs/twilio.md says why English is phone_call)."
@@ -191,7 +192,13 @@ class Settings(BaseSettings):
         max_length=300,
         description="What the nurse hears on answering, before the caller is connected; it must ask for 1.",
     )
-    followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
+    followup_sms: bool = Field(
+        False,
+        description=(
+            "Offer callers, at an outcome that is not 'call 911 now', the advice by text; sent only to"
+            " one who presses 1 then."
+        ),
+    )
     twilio_account_sid: str | None = Field(
         None, description="Account SID: follow-up texts, `ivr twilio setup` and `ivr doctor`."
     )
@@ -220,6 +227,12 @@ class Settings(BaseSettings):
         ),
     )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
+    consent_retention_days: int = Field(
+        400,
+        ge=1,
+        le=3650,
+        description="Days a record of a caller asking for a follow-up text is kept (keyed hash, no number).",
+    )
 
     def shared_keys(self) -> dict[str, str]:
         """TWILIO_WEBHOOK_SHARED_KEYS as SharedKey id -> secret (checked at start)."""

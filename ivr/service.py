@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # The mark that the nurse took a call must outlast the call with them: Twilio's <Dial timeLimit>
 # defaults to four hours.
 NURSE_MARK_TTL = 4 * 3600 + 600
+# An outcome's offer of its advice by text stands while the outcome and the offer are said (about a
+# minute at most), with room to spare; a key press after that finds nothing and sends nothing.
+OFFER_TTL = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +273,22 @@ class Triage:
             return act(flow, session, snapshot.session)
 
         return await self.store.turn(keys, self.limits.voice_ttl, decide)
+
+    async def offer_followup(self, token: str, flow: Flow, output: Output) -> None:
+        """Keep what a call's outcome said, under the step token of its offer of the advice by text,
+        for the caller to ask for it (once) in the next minutes."""
+        encoded = recorded.encode(recorded.Recorded(flow.digest, output))
+        await self.store.keep(Keys("f", token).offer, encoded, OFFER_TTL)
+
+    async def take_followup(self, token: str) -> tuple[Flow, Output] | None:
+        """The outcome a caller asks to have by text, once: a repeat of the request, or one after the
+        offer lapsed, gets None."""
+        raw = await self.store.take_value(Keys("f", token).offer)
+        found = recorded.decode(raw) if raw is not None else None
+        flow = await self.registry.with_digest(found.digest) if found is not None else None
+        if found is None or flow is None or found.output.outcome not in flow.outcomes:
+            return None
+        return flow, found.output
 
     async def opted_out(self, our_number: str, number: str) -> bool:
         """Whether a number has opted out of texts from one of our numbers."""

@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from ivr.channels import hints
 from ivr.core.engine import LANGUAGE_MENU, Output
-from ivr.core.flow import Flow
+from ivr.core.flow import CALL_NOW_KINDS, Flow
 
 # Twilio's <Say> limit for Amazon Polly voices, the tightest of its engines, in UTF-8 bytes.
 SAY_LIMIT_BYTES = 3000
@@ -23,6 +23,11 @@ SAY_LIMIT_BYTES = 3000
 NUMBER = re.compile(r"(\d{2,})")
 
 
+# English is recognised with Twilio's phone_call model ("best for audio that originated from a phone
+# call"); for other languages Twilio picks (docs/twilio.md says why). SPEECH_MODELS changes it.
+DEFAULT_SPEECH_MODELS: Mapping[str, str] = {"en": "phone_call"}
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceStyle:
     """How the line sounds, listens and hands over: per flow language a voice, the locale it speaks
@@ -33,7 +38,7 @@ class VoiceStyle:
     voices: Mapping[str, str] = field(default_factory=lambda: {"en": "Polly.Joanna", "es": "Polly.Mia"})
     recognition: Mapping[str, str] = field(default_factory=lambda: {"en": "en-US", "es": "es-US"})
     # <Gather speechModel> per flow language; a language without one lets Twilio pick.
-    speech_models: Mapping[str, str] = field(default_factory=dict)
+    speech_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SPEECH_MODELS))
     # Seconds of silence that end a spoken answer where a model is set: Twilio takes "auto" only
     # without one (warning 13335: "Use a positive integer for speechTimeout whenever you set
     # speechModel").
@@ -42,6 +47,7 @@ class VoiceStyle:
     speech: bool = True  # accept spoken answers as well as keys
     nurse_number: str | None = None
     dial_timeout: int = 20  # seconds the nurse's phone rings before the caller returns to the questions
+    followup: bool = False  # outcomes offer their advice by text (FOLLOWUP_SMS), on a key press
 
     def locale(self, lang: str) -> str:
         """The locale the voice of a flow language speaks (<Say language>)."""
@@ -93,10 +99,12 @@ def render(
     style: VoiceStyle,
     handoff_url: str = "",
     screen_url: str = "",
+    followup_url: str = "",
 ) -> str:
     """TwiML for one turn. `action_url` receives the answer, and the silence after the gather;
     `handoff_url` is told how a call put through to the nurse ended; `screen_url` gives the TwiML the
-    nurse hears on answering, before the two are connected (see ivr.channels.nurse)."""
+    nurse hears on answering, before the two are connected (see ivr.channels.nurse);
+    `followup_url` receives the key that asks for an outcome's advice by text."""
     response = VoiceResponse()
     # Notices are said before the <Gather>, so a key pressed during them is not taken as an answer
     # to a question not yet asked.
@@ -125,7 +133,44 @@ def render(
         if outcome.kind == "emergency":
             # Said once more, last, so the instruction is what a frightened caller hears at the end.
             say(response, spoken[0], style, output.lang)
+        if followup_url and offers_followup(flow, output, style):
+            # The text is sent only to a caller who asks for it here; silence falls through to the
+            # hang-up. Their number is in the request Twilio posts, never in the URL.
+            gather = response.gather(
+                input="dtmf", num_digits=1, action=followup_url, method="POST", timeout=FOLLOWUP_TIMEOUT
+            )
+            say(gather, flow.texts[FOLLOWUP_OFFER].text(output.lang, voice=True), style, output.lang)
         response.hangup()
+    return str(response.to_xml())
+
+
+FOLLOWUP_OFFER = "followup_offer"  # the flow text that offers an outcome's advice by text
+FOLLOWUP_TAKEN = "followup_taken"  # the flow text said to a caller who pressed the key
+FOLLOWUP_KEY = "1"
+FOLLOWUP_TIMEOUT = 5  # seconds after the offer before the call hangs up
+
+
+def offers_followup(flow: Flow, output: Output, style: VoiceStyle) -> bool:
+    """Whether this turn ends a call with the offer of its advice by text: follow-ups are on, the
+    flow words the offer, and the outcome does not tell the caller to call 911 now (they should
+    hang up and call, not stay on the line for a text)."""
+    if not style.followup or output.outcome is None or FOLLOWUP_OFFER not in flow.texts:
+        return False
+    return flow.outcomes[output.outcome].kind not in CALL_NOW_KINDS
+
+
+def followup_taken(flow: Flow, lang: str, style: VoiceStyle) -> str:
+    """The caller asked for the advice by text: a word to say so, and the call ends."""
+    response = VoiceResponse()
+    say(response, flow.texts[FOLLOWUP_TAKEN].text(lang, voice=True), style, lang)
+    response.hangup()
+    return str(response.to_xml())
+
+
+def hang_up() -> str:
+    """The call ends, nothing said."""
+    response = VoiceResponse()
+    response.hangup()
     return str(response.to_xml())
 
 

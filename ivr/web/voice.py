@@ -19,6 +19,7 @@ log = logging.getLogger("ivr.web")
 router = APIRouter()
 
 GATHER_PATH = "/voice/gather"
+FOLLOWUP_PATH = "/voice/followup"
 HANDOFF_PATH = "/voice/handoff"
 STATUS_PATH = "/voice/status"
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
@@ -73,15 +74,44 @@ async def gathered(hook: Hook) -> Response:
     if (call_sid := _call_sid(form)) is None:
         return hook.malformed("voice_gather", c.voice_safety_net)
     answer = input_from(form)
-    caller, our_number = form.get("From"), form.get("To")
+    caller = form.get("From")
 
     async def reply() -> str:
         turn = await c.triage.call_input(call_sid, t, answer)
         c.observer.observe(turn, "voice", caller=caller, later=later)
-        c.observer.follow_up(turn, caller=caller, our_number=our_number, later=later)
+        if c.replies.offers_followup(turn.flow, turn.output):
+            # Kept after the reply has gone: the caller hears the outcome before the offer, so the
+            # offer is stored long before a key can answer it; if it fails, no text is sent.
+            later("followup_offer", c.triage.offer_followup(turn.token, turn.flow, turn.output))
+            c.metrics.followups.labels("offered").inc()
         return _render(c, turn)
 
     return await hook.answer("voice_gather", reply, c.voice_safety_net)
+
+
+@webhook(router, FOLLOWUP_PATH)
+async def follow_up_asked(hook: Hook) -> Response:
+    """A key pressed at an outcome's offer of its advice by text. 1 asks for it: the consent is
+    recorded and the text sent to the number Twilio says is calling (never stored), once; any other
+    key, a repeat, or a press after the offer lapsed sends nothing. The call ends either way."""
+    c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
+    if _call_sid(form) is None or not STEP_TOKEN.fullmatch(t):
+        return hook.malformed("voice_followup", voice.hang_up())
+    if form.get("Digits") != voice.FOLLOWUP_KEY:
+        return twiml(voice.hang_up())
+    caller, our_number = form.get("From"), form.get("To")
+
+    async def reply() -> str:
+        offered = await c.triage.take_followup(t)
+        if offered is None:
+            return voice.hang_up()
+        flow, output = offered
+        c.observer.follow_up(
+            flow, output, caller=caller, our_number=our_number, offer=voice.FOLLOWUP_OFFER, later=later
+        )
+        return voice.followup_taken(flow, output.lang, c.voice_style)
+
+    return await hook.answer("voice_followup", reply, voice.hang_up())
 
 
 @webhook(router, HANDOFF_PATH)

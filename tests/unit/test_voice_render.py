@@ -17,6 +17,7 @@ STYLE = VoiceStyle(
     locales={"en": "en-US", "es": "es-MX"},
     voices={"en": "Polly.Joanna", "es": "Polly.Mia"},
     recognition={"en": "en-US", "es": "es-US"},
+    speech_models={},
     gather_timeout=6,
 )
 N911 = '<say-as interpret-as="digits">911</say-as>'
