@@ -72,7 +72,12 @@ class Metrics:
         )
         self.help = Counter("ivr_help_requests", "HELP or INFO texts answered.", registry=r)
         self.followups = Counter(
-            "ivr_followup_sms", "Follow-up texts after calls, by result.", ["result"], registry=r
+            "ivr_followup_sms",
+            "Follow-up texts after calls, by result: offered (at an outcome), offer_lost (Redis could"
+            " not keep it), accepted (the caller pressed 1), sent, failed, skipped_opted_out,"
+            " skipped_no_number.",
+            ["result"],
+            registry=r,
         )
         self.followup_delivery = Counter(
             "ivr_followup_delivery",

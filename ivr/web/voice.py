@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from ivr.channels import voice
 from ivr.core.engine import SILENCE, Input
 from ivr.service import Turn
+from ivr.store.errors import StoreUnavailable
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm
 from ivr.web.webhook import Hook, twiml, webhook
@@ -80,13 +81,23 @@ async def gathered(hook: Hook) -> Response:
         turn = await c.triage.call_input(call_sid, t, answer)
         c.observer.observe(turn, "voice", caller=caller, later=later)
         if c.replies.offers_followup(turn.flow, turn.output):
-            # Kept after the reply has gone: the caller hears the outcome before the offer, so the
-            # offer is stored long before a key can answer it; if it fails, no text is sent.
-            later("followup_offer", c.triage.offer_followup(turn.token, turn.flow, turn.output))
-            c.metrics.followups.labels("offered").inc()
+            await _keep_offer(c, turn)
         return _render(c, turn)
 
     return await hook.answer("voice_gather", reply, c.voice_safety_net)
+
+
+async def _keep_offer(c: Components, turn: Turn) -> None:
+    """Keep the outcome a call offers by text before the reply goes, so that the key answering the
+    offer always finds it. If Redis fails here the caller still gets the outcome (the turn is saved):
+    the offer is said, and a 1 then sends nothing, which is logged and counted."""
+    try:
+        await c.triage.offer_followup(turn.token, turn.flow, turn.output)
+    except (StoreUnavailable, TimeoutError, OSError) as exc:
+        c.metrics.followups.labels("offer_lost").inc()
+        log.warning("follow-up offer not kept", extra={"error": type(exc).__name__})
+        return
+    c.metrics.followups.labels("offered").inc()
 
 
 @webhook(router, FOLLOWUP_PATH)

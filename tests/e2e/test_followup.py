@@ -16,9 +16,11 @@ from redis.asyncio import Redis
 
 from ivr.bench.harness import free_port
 from ivr.store.consent import ConsentLog
+from ivr.store.errors import StoreUnavailable
+from ivr.store.sessions import SessionStore
 from ivr.twilio_sim import FORM_HEADERS, Call, Spoken, TwilioSimulator, new_sid
 from ivr.web import create_app
-from tests.conftest import make_settings, serving
+from tests.conftest import make_settings, serving, serving_app
 from tests.standins import TwilioApiStandIn
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
 
@@ -275,3 +277,27 @@ async def test_an_anonymous_caller_gets_no_follow_up_attempt(standin: TwilioApiS
     assert standin.requests == []
     assert 'ivr_followup_sms_total{result="skipped_no_number"} 1.0' in metrics
     assert await ConsentLog(redis, 400).read() == []
+
+
+class _StoreThatCannotKeep(SessionStore):
+    """The real store, whose Redis fails just when an offer is to be kept."""
+
+    async def keep(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        raise StoreUnavailable("Redis failed: ConnectionError")
+
+
+async def test_an_offer_redis_could_not_keep_still_gives_the_outcome_and_sends_nothing(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """Redis failing as the offer is kept: the caller still hears the appointment outcome (the turn
+    was saved), the offer is said, and a 1 then ends the call with nothing sent; counted as offer_lost."""
+    app = create_app(make_settings(**_settings(standin)), store=_StoreThatCannotKeep(redis))
+    async with serving_app(app) as twilio:
+        call = await _reach_appointment(twilio)
+        assert call.last is not None
+        assert any(said.startswith("Please make an appointment") for said in call.last.says)
+        assert (await call.press("1")).says == ()
+        metrics = (await twilio.client.get("/metrics")).text
+    await asyncio.sleep(0.2)
+    assert standin.requests == []
+    assert 'ivr_followup_sms_total{result="offer_lost"} 1.0' in metrics
