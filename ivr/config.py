@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ivr.channels import nurse, polly
+from ivr.channels.voice import DEFAULT_SPEECH_MODELS
 from ivr.core import gsm
 from ivr.store.connect import RedisUrlError
 from ivr.store.connect import parse as redis_target
@@ -39,6 +40,14 @@ CONNECTION_OVERRIDES: dict[str, tuple[int, int] | None] = {
     "e": None,
     "sni": None,
 }
+# <Gather speechModel> values Twilio documents as generic models (its <Gather> reference), which it
+# maps to a provider itself and fails over; a typo here would reach every call, so others are refused.
+SPEECH_MODELS = frozenset(
+    {"default", "numbers_and_commands", "phone_call", "experimental_conversations", "experimental_utterances"}
+)
+# The retry policies `rp` may list: retry after a 4xx or a 5xx answer, a connect timeout, a read
+# timeout, or all of these (the same guide). Anything else fails every webhook with error 11243.
+RETRY_POLICIES = frozenset({"4xx", "5xx", "ct", "rt", "all"})
 LOOPBACK_HOST = "127.0.0.1"
 PRODUCTION_HOST = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
 # What to set to leave local mode, said wherever the service refuses to do something without it.
@@ -108,6 +117,22 @@ class Settings(BaseSettings):
     recognition_locales: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"en": "en-US", "es": "es-US"},
         description="Speech recognition locale per flow language (<Gather language>), as lang=locale pairs.",
+    )
+    speech_models: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_SPEECH_MODELS),
+        description=(
+            "<Gather speechModel> per flow language, as lang=model pairs; a language left out lets"
+            " Twilio pick the model (docs/twilio.md says why English is phone_call)."
+        ),
+    )
+    speech_timeout: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description=(
+            "Seconds of silence that end a spoken answer where a speech model is set (Twilio takes"
+            " speechTimeout='auto' only without one); elsewhere 'auto'."
+        ),
     )
     gather_timeout: int = Field(
         6, ge=2, le=30, description="Seconds of silence before a question is repeated."
@@ -187,7 +212,13 @@ class Settings(BaseSettings):
         max_length=300,
         description="What the nurse hears on answering, before the caller is connected; it must ask for 1.",
     )
-    followup_sms: bool = Field(False, description="Text callers the advice they heard, after the call.")
+    followup_sms: bool = Field(
+        False,
+        description=(
+            "Offer callers, at an outcome that is not 'call 911 now', the advice by text; sent only to"
+            " one who presses 1 then."
+        ),
+    )
     twilio_account_sid: str | None = Field(
         None, description="Account SID: follow-up texts, `ivr twilio setup` and `ivr doctor`."
     )
@@ -200,6 +231,14 @@ class Settings(BaseSettings):
         None,
         description="Messaging Service (MG...) for follow-up texts; unset: sent from the number called.",
     )
+    twilio_webhook_shared_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "SharedKey id=secret pairs (comma separated; two during a rotation) for webhooks that a"
+            " Twilio Webhook Rule signs with a shared key (X-Twilio-Webhooks-Signature-Settings);"
+            " the Auth Token still checks the others."
+        ),
+    )
     webhook_connection_overrides: str | None = Field(
         None,
         description=(
@@ -208,6 +247,36 @@ class Settings(BaseSettings):
         ),
     )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="Days outcome records are kept.")
+    consent_retention_days: int = Field(
+        400,
+        ge=1,
+        le=3650,
+        description="Days a record of a caller asking for a follow-up text is kept (keyed hash, no number).",
+    )
+
+    def shared_keys(self) -> dict[str, str]:
+        """TWILIO_WEBHOOK_SHARED_KEYS as SharedKey id -> secret (checked at start)."""
+        raw = self.twilio_webhook_shared_keys.get_secret_value() if self.twilio_webhook_shared_keys else ""
+        pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
+        return {kid.strip(): secret.strip() for kid, secret in pairs}
+
+    @field_validator("twilio_webhook_shared_keys", mode="before")
+    @classmethod
+    def _shared_keys(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if not isinstance(raw, str):
+            raise ValueError("expected SharedKey id=secret pairs separated by commas")
+        for item in (i for i in raw.split(",") if i.strip()):
+            kid, separator, secret = item.partition("=")
+            # A message names the pair by its place only: the secret must never reach a log.
+            if not separator or not kid.strip() or _PLACEHOLDER.match(secret.strip()):
+                raise ValueError(
+                    "expected SharedKey id=secret pairs separated by commas (the id Twilio names in"
+                    " X-Twilio-Webhooks-Signature-Settings, the secret returned when the key was made)"
+                )
+        return raw
 
     @property
     def hard_limit(self) -> float:
@@ -267,7 +336,18 @@ class Settings(BaseSettings):
         """<Say language> per flow language: each voice's own locale (checked at start)."""
         return {lang: polly.locale_of(voice) for lang, voice in self.voice_names.items()}
 
-    @field_validator("voice_locales", "voice_names", "recognition_locales", mode="before")
+    @field_validator("speech_models")
+    @classmethod
+    def _speech_models(cls, value: dict[str, str]) -> dict[str, str]:
+        for lang, model in value.items():
+            if model not in SPEECH_MODELS:
+                raise ValueError(
+                    f"{lang}={model} is not a speech model Twilio documents for <Gather>: one of"
+                    f" {', '.join(sorted(SPEECH_MODELS))}, or leave the language out for Twilio's pick"
+                )
+        return value
+
+    @field_validator("voice_locales", "voice_names", "recognition_locales", "speech_models", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         if isinstance(value, str):
@@ -292,6 +372,12 @@ class Settings(BaseSettings):
             bounds = CONNECTION_OVERRIDES[name]
             if bounds and not (setting.isdigit() and bounds[0] <= int(setting) <= bounds[1]):
                 raise ValueError(f"{name} must be a whole number from {bounds[0]} to {bounds[1]}")
+            if name == "rp" and not set(setting.split(",")) <= RETRY_POLICIES:
+                raise ValueError(
+                    f"rp={setting} is not a retry policy Twilio knows: one or more of"
+                    f" {', '.join(sorted(RETRY_POLICIES))}, comma separated (Twilio refuses others"
+                    " with error 11243, 'HTTP retry policy is invalid')"
+                )
         return value
 
     def override(self, name: str) -> int | None:

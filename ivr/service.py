@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # The mark that the nurse took a call must outlast the call with them: Twilio's <Dial timeLimit>
 # defaults to four hours.
 NURSE_MARK_TTL = 4 * 3600 + 600
+# An outcome's offer of its advice by text stands while the outcome and the offer are said (about a
+# minute at most), with room to spare; a key press after that finds nothing and sends nothing.
+OFFER_TTL = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +93,15 @@ class Triage:
         """An incoming SMS. Opting out, back in and help first; then, unless the sender has opted out
         or is sending too fast, a step of the triage (or the start of one).
 
-        When Twilio reports what it did with the text (`opt_out_type`, sent with Advanced Opt-Out),
-        its word is followed and, having replied itself, it gets no second reply from the line. Without
-        it, the line's own keyword lists apply, unless `advanced_opt_out` says Twilio reports every
-        keyword it acts on. A sender who has opted out is still answered when their text describes an
-        emergency: if Twilio blocks the reply nothing is lost, and if it delivers it, silence would be.
+        Twilio answers every carrier keyword itself, with or without Advanced Opt-Out ("By default,
+        Twilio automatically handles STOP, HELP, START, and other reserved keywords... Twilio returns
+        standard replies", its support article on customizing HELP/STOP messages), so the line never
+        sends a second reply to one: it records what the keyword did and answers with nothing. When
+        Twilio reports what it did (`opt_out_type`, sent with Advanced Opt-Out) its word is followed;
+        without it, the line's own lists of Twilio's default keywords apply, unless
+        `advanced_opt_out` says Twilio reports every keyword it acts on. A sender who has opted out is
+        still answered when their text describes an emergency: if Twilio blocks the reply nothing is
+        lost, and if it delivers it, silence would be.
         """
         keys = Keys("m", self.pseudonyms.sms_conversation(our_number, sender))
         current = self.registry.current
@@ -115,11 +122,9 @@ class Triage:
             if snapshot.replay is not None and (repeat := await self._replay(snapshot.replay)):
                 return Decision(unchanged, repeat)
             if snapshot.opted_out:
-                turn = self._while_opted_out(
-                    current, said, now, snapshot, opting_in=opting_in, twilio_replied=by_twilio is not None
-                )
+                turn = self._while_opted_out(current, said, now, snapshot, opting_in=opting_in)
                 return Decision(unchanged, turn, _record(turn) if turn.event != "ignored" else None)
-            if by_twilio == "help" or (by_twilio == "start" and carrier.keyword(body) == "start"):
+            if word == "help" or (word == "start" and carrier.keyword(body) == "start"):
                 # Twilio has answered this text itself; a reply from the line would be a second one.
                 # An opt-in word that is also an answer (YES) is taken as the answer instead, below.
                 turn = Turn(current, Output(current.default_language), event="help" if word == "help" else "")
@@ -127,10 +132,6 @@ class Triage:
             if snapshot.texts_in_window > self.limits.texts_per_window:
                 return Decision(unchanged, self._paused(current, snapshot.texts_in_window))
             pinned = await self._resume(snapshot.session)
-            if word == "help":
-                lang = pinned[1].lang if pinned else current.default_language
-                turn = Turn(current, Output(lang, notices=("help",)), event="help")
-                return Decision(unchanged, turn, _record(turn))
             if pinned is None:
                 session, output = engine.start(current, "sms", now=now, opening=said)
                 turn = Turn(current, output, session, fresh=True)
@@ -155,13 +156,12 @@ class Triage:
         return turn
 
     def _while_opted_out(
-        self, flow: Flow, said: Input, now: int, snapshot: Snapshot, *, opting_in: bool, twilio_replied: bool
+        self, flow: Flow, said: Input, now: int, snapshot: Snapshot, *, opting_in: bool
     ) -> Turn:
-        """A text from a sender who has opted out: back in (confirmed unless Twilio confirmed it
-        already), the emergency outcome if it describes an emergency, else nothing at all."""
+        """A text from a sender who has opted out: back in (silently: Twilio has confirmed it), the
+        emergency outcome if it describes an emergency, else nothing at all."""
         if opting_in:
-            notices = () if twilio_replied else ("opted_in",)
-            return Turn(flow, Output(flow.default_language, notices=notices), event="opted_in")
+            return Turn(flow, Output(flow.default_language), event="opted_in")
         if snapshot.texts_in_window <= self.limits.texts_per_window:
             session, output = engine.start(flow, "sms", now=now, opening=said)
             if output.outcome is not None and flow.outcomes[output.outcome].kind == "emergency":
@@ -273,6 +273,22 @@ class Triage:
             return act(flow, session, snapshot.session)
 
         return await self.store.turn(keys, self.limits.voice_ttl, decide)
+
+    async def offer_followup(self, token: str, flow: Flow, output: Output) -> None:
+        """Keep what a call's outcome said, under the step token of its offer of the advice by text,
+        for the caller to ask for it (once) in the next minutes."""
+        encoded = recorded.encode(recorded.Recorded(flow.digest, output))
+        await self.store.keep(Keys("f", token).offer, encoded, OFFER_TTL)
+
+    async def take_followup(self, token: str) -> tuple[Flow, Output] | None:
+        """The outcome a caller asks to have by text, once: a repeat of the request, or one after the
+        offer lapsed, gets None."""
+        raw = await self.store.take_value(Keys("f", token).offer)
+        found = recorded.decode(raw) if raw is not None else None
+        flow = await self.registry.with_digest(found.digest) if found is not None else None
+        if found is None or flow is None or found.output.outcome not in flow.outcomes:
+            return None
+        return flow, found.output
 
     async def opted_out(self, our_number: str, number: str) -> bool:
         """Whether a number has opted out of texts from one of our numbers."""

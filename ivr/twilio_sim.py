@@ -171,7 +171,7 @@ class Call:
         self, *, answered_by: str = "human", press: str | None = "1", nurse: str = "+15550123999"
     ) -> tuple[bool, Spoken]:
         """Twilio dials the <Number> of the last <Dial> and someone (or something) answers: it runs the
-        <Number url> TwiML on that leg (with AnsweredBy when machineDetection is on), presses `press`
+        <Number url> TwiML on that leg (with AnsweredBy if machineDetection were set), presses `press`
         into its gather (None: nothing), and connects the two unless that leg hangs up. Then, when the
         leg ends, it posts the <Dial> action with DialCallStatus=completed, as it does for any leg
         that answered, a voicemail's included. Returns whether the caller was connected, and what the

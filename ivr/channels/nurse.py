@@ -3,10 +3,16 @@
 A <Dial> reports `completed` whenever the nurse's phone was answered, by the nurse or by voicemail.
 So the call is screened: Twilio runs the TwiML of <Number url> on the nurse's leg after it answers
 and before the two are connected ("a TwiML response to be run on the called party's end, after they
-answer, but before the parties are connected", Twilio's <Number> reference). Answering machine
-detection on the <Number> (machineDetection="Enable") reports `AnsweredBy` to that URL; a machine
-is hung up on at once. A person hears the whisper and presses 1 to take the call; no key, or any
-other key, hangs up that leg and the caller goes back to the questions.
+answer, but before the parties are connected", Twilio's <Number> reference). A person hears the
+whisper and presses 1 to take the call; no key (a voicemail cannot press one), or any other key,
+hangs up that leg and the caller goes back to the questions.
+
+There is no answering machine detection on the <Number>. Run synchronously, as a screening URL
+needs, it holds the leg in silence until it decides (with Twilio's defaults, 1.2 s of silence after
+a short "Hello?", and 5 s when the nurse says nothing first), and it calls any greeting longer than
+2.4 s a machine ("Nurse line, this is Maria, how can I help?"), which the line then hung up on. The
+screen already rejects every voicemail, as a press of 1 is needed; detection would only add delay
+and a way to lose a nurse. docs/twilio.md gives the figures and their source.
 """
 
 from __future__ import annotations
@@ -22,11 +28,6 @@ NOT_TAKEN = "No key was pressed. The caller goes back to the questions. Goodbye.
 TAKEN = "Connecting you now."
 ACCEPT_KEY = "1"
 ACCEPT_TIMEOUT = 8  # seconds for the nurse to press 1 after the whisper (the caller hears ringing)
-
-
-def is_machine(answered_by: str) -> bool:
-    """Twilio's AnsweredBy says a machine or a fax took the call (machine_start, machine_end_beep...)."""
-    return answered_by.startswith("machine") or answered_by == "fax"
 
 
 def screening(style: VoiceStyle, lang: str, *, accept_url: str, whisper: str = WHISPER) -> str:
@@ -49,7 +50,7 @@ def taken(style: VoiceStyle, lang: str) -> str:
 
 
 def hang_up() -> str:
-    """A machine, a wrong key or a lost screening: the nurse's leg ends and is never connected."""
+    """A wrong key or a lost screening: the nurse's leg ends and is never connected."""
     response = VoiceResponse()
     response.hangup()
     return str(response.to_xml())

@@ -93,7 +93,12 @@ class Metrics:
         )
         self.help = Counter("ivr_help_requests", "HELP or INFO texts answered.", registry=r)
         self.followups = Counter(
-            "ivr_followup_sms", "Follow-up texts after calls, by result.", ["result"], registry=r
+            "ivr_followup_sms",
+            "Follow-up texts after calls, by result: offered (at an outcome), offer_lost (Redis could"
+            " not keep it), accepted (the caller pressed 1), sent, failed, skipped_opted_out,"
+            " skipped_no_number.",
+            ["result"],
+            registry=r,
         )
         self.followup_delivery = Counter(
             "ivr_followup_delivery",
@@ -111,7 +116,9 @@ class Metrics:
         )
         self.nurse_screening = Counter(
             "ivr_nurse_screening",
-            "The nurse's leg on answering: machine (hung up on), taken (pressed 1), declined (another key).",
+            "The nurse's leg on answering: whispered (asked to press 1), taken (pressed 1), declined"
+            " (another key), invalid (a screening URL without a valid step token, hung up on);"
+            " whispered minus taken and declined is no key (a voicemail, or a nurse who did not press).",
             ["result"],
             registry=r,
         )

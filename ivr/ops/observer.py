@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ivr.channels import sms
+from ivr.core.engine import Output
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session
@@ -15,6 +16,7 @@ from ivr.ops.followup import FollowUpSender
 from ivr.ops.metrics import Metrics
 from ivr.service import Triage, Turn
 from ivr.store.audit import AuditLog, record_for
+from ivr.store.consent import ConsentLog, ConsentRecord
 
 log = logging.getLogger("ivr.ops")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -33,13 +35,16 @@ class Observer:
         audit: AuditLog,
         pseudonyms: Pseudonyms,
         triage: Triage,
+        *,
         followup: FollowUpSender | None = None,
+        consent: ConsentLog | None = None,
     ) -> None:
         self.metrics = metrics
         self.audit = audit
         self.pseudonyms = pseudonyms
         self.triage = triage
         self.followup = followup
+        self.consent = consent
 
     def observe(self, turn: Turn, channel: str, *, caller: str, later: Later) -> None:
         """Count what a turn did, and queue its audit record for after the reply has gone."""
@@ -73,21 +78,33 @@ class Observer:
         entry = record_for(flow, session, outcome, self.pseudonyms.caller(caller), time.time())
         later("audit", self.audit.append(entry))
 
-    def follow_up(self, turn: Turn, *, caller: str, our_number: str, later: Later) -> None:
-        """After a call reaches an outcome, text the caller the advice (when FOLLOWUP_SMS is on)."""
-        if (
-            self.followup is None
-            or turn.replayed
-            or turn.output.outcome is None
-            or not caller
-            or not our_number
-        ):
+    def follow_up(
+        self, flow: Flow, output: Output, *, caller: str, our_number: str, offer: str, later: Later
+    ) -> None:
+        """A caller asked, on the call, for its outcome's advice by text (the flow text `offer`):
+        record the consent (a keyed hash, never the number) and send the text, both after the reply.
+        An opted-out number gets nothing."""
+        if self.followup is None or output.outcome is None or not caller or not our_number:
             return
         if not E164.fullmatch(caller):
             # An anonymous or withheld caller ID: there is no number to text.
             self.metrics.followups.labels("skipped_no_number").inc()
             return
-        bodies = sms.messages(turn.flow, turn.output)
+        self.metrics.followups.labels("accepted").inc()
+        if self.consent is not None:
+            record = ConsentRecord(
+                ts_ms=int(time.time() * 1000),
+                channel="voice",
+                lang=output.lang,
+                flow=flow.id,
+                version=flow.version,
+                digest=flow.digest,
+                offer=offer,
+                outcome=flow.outcomes[output.outcome].kind,
+                caller=self.pseudonyms.caller(caller),
+            )
+            later("consent", self.consent.append(record))
+        bodies = sms.messages(flow, output)
         later("followup", self._send_followup(self.followup, caller, our_number, bodies))
 
     async def _send_followup(

@@ -47,3 +47,8 @@ class Keys:
     def accepted(self) -> str:
         """The nurse pressed the key to take the call put through at this prompt."""
         return f"{self._base}:a"
+
+    @property
+    def offer(self) -> str:
+        """The advice a call's outcome offered by text, until the caller asks for it or it lapses."""
+        return f"{self._base}:f"

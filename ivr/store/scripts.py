@@ -104,3 +104,13 @@ redis.call('DEL', session_key)
 redis.call('SET', tombstone_key, '1', 'EX', tombstone_ttl_s)
 return session
 """
+
+# Read a value and delete it in one step (GETDEL, as a script so every client and a Cluster run it
+# alike): a value meant to be used once, such as an offer a caller can accept only once.
+TAKE: Final = """
+local value = redis.call('GET', KEYS[1])
+if value then
+  redis.call('DEL', KEYS[1])
+end
+return value
+"""

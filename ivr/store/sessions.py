@@ -93,6 +93,7 @@ class SessionStore:
         self._speculate = redis.register_script(scripts.SPECULATE)
         self._commit = redis.register_script(scripts.COMMIT)
         self._finish = redis.register_script(scripts.FINISH)
+        self._take = redis.register_script(scripts.TAKE)
         self._locks = KeyLocks()
         self.recent = RecentSessions()
 
@@ -272,6 +273,16 @@ class SessionStore:
         """Whether a flag was set; it is gone afterwards."""
         async with self._guard():
             return bool(await self.redis.delete(key))
+
+    async def keep(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        """Keep a value for a while (a follow-up text offered at a call's outcome)."""
+        async with self._guard():
+            await self.redis.set(key, value, ex=ttl_seconds)
+
+    async def take_value(self, key: str) -> bytes | None:
+        """A kept value, deleted as it is read: the second of two readers gets None."""
+        async with self._guard():
+            return _as_bytes(await self._take(keys=[key], args=[]))
 
     async def opted_out(self, keys: Keys) -> bool:
         """Whether the sender has opted out."""

@@ -13,6 +13,7 @@ from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.core.engine import Policy
+from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.flowfile import load_flows
 from ivr.ops.followup import FollowUpSender
@@ -24,6 +25,7 @@ from ivr.security import SignatureChecker
 from ivr.service import Triage, TriageLimits
 from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
+from ivr.store.consent import ConsentLog
 from ivr.store.flow_archive import FlowArchive
 from ivr.store.sessions import SessionStore
 from ivr.web import fallback, health, nurse, simulator
@@ -35,7 +37,7 @@ from ivr.web.local_mode import LocalMode
 from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
-from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
+from ivr.web.voice import FOLLOWUP_PATH, GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 from ivr.web.webhook import ENDPOINTS, FastWebhooks, verified_form
 
 log = logging.getLogger("ivr")
@@ -91,6 +93,19 @@ def _check_languages(settings: Settings, languages: tuple[str, ...]) -> None:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {m}" for m in missing))
 
 
+def _check_followup_texts(flow: Flow) -> None:
+    """FOLLOWUP_SMS needs the flow's words for the offer and its answer in every language: the text
+    is sent only to a caller who asks for it on the call."""
+    missing = [
+        f"FOLLOWUP_SMS needs the flow text {tid!r} in {lang!r} (the offer callers answer with 1)"
+        for tid in (voice.FOLLOWUP_OFFER, voice.FOLLOWUP_TAKEN)
+        for lang in flow.languages
+        if tid not in flow.texts or lang not in flow.texts[tid].written
+    ]
+    if missing:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {m}" for m in missing))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -121,17 +136,9 @@ def create_app(
         archive=FlowArchive(store.redis, ttl=3 * longest_session),
     )
     _check_languages(settings, registry.current.languages)
-    voice_style = VoiceStyle(
-        locales=settings.say_locales(),
-        voices=settings.voice_names,
-        recognition=settings.recognition_locales,
-        gather_timeout=settings.gather_timeout,
-        speech=settings.voice_speech,
-        nurse_number=settings.nurse_number,
-        dial_timeout=settings.nurse_dial_timeout,
-    )
     followup = None
     if settings.followup_sms and settings.twilio_account_sid and local is None:
+        _check_followup_texts(registry.current)
         followup = FollowUpSender(
             settings.twilio_account_sid,
             token,
@@ -140,6 +147,18 @@ def create_app(
             # Twilio needs an absolute URL; without PUBLIC_BASE_URL delivery is not reported.
             status_callback=settings_url(settings, SMS_STATUS_PATH) if settings.public_base_url else None,
         )
+    voice_style = VoiceStyle(
+        locales=settings.say_locales(),
+        voices=settings.voice_names,
+        recognition=settings.recognition_locales,
+        speech_models=settings.speech_models,
+        speech_timeout=settings.speech_timeout,
+        gather_timeout=settings.gather_timeout,
+        speech=settings.voice_speech,
+        nurse_number=settings.nurse_number,
+        dial_timeout=settings.nurse_dial_timeout,
+        followup=followup is not None,
+    )
     flow = registry.current
     pseudonyms = Pseudonyms(hash_key.encode())
     triage = Triage(
@@ -169,7 +188,12 @@ def create_app(
         registry=registry,
         triage=triage,
         store=store,
-        checker=SignatureChecker(token, settings.public_base_url, settings.webhook_connection_overrides),
+        checker=SignatureChecker(
+            token,
+            settings.public_base_url,
+            settings.webhook_connection_overrides,
+            shared_keys=settings.shared_keys() if local is None else None,
+        ),
         voice_style=voice_style,
         metrics=metrics,
         audit=audit,
@@ -181,11 +205,19 @@ def create_app(
             nurse=settings.nurse_number is not None,
             screen_url=settings_url(settings, SCREEN_PATH),
             accept_url=settings_url(settings, ACCEPT_PATH),
+            followup_url=settings_url(settings, FOLLOWUP_PATH) if followup is not None else "",
         ),
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
         admission=Admission(settings.webhook_concurrency),
-        observer=Observer(metrics, audit, pseudonyms, triage, followup),
+        observer=Observer(
+            metrics,
+            audit,
+            pseudonyms,
+            triage,
+            followup=followup,
+            consent=ConsentLog(store.redis, settings.consent_retention_days),
+        ),
     )
 
     @asynccontextmanager
@@ -218,7 +250,9 @@ def create_app(
         budget=settings.webhook_budget,
         # Every webhook that reads or writes Redis; the fallbacks and the nurse's screening (static
         # TwiML) need no turn.
-        paths=frozenset({"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH}),
+        paths=frozenset(
+            {"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH, FOLLOWUP_PATH}
+        ),
         verify=lambda request: verified_form(request, components),
         body_timeout=settings.webhook_body_timeout,
         refused=lambda route, reason: metrics.refused_before_turn.labels(route, reason).inc(),

@@ -20,13 +20,14 @@ ACCEPT_PATH = "/voice/screen/accept"
 
 @webhook(router, SCREEN_PATH)
 async def screen(hook: Hook) -> Response:
-    """The nurse's phone answered: a machine is hung up on; a person hears the whisper and is asked
-    to press 1. Static TwiML: nothing is read from or written to Redis here."""
+    """The nurse's phone answered: whoever answered (a person or a voicemail) hears the whisper and
+    is asked to press 1. Static TwiML: nothing is read from or written to Redis here."""
     c, t = hook.components, hook.query("t")
     lang = c.registry.current.default_language
-    if nurse.is_machine(hook.form.get("AnsweredBy")) or not STEP_TOKEN.fullmatch(t):
-        c.metrics.nurse_screening.labels("machine").inc()
+    if not STEP_TOKEN.fullmatch(t):
+        c.metrics.nurse_screening.labels("invalid").inc()
         return twiml(nurse.hang_up())
+    c.metrics.nurse_screening.labels("whispered").inc()
     accept_url = f"{c.replies.accept_url}?t={t}"
     return twiml(
         nurse.screening(c.voice_style, lang, accept_url=accept_url, whisper=c.settings.nurse_whisper)

@@ -28,12 +28,14 @@ class Replies:
         nurse: bool,
         screen_url: str = "",
         accept_url: str = "",
+        followup_url: str = "",
     ) -> None:
         self.style = style
         self.gather_url = gather_url
         self.handoff_url = handoff_url
         self.screen_url = screen_url
         self.accept_url = accept_url  # where the nurse's key press goes, from the screening
+        self.followup_url = followup_url  # where a caller's request for the advice by text goes
         self.nurse = nurse
         self._sms: dict[tuple[int, Output], str] = {}
         self._voice: dict[tuple[int, Output], str] = {}
@@ -58,10 +60,15 @@ class Replies:
                 action_url=f"{self.gather_url}?t={_TOKEN}",
                 handoff_url=f"{self.handoff_url}?t={_TOKEN}",
                 screen_url=f"{self.screen_url}?t={_TOKEN}",
+                followup_url=f"{self.followup_url}?t={_TOKEN}" if self.followup_url else "",
                 style=self.style,
             )
             self._keep(self._voice, key, template)
         return template.replace(_TOKEN, token)
+
+    def offers_followup(self, flow: Flow, output: Output) -> bool:
+        """Whether the voice reply to this output offers its advice by text."""
+        return bool(self.followup_url) and voice.offers_followup(flow, output, self.style)
 
     @staticmethod
     def _keep(cache: dict[tuple[int, Output], str], key: tuple[int, Output], value: str) -> None:

@@ -7,10 +7,17 @@ from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request
 
-from ivr.security import SIGNATURE_HEADER, SignatureChecker
+from ivr.security import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureChecker
 
 MAX_BODY_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
+# Why a signature was refused, as the 403 says it (nothing personal: the reason only).
+REFUSALS = {
+    "invalid": "invalid Twilio signature",
+    "unknown key": "signed with a shared key that TWILIO_WEBHOOK_SHARED_KEYS does not hold",
+    "no shared keys": "signed with a shared key, and TWILIO_WEBHOOK_SHARED_KEYS is not set",
+    "unsupported algorithm": "signed with an algorithm the twilio library does not support",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,8 @@ async def read_form(request: Request, checker: SignatureChecker) -> TwilioForm:
         raise HTTPException(400, "malformed form body") from None
     scope = request.scope
     url = checker.signed_url(scope["path"], scope["query_string"].decode("latin-1"), lambda: str(request.url))
-    if not checker.is_valid(url, params, request.headers.get(SIGNATURE_HEADER)):
-        raise HTTPException(403, "invalid Twilio signature")
+    headers = request.headers
+    verdict = checker.verdict(url, params, headers.get(SIGNATURE_HEADER), headers.get(SETTINGS_HEADER))
+    if verdict != "valid":
+        raise HTTPException(403, REFUSALS[verdict])
     return TwilioForm(tuple(params))

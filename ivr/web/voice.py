@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from ivr.channels import voice
 from ivr.core.engine import SILENCE, Input
 from ivr.service import Turn
+from ivr.store.errors import StoreUnavailable
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm
 from ivr.web.webhook import Hook, twiml, webhook
@@ -19,6 +20,7 @@ log = logging.getLogger("ivr.web")
 router = APIRouter()
 
 GATHER_PATH = "/voice/gather"
+FOLLOWUP_PATH = "/voice/followup"
 HANDOFF_PATH = "/voice/handoff"
 STATUS_PATH = "/voice/status"
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
@@ -75,15 +77,54 @@ async def gathered(hook: Hook) -> Response:
     if (call_sid := _call_sid(form)) is None:
         return hook.malformed("voice_gather", c.voice_safety_net)
     answer = input_from(form)
-    caller, our_number = form.get("From"), form.get("To")
+    caller = form.get("From")
 
     async def reply() -> str:
         turn = await c.triage.call_input(call_sid, t, answer)
         c.observer.observe(turn, "voice", caller=caller, later=later)
-        c.observer.follow_up(turn, caller=caller, our_number=our_number, later=later)
+        if c.replies.offers_followup(turn.flow, turn.output):
+            await _keep_offer(c, turn)
         return _render(c, turn)
 
     return await hook.answer("voice_gather", reply, c.voice_safety_net)
+
+
+async def _keep_offer(c: Components, turn: Turn) -> None:
+    """Keep the outcome a call offers by text before the reply goes, so that the key answering the
+    offer always finds it. If Redis fails here the caller still gets the outcome (the turn is saved):
+    the offer is said, and a 1 then sends nothing, which is logged and counted."""
+    try:
+        await c.triage.offer_followup(turn.token, turn.flow, turn.output)
+    except (StoreUnavailable, TimeoutError, OSError) as exc:
+        c.metrics.followups.labels("offer_lost").inc()
+        log.warning("follow-up offer not kept", extra={"error": type(exc).__name__})
+        return
+    c.metrics.followups.labels("offered").inc()
+
+
+@webhook(router, FOLLOWUP_PATH)
+async def follow_up_asked(hook: Hook) -> Response:
+    """A key pressed at an outcome's offer of its advice by text. 1 asks for it: the consent is
+    recorded and the text sent to the number Twilio says is calling (never stored), once; any other
+    key, a repeat, or a press after the offer lapsed sends nothing. The call ends either way."""
+    c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
+    if _call_sid(form) is None or not STEP_TOKEN.fullmatch(t):
+        return hook.malformed("voice_followup", voice.hang_up())
+    if form.get("Digits") != voice.FOLLOWUP_KEY:
+        return twiml(voice.hang_up())
+    caller, our_number = form.get("From"), form.get("To")
+
+    async def reply() -> str:
+        offered = await c.triage.take_followup(t)
+        if offered is None:
+            return voice.hang_up()
+        flow, output = offered
+        c.observer.follow_up(
+            flow, output, caller=caller, our_number=our_number, offer=voice.FOLLOWUP_OFFER, later=later
+        )
+        return voice.followup_taken(flow, output.lang, c.voice_style)
+
+    return await hook.answer("voice_followup", reply, voice.hang_up())
 
 
 @webhook(router, HANDOFF_PATH)

@@ -43,7 +43,9 @@ async def verified_form(request: Request, c: Components) -> TwilioForm:
     except HTTPException as exc:
         if exc.status_code == 403:
             c.metrics.signature_rejections.labels(request.url.path).inc()
-            log.warning("webhook refused: bad signature", extra={"route": request.url.path})
+            log.warning(
+                "webhook refused: bad signature", extra={"route": request.url.path, "reason": exc.detail}
+            )
         raise
     set_sids(message_sid=form.get("MessageSid"), call_sid=form.get("CallSid"))
     return form

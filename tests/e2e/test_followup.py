@@ -1,4 +1,5 @@
-"""The follow-up text after a call, against a local stand-in for Twilio's REST API."""
+"""The follow-up text a caller asks for at a call's outcome, against a local stand-in for Twilio's
+REST API."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import uvicorn
 from redis.asyncio import Redis
 
 from ivr.bench.harness import free_port
-from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator, new_sid
+from ivr.store.consent import ConsentLog
+from ivr.store.errors import StoreUnavailable
+from ivr.store.sessions import SessionStore
+from ivr.twilio_sim import FORM_HEADERS, Call, Spoken, TwilioSimulator, new_sid
 from ivr.web import create_app
-from tests.conftest import make_settings, serving
+from tests.conftest import make_settings, serving, serving_app
 from tests.standins import TwilioApiStandIn
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
 
@@ -35,65 +39,146 @@ def _settings(standin: TwilioApiStandIn, **more: object) -> dict[str, object]:
     return {"followup_sms": True, "twilio_account_sid": ACCOUNT, "twilio_api_base_url": standin.url, **more}
 
 
-async def _reach_emergency(twilio: TwilioSimulator) -> None:
-    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+OFFER = "Press 1 now if you want this advice in a text message."
+TAKEN = "We will send you this advice by text message. Goodbye."
+
+
+async def _reach_emergency(twilio: TwilioSimulator, caller: str = CALLER) -> Spoken:
+    call = twilio.call(caller=caller, to=OUR_NUMBER)
     await call.start()
     await call.press("2")
-    await call.press("1")
+    return await call.press("1")
 
 
-async def test_a_caller_who_reached_an_outcome_gets_the_advice_by_text(
+async def _reach_appointment(twilio: TwilioSimulator, caller: str = CALLER, *, spanish: bool = False) -> Call:
+    """A call answered no to every question: the appointment outcome, then the offer of a text."""
+    call = twilio.call(caller=caller, to=OUR_NUMBER)
+    await call.start()
+    if spanish:
+        await call.press("9")
+    for _ in range(len(shipped_flow().questions)):
+        await call.press("2")
+    return call
+
+
+async def test_the_advice_is_offered_at_the_outcome_and_sent_only_to_a_caller_who_presses_1(
     standin: TwilioApiStandIn, redis: Redis
 ) -> None:
-    """From our number to the caller, through the REST API with our account: the outcome's messages."""
+    """At the appointment outcome the call offers the advice by text (press 1), then hangs up on
+    silence. A caller who presses 1 hears that it will come, and gets the outcome's messages from our
+    number through the REST API with our account; a caller who stays silent or presses another key
+    gets nothing. The consent is recorded with a keyed hash, never the number."""
     async with serving(make_settings(**_settings(standin, booking_url="https://book.example.org"))) as twilio:
-        await _reach_emergency(twilio)
-        call = twilio.call(caller="+15550905555", to=OUR_NUMBER)
-        await call.start()
-        await call.press("9")
-        for _ in range(len(shipped_flow().questions)):
-            await call.press("2")
+        asked = await _reach_appointment(twilio, CALLER)
+        assert asked.last is not None
+        assert asked.last.says[-1] == OFFER
+        assert asked.last.hangup
+        spoken = await asked.press("1")
+        assert spoken.says == (TAKEN,)
+        assert spoken.hangup
+        silent = await _reach_appointment(twilio, "+15550905555")
+        assert silent.last is not None
+        assert silent.last.says[-1] == OFFER
+        other_key = await _reach_appointment(twilio, "+15550906666", spanish=True)
+        assert other_key.last is not None
+        assert other_key.last.says[-1] == "Oprima 1 ahora si quiere este consejo en un mensaje de texto."
+        assert (await other_key.press("2")).says == ()
         metrics = (await twilio.client.get("/metrics")).text
-    requests = standin.wait_for(3)
-    assert [r.path for r in requests] == [f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"] * 3
-    assert all(r.account == ACCOUNT for r in requests)
-    emergency, appointment_1, appointment_2 = (r.form for r in requests)
-    assert (emergency["To"], emergency["From"]) == (CALLER, OUR_NUMBER)
-    assert emergency["Body"].startswith("Call 911 now.")  # English was chosen at the menu
-    assert appointment_1["To"] == "+15550905555"  # this caller chose Spanish
-    assert appointment_1["Body"].startswith("Pida una cita")
+    [appointment_1, appointment_2] = (r.form for r in standin.wait_for(2))
+    await asyncio.sleep(0.3)
+    assert len(standin.requests) == 2
+    assert (appointment_1["To"], appointment_1["From"]) == (CALLER, OUR_NUMBER)
+    assert appointment_1["Body"].startswith("Please make an appointment")
     assert "https://book.example.org" in appointment_2["Body"]
-    assert 'ivr_followup_sms_total{result="sent"} 2.0' in metrics
+    assert 'ivr_followup_sms_total{result="offered"} 3.0' in metrics
+    assert 'ivr_followup_sms_total{result="accepted"} 1.0' in metrics
+    assert 'ivr_followup_sms_total{result="sent"} 1.0' in metrics
+    [consent] = await ConsentLog(redis, 400).read()
+    assert (consent.channel, consent.offer, consent.outcome, consent.lang) == (
+        "voice",
+        "followup_offer",
+        "appointment",
+        "en",
+    )
+    assert consent.caller
+    assert CALLER[-10:] not in repr(consent)
+    assert await redis.ttl("ivr:consent") > 0
+
+
+async def test_a_call_told_to_call_911_is_not_kept_on_the_line_for_a_text(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """An emergency outcome ends with "hang up and call 911 now": no offer, no text, nothing stored."""
+    async with serving(make_settings(**_settings(standin))) as twilio:
+        spoken = await _reach_emergency(twilio)
+        assert spoken.says[-1].startswith("Hang up and call 911 now.")
+        assert spoken.gather_action is None
+        assert spoken.hangup
+    await asyncio.sleep(0.3)
+    assert standin.requests == []
+    assert await redis.keys("ivr:{f:*") == []
+
+
+async def test_pressing_1_twice_or_too_late_sends_one_text_or_none(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """The offer is taken once: Twilio posting the same key press again sends no second text; once
+    the offer has lapsed (its key expired) a press sends nothing and the call just ends."""
+    async with serving(make_settings(**_settings(standin))) as twilio:
+        call = await _reach_appointment(twilio)
+        assert call.last is not None
+        action = call.last.gather_action or ""
+        first = await twilio.post(action, {**call._params("in-progress"), "Digits": "1"})
+        again = await twilio.post(action, {**call._params("in-progress"), "Digits": "1"})
+        late = await _reach_appointment(twilio, "+15550907777")
+        assert late.last is not None
+        for key in await redis.keys("ivr:{f:*"):
+            await redis.delete(key)
+        lapsed = await late.press("1")
+    assert Spoken.parse(first.text).says == (TAKEN,)
+    assert Spoken.parse(again.text).says == ()
+    assert lapsed.says == ()
+    standin.wait_for(2)
+    await asyncio.sleep(0.3)
+    # One follow-up: the appointment advice fills two messages, both to the first caller.
+    assert [r.form["To"] for r in standin.requests] == [CALLER, CALLER]
 
 
 async def test_a_failure_is_counted_and_not_retried(standin: TwilioApiStandIn, redis: Redis) -> None:
-    """Twilio answering 500: one attempt, a warning, a count; the call itself was answered normally."""
+    """Twilio answering 500: one attempt, a warning, a count; the caller was answered normally."""
     standin.status = 500
     async with serving(make_settings(**_settings(standin))) as twilio:
-        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-        await call.start()
+        call = await _reach_appointment(twilio)
         spoken = await call.press("1")
-        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        assert spoken.says == (TAKEN,)
         await asyncio.sleep(0.5)
         metrics = (await twilio.client.get("/metrics")).text
-    assert len(standin.requests) == 1
+    assert len(standin.requests) == 1  # the first message failed; the second was not tried
     assert 'ivr_followup_sms_total{result="failed"} 1.0' in metrics
 
 
 async def test_no_follow_up_to_someone_who_opted_out(standin: TwilioApiStandIn, redis: Redis) -> None:
-    """A caller who texted STOP to our number gets no follow-up text."""
+    """A caller who texted STOP to our number gets no follow-up text, even after pressing 1."""
     async with serving(make_settings(**_settings(standin))) as twilio:
         await twilio.text("STOP", sender=CALLER, to=OUR_NUMBER)
-        await _reach_emergency(twilio)
+        call = await _reach_appointment(twilio)
+        await call.press("1")
+        await asyncio.sleep(0.3)
         metrics = (await twilio.client.get("/metrics")).text
     assert standin.requests == []
     assert 'ivr_followup_sms_total{result="skipped_opted_out"} 1.0' in metrics
 
 
-async def test_without_followup_sms_nothing_is_sent(standin: TwilioApiStandIn, redis: Redis) -> None:
-    """FOLLOWUP_SMS off (the default): no request reaches the API."""
+async def test_without_followup_sms_nothing_is_offered_or_sent(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """FOLLOWUP_SMS off (the default): the outcome ends the call with no offer, and no request
+    reaches the API."""
     async with serving(make_settings(twilio_api_base_url=standin.url)) as twilio:
-        await _reach_emergency(twilio)
+        call = await _reach_appointment(twilio)
+        assert call.last is not None
+        assert call.last.gather_action is None
+        assert not any("text message" in said for said in call.last.says)
     await asyncio.sleep(0.3)
     assert standin.requests == []
 
@@ -115,23 +200,22 @@ async def _real_server(settings: dict[str, object]) -> AsyncIterator[str]:
 
 
 async def test_the_text_never_delays_the_callers_answer(standin: TwilioApiStandIn, redis: Redis) -> None:
-    """With the API taking 2 s to answer, the outcome still reaches the caller at once over real HTTP;
-    the text is sent after the reply."""
+    """With the API taking 2 s to answer, the caller who pressed 1 is answered at once over real
+    HTTP; the text is sent after the reply."""
     standin.delay = 2.0
     async with (
         _real_server(_settings(standin)) as base,
         httpx.AsyncClient(base_url=base, timeout=10) as client,
     ):
         twilio = TwilioSimulator(client, AUTH_TOKEN, base)
-        call = twilio.call(caller=CALLER, to=OUR_NUMBER)
-        await call.start()
+        call = await _reach_appointment(twilio)
         began = time.monotonic()
         spoken = await call.press("1")
         answered = time.monotonic() - began
-        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        assert spoken.says == (TAKEN,)
         assert answered < 0.5, answered
-        await asyncio.to_thread(standin.wait_for, 1)
-    assert len(standin.requests) == 1
+        await asyncio.to_thread(standin.wait_for, 2)
+    assert len(standin.requests) == 2
 
 
 SERVICE = "MG" + "0123456789abcdef" * 2
@@ -144,8 +228,9 @@ async def test_follow_ups_go_through_the_messaging_service_with_a_status_callbac
     """With TWILIO_MESSAGING_SERVICE_SID the REST request names the service instead of a From number;
     either way it asks Twilio to report delivery to /sms/status on the public URL."""
     async with serving(make_settings(**_settings(standin, twilio_messaging_service_sid=service))) as twilio:
-        await _reach_emergency(twilio)
-    [request] = standin.wait_for(1)
+        call = await _reach_appointment(twilio)
+        await call.press("1")
+    request, _ = standin.wait_for(2)
     if service:
         assert request.form["MessagingServiceSid"] == SERVICE
         assert "From" not in request.form
@@ -182,14 +267,37 @@ async def test_the_status_callback_counts_texts_that_could_not_be_delivered(
 
 
 async def test_an_anonymous_caller_gets_no_follow_up_attempt(standin: TwilioApiStandIn, redis: Redis) -> None:
-    """A call without a caller number (withheld: From is not an E.164 number) reaches its outcome;
-    no text is attempted, and that is counted."""
+    """A call without a caller number (withheld: From is not an E.164 number) that presses 1: no
+    text is attempted and no consent recorded, and that is counted."""
     async with serving(make_settings(**_settings(standin))) as twilio:
-        call = twilio.call(caller="anonymous", to=OUR_NUMBER)
-        await call.start()
-        spoken = await call.press("1")
-        assert spoken.says[0].startswith("Hang up and call 911 now.")
+        call = await _reach_appointment(twilio, "anonymous")
+        await call.press("1")
         metrics = (await twilio.client.get("/metrics")).text
     await asyncio.sleep(0.2)
     assert standin.requests == []
     assert 'ivr_followup_sms_total{result="skipped_no_number"} 1.0' in metrics
+    assert await ConsentLog(redis, 400).read() == []
+
+
+class _StoreThatCannotKeep(SessionStore):
+    """The real store, whose Redis fails just when an offer is to be kept."""
+
+    async def keep(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        raise StoreUnavailable("Redis failed: ConnectionError")
+
+
+async def test_an_offer_redis_could_not_keep_still_gives_the_outcome_and_sends_nothing(
+    standin: TwilioApiStandIn, redis: Redis
+) -> None:
+    """Redis failing as the offer is kept: the caller still hears the appointment outcome (the turn
+    was saved), the offer is said, and a 1 then ends the call with nothing sent; counted as offer_lost."""
+    app = create_app(make_settings(**_settings(standin)), store=_StoreThatCannotKeep(redis))
+    async with serving_app(app) as twilio:
+        call = await _reach_appointment(twilio)
+        assert call.last is not None
+        assert any(said.startswith("Please make an appointment") for said in call.last.says)
+        assert (await call.press("1")).says == ()
+        metrics = (await twilio.client.get("/metrics")).text
+    await asyncio.sleep(0.2)
+    assert standin.requests == []
+    assert 'ivr_followup_sms_total{result="offer_lost"} 1.0' in metrics

@@ -1,4 +1,5 @@
-"""Carrier keywords: STOP ends everything until START; HELP answers with the 911 notice first."""
+"""Carrier keywords: Twilio answers STOP, START and HELP itself, in either mode; the line records what
+they did and stays silent (STOP ends everything until START)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.conftest import make_settings, serving
 from tests.support import OUR_NUMBER, shipped_flow
 
 SENDER = "+15550401234"
+EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 async def _raw_text(twilio: TwilioSimulator, body: str) -> str:
@@ -40,34 +42,42 @@ async def test_a_stop_word_ends_the_triage_and_silences_the_line(
 
 
 @pytest.mark.parametrize("word", ["START", "unstop", "Yes", "YES."])
-async def test_start_opts_back_in_with_a_short_confirmation(twilio: TwilioSimulator, word: str) -> None:
-    """START, UNSTOP or YES (Twilio's default opt-in words) after STOP confirm (911 notice first); the
-    next text starts a triage again."""
+async def test_start_opts_back_in_silently_as_twilio_confirms_it(
+    twilio: TwilioSimulator, redis: Redis, word: str
+) -> None:
+    """Without Advanced Opt-Out, START, UNSTOP or YES (Twilio's default opt-in words) after STOP:
+    Twilio sends its own confirmation, so the line records the opt-in and answers with nothing;
+    the next text starts a triage again, 911 first."""
     await twilio.text("STOP", sender=SENDER, to=OUR_NUMBER)
-    [confirmation] = await twilio.text(word, sender=SENDER, to=OUR_NUMBER)
-    assert confirmation.startswith("If this is an emergency, call 911 now.")
-    assert "You will get our messages again" in confirmation
+    assert await _raw_text(twilio, word) == EMPTY
+    assert await redis.keys("ivr:{*}:o") == []
     [first] = await twilio.text("hello", sender=SENDER, to=OUR_NUMBER)
     assert "If this is an emergency, call 911 now" in first
 
 
-@pytest.mark.parametrize("word", ["HELP", "info", "Help!"])
-async def test_help_leads_with_the_911_notice_and_changes_nothing(twilio: TwilioSimulator, word: str) -> None:
-    """HELP or INFO get the help text, 911 first; the pending question is still pending afterwards."""
-    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
-    [help_text] = await twilio.text(word, sender=SENDER, to=OUR_NUMBER)
-    assert help_text.startswith("If this is an emergency, call 911 now.")
-    assert "STOP" in help_text
-    [next_question] = await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+@pytest.mark.parametrize(
+    ("opening", "word"), [("hi", "HELP"), ("hi", "info"), ("hola", "Help!"), ("hi", "START")]
+)
+async def test_help_and_start_keywords_get_no_second_reply_and_change_nothing(
+    twilio: TwilioSimulator, opening: str, word: str
+) -> None:
+    """Without Advanced Opt-Out Twilio answers HELP, INFO and START itself (its default keyword
+    handling): the line sends nothing, and the pending question, in the conversation's language,
+    is still pending afterwards."""
+    await twilio.text(opening, sender=SENDER, to=OUR_NUMBER)
+    assert await _raw_text(twilio, word) == EMPTY
     flow = shipped_flow()
-    assert next_question.startswith(flow.questions[flow.question_order()[1]].wording.text("en", voice=False))
+    lang = "es" if opening == "hola" else "en"
+    [next_question] = await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
+    assert next_question.startswith(flow.questions[flow.question_order()[1]].wording.text(lang, voice=False))
 
 
-async def test_help_is_in_the_conversation_language(twilio: TwilioSimulator) -> None:
-    """A Spanish conversation gets the Spanish help text."""
-    await twilio.text("hola", sender=SENDER, to=OUR_NUMBER)
-    [help_text] = await twilio.text("HELP", sender=SENDER, to=OUR_NUMBER)
-    assert help_text.startswith("Si es una emergencia, llame al 911 ahora.")
+async def test_help_in_words_is_still_answered_by_the_line(twilio: TwilioSimulator) -> None:
+    """ "help me" is not a carrier keyword (Twilio acts only on a whole-message keyword): the line
+    answers it with its help text, 911 first."""
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
+    [help_text, _question] = await twilio.text("help me", sender=SENDER, to=OUR_NUMBER)
+    assert help_text.startswith("If this is an emergency, call 911 now.")
 
 
 async def test_opt_outs_are_counted(twilio: TwilioSimulator, app: FastAPI) -> None:
@@ -80,15 +90,14 @@ async def test_opt_outs_are_counted(twilio: TwilioSimulator, app: FastAPI) -> No
 
 
 EMERGENCY = "Call 911 now."
-EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 async def test_stop_yes_then_i_cant_breathe_reaches_the_emergency_outcome(twilio: TwilioSimulator) -> None:
     """The issue's conversation without Advanced Opt-Out: STOP, then YES (which Twilio takes as an
-    opt-in), then "I can't breathe": the line is back on after YES and answers with the emergency."""
+    opt-in and confirms), then "I can't breathe": the line is back on after YES, silently, and answers
+    with the emergency."""
     assert await twilio.text("STOP", sender=SENDER, to=OUR_NUMBER) == []
-    [back] = await twilio.text("YES", sender=SENDER, to=OUR_NUMBER)
-    assert back.startswith("If this is an emergency, call 911 now.")
+    assert await twilio.text("YES", sender=SENDER, to=OUR_NUMBER) == []
     [urgent] = await twilio.text("I can't breathe", sender=SENDER, to=OUR_NUMBER)
     assert urgent.startswith(EMERGENCY)
 

@@ -62,7 +62,7 @@ async def test_a_yes_to_any_red_flag_gives_the_emergency_outcome_in_the_next_rep
     twilio: TwilioSimulator, flag: str
 ) -> None:
     """After noes up to a red flag, a yes gets the call-911 outcome in the very next reply."""
-    await twilio.text("start", sender=SENDER, to=OUR_NUMBER)
+    await twilio.text("hi", sender=SENDER, to=OUR_NUMBER)
     for _ in range(ORDER.index(flag)):
         await twilio.text("no", sender=SENDER, to=OUR_NUMBER)
     [reply] = await twilio.text("Yes.", sender=SENDER, to=OUR_NUMBER)

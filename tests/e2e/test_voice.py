@@ -191,14 +191,35 @@ async def test_the_gather_hints_name_the_emergency_phrases_of_the_call_language(
     twilio: TwilioSimulator,
 ) -> None:
     """Through the webhook: a Spanish question's <Gather hints> carry the Spanish emergency phrases the
-    engine listens for (and not the English ones), and saying one gets the emergency outcome."""
+    engine listens for, as they are said (and not the English ones), and saying one gets the
+    emergency outcome."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     spoken = await call.press("9")
     gather = parse_twiml(spoken.xml).find("Gather")
     assert gather is not None
     hints = (gather.get("hints") or "").split(", ")
-    assert set(FLOW.emergency_phrases_of("es")) <= set(hints)
-    assert "can t breathe" not in hints
+    assert {"no puedo respirar", "me muero", "ataque cerebral", "veo doble"} <= set(hints)
+    assert not {"can't breathe", "can t breathe", "heart attack"} & set(hints)
     spoken = await call.say("no puedo respirar", confidence=0.8)
     assert spoken.says[0].startswith("Cuelgue y llame al 911 ahora.")
+
+
+async def test_the_gather_hints_real_phrases_and_names_its_speech_model(twilio: TwilioSimulator) -> None:
+    """Through /voice with the default settings: the English gather says speechModel="phone_call"
+    with a speech timeout in seconds, and hints phrases as said ("heart attack", "can't breathe",
+    not the matcher's "heart atack"); after 9, the Spanish gather lets Twilio pick its model
+    (speechTimeout="auto") and hints "no sé" and "derrame", not "no se" and "derame"."""
+    call = twilio.call(caller=CALLER, to=OUR_NUMBER)
+    english = parse_twiml((await call.start()).xml).find("Gather")
+    spanish = parse_twiml((await call.press("9")).xml).find("Gather")
+    assert english is not None
+    assert spanish is not None
+    assert (english.get("speechModel"), english.get("speechTimeout")) == ("phone_call", "1")
+    assert (spanish.get("speechModel"), spanish.get("speechTimeout")) == (None, "auto")
+    english_hints = (english.get("hints") or "").split(", ")
+    spanish_hints = (spanish.get("hints") or "").split(", ")
+    assert {"heart attack", "can't breathe", "all of a sudden"} <= set(english_hints)
+    assert not {"heart atack", "can not breathe", "al of a suden"} & set(english_hints)
+    assert {"no sé", "derrame", "sí"} <= set(spanish_hints)
+    assert not {"no se", "derame"} & set(spanish_hints)

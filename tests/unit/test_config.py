@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from ivr.channels import polly
 from ivr.config import ConfigError, Settings, listen_host, load_settings
 from ivr.web import create_app
 
@@ -202,3 +204,43 @@ def test_a_flow_language_without_a_voice_stops_the_app() -> None:
     settings = Settings(**GOOD, **voices)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="VOICE_NAMES has nothing for the flow language 'es'"):
         create_app(settings)
+
+
+@pytest.mark.parametrize(
+    ("voice", "message"),
+    [
+        ("Polly.Ruth", "Ruth has no standard voice; use Polly.Ruth-Neural, Polly.Ruth-Generative"),
+        ("Polly.Gregory", "Gregory has no standard voice; use Polly.Gregory-Neural"),
+        ("Polly.Mia-LongForm", "not 'LongForm'"),
+        ("Polly.Kevin-Generative", "Kevin has no generative voice; use Polly.Kevin-Neural"),
+        ("Polly.Joanna-Turbo", "not 'Turbo'"),
+        ("Polly.joanna", "Twilio spells it Polly.Joanna"),
+    ],
+)
+def test_a_voice_that_does_not_exist_on_its_engine_stops_the_start(voice: str, message: str) -> None:
+    """A Polly voice is a (voice, engine, locale) triple: a name on an engine it lacks, or on the
+    long-form engine Twilio does not offer, is refused at start with the names that do exist."""
+    lang = "es" if "Mia" in voice else "en"
+    names = f"en=Polly.Joanna,es={voice}" if lang == "es" else f"en={voice},es=Polly.Mia"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(**GOOD, voice_names=names)
+
+
+@pytest.mark.parametrize(("voice", "engine", "locale"), polly.triples())
+def test_every_listed_triple_starts_the_line_in_its_language(voice: str, engine: str, locale: str) -> None:
+    """Each (voice, engine, locale) in the list is accepted for its language and says its own locale."""
+    lang = locale.split("-", maxsplit=1)[0]
+    assert polly.check(lang, voice, None, f"{lang}-US") == locale
+    assert voice.endswith({"neural": "-Neural", "generative": "-Generative"}.get(engine, voice.split(".")[1]))
+
+
+def test_speech_models_default_to_phone_call_for_english_and_refuse_unknown_names() -> None:
+    """English is recognised with Twilio's phone_call model unless told otherwise; a model name
+    Twilio does not document for <Gather> stops the start rather than reach every call."""
+    assert Settings(**GOOD).speech_models == {"en": "phone_call"}  # type: ignore[arg-type]
+    assert load_settings(**GOOD, speech_models="en=numbers_and_commands,es=phone_call").speech_models == {
+        "en": "numbers_and_commands",
+        "es": "phone_call",
+    }
+    with pytest.raises(ConfigError, match="en=phone-call is not a speech model Twilio documents"):
+        load_settings(**GOOD, speech_models="en=phone-call")

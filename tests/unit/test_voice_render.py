@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ivr.channels import voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
@@ -15,6 +17,7 @@ STYLE = VoiceStyle(
     locales={"en": "en-US", "es": "es-MX"},
     voices={"en": "Polly.Joanna", "es": "Polly.Mia"},
     recognition={"en": "en-US", "es": "es-US"},
+    speech_models={},
     gather_timeout=6,
 )
 N911 = '<say-as interpret-as="digits">911</say-as>'
@@ -79,7 +82,7 @@ def test_a_question_listens_for_keys_and_speech_in_the_call_language_with_hints(
     flow = tiny_flow()
     assert voice.render(flow, Output("es", ask="q1"), action_url=ACTION, style=STYLE) == (
         f"{HEAD}<Response>"
-        f'<Gather action="{ACTION}" hints="no, si, no puedo respirar, me desmaye" input="dtmf speech" '
+        f'<Gather action="{ACTION}" hints="si, no, no puedo respirar, me desmaye" input="dtmf speech" '
         f'language="es-US" method="POST" '
         f'numDigits="1" speechTimeout="auto" timeout="6">'
         f"{SAY_ES}¿P1? Diga u oprima 1 o 2.</Say></Gather>{REDIRECT}</Response>"
@@ -146,23 +149,75 @@ def test_a_language_without_a_named_voice_uses_the_locale_alone() -> None:
     assert style.say_attributes("en") == {"language": "en-GB"}
 
 
-def test_speech_hints_are_the_answer_words_then_the_emergency_phrases_of_the_language() -> None:
-    """Hints help the recogniser with one-word yes and no answers (letters, digits and symbols left
-    out), then with every emergency phrase the engine listens for in that language, as said."""
+def test_speech_hints_are_words_and_phrases_as_people_say_them() -> None:
+    """Hints come from the flow's text as written, not the matcher's folded forms: "heart attack",
+    not "heart atack"; "all of a sudden", not "al of a suden"; "derrame", not "derame"; the answer
+    words first, spelled with the accents the flow's own prose gives them ("sí", "no sé"); typing
+    variants and texting forms ("breth", "swalow", "yse", "idk", "masomenos") are not hints."""
     flow = shipped_flow()
-    for lang, said, elsewhere in (
-        ("en", "can not breathe", "no puedo respirar"),
-        ("es", "no puedo respirar", "can not breathe"),
+    english, spanish = (voice.hint_entries(flow, lang) for lang in ("en", "es"))
+    for folded in (
+        "heart atack",
+        "al of a suden",
+        "chek frozen",
+        "can not breathe",
+        "breth",
+        "swalow",
+        "yse",
+        "idk",
     ):
-        hints = voice.speech_hints(flow, lang).split(", ")
-        phrases = list(flow.emergency_phrases_of(lang))
-        answers = hints[: hints.index(phrases[0])]
-        assert all(hint.isalpha() and len(hint) > 1 for hint in answers)
-        assert hints[len(answers) :] == [p for p in phrases if p not in answers]
-        assert said in hints
-        assert elsewhere not in hints
-    assert {"yes", "yeah", "no", "nope", "nah"} <= set(voice.speech_hints(flow, "en").split(", "))
-    assert {"si", "claro", "no"} <= set(voice.speech_hints(flow, "es").split(", "))
+        assert folded not in english
+    for folded in ("derame", "socoro", "no se", "masomenos", "aveces", "ns", "arastra las palabras"):
+        assert folded not in spanish
+    assert {"yes", "no", "not sure", "heart attack", "all of a sudden", "can't breathe", "passed out"} <= set(
+        english
+    )
+    assert {"sí", "no", "no sé", "para nada", "derrame", "no puedo respirar", "débil"} <= set(spanish)
+    assert english.index("not sure") < english.index("heart attack")
+    assert spanish.index("sí") == 0
+    assert "no puedo respirar" not in english
+    assert "can't breathe" not in spanish
+    for entries in (english, spanish):
+        assert len(entries) <= voice.MAX_HINTS
+        assert all(len(e) <= voice.MAX_HINT_CHARS and "," not in e for e in entries)
+
+
+def test_hints_keep_the_accents_a_flow_writes() -> None:
+    """Whatever the flow provides is what the recogniser is told, accents and apostrophes kept; a
+    phrase with a gap gives the words either side of it; only a slot's first alternative (the word
+    itself, as the flow writes it) makes a phrase."""
+    flow = shipped_flow()
+    spanish = replace(
+        flow.words["es"],
+        emergency=(
+            "ataque al corazón",
+            "convulsión|convulsiones|convulcion",
+            "se me durmió|duerme ... el brazo",
+        ),
+    )
+    hints = voice.hint_entries(replace(flow, words={**flow.words, "es": spanish}), "es")
+    assert {"ataque al corazón", "convulsión", "se me durmió", "el brazo"} <= set(hints)
+    assert "convulcion" not in hints
+    assert "se me duerme" not in hints
+
+
+def test_a_speech_model_is_set_where_configured_with_a_timeout_in_seconds() -> None:
+    """SPEECH_MODELS en=phone_call: the English gather names the model and ends speech after a
+    whole number of seconds (Twilio refuses speechTimeout="auto" with a model, warning 13335); a
+    language without a model lets Twilio pick, with "auto"."""
+    flow = tiny_flow()
+    style = VoiceStyle(
+        locales=STYLE.locales,
+        voices=STYLE.voices,
+        recognition=STYLE.recognition,
+        speech_models={"en": "phone_call"},
+    )
+    english = voice.render(flow, Output("en", ask="q1"), action_url=ACTION, style=style)
+    spanish = voice.render(flow, Output("es", ask="q1"), action_url=ACTION, style=style)
+    assert 'speechModel="phone_call"' in english
+    assert 'speechTimeout="1"' in english
+    assert "speechModel" not in spanish
+    assert 'speechTimeout="auto"' in spanish
 
 
 def test_the_emergency_number_is_said_digit_by_digit_wherever_it_is_configured() -> None:
