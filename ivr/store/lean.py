@@ -32,6 +32,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 Arg = bytes | str | int | float
 
 
+NOT_REDIS = "the server does not speak the Redis protocol"
+
+
 class _ReplyError(Exception):
     """An error reply from Redis, as hiredis hands it over; turned into redis-py's types."""
 
@@ -107,16 +110,20 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        while (reply := self.reader.gets()) is not False:
-            if not self.waiting:  # a reply nobody asked for: the stream is out of step
-                self.fail(RedisConnectionError, "unexpected reply from Redis")
-                return
-            future = self.waiting.popleft()
-            if not future.done():
-                if isinstance(reply, _ReplyError):
-                    future.set_exception(_as_error(reply))
-                else:
-                    future.set_result(reply)
+        try:
+            while (reply := self.reader.gets()) is not False:
+                if not self.waiting:  # a reply nobody asked for: the stream is out of step
+                    self.fail(RedisConnectionError, "unexpected reply from Redis")
+                    return
+                future = self.waiting.popleft()
+                if not future.done():
+                    if isinstance(reply, _ReplyError):
+                        future.set_exception(_as_error(reply))
+                    else:
+                        future.set_result(reply)
+        except hiredis.ProtocolError:
+            # Something answers at this address, but not in Redis's protocol (an HTTP server, say).
+            self.fail(RedisConnectionError, NOT_REDIS)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
