@@ -113,11 +113,20 @@ def breakdown(session_path: Path) -> Breakdown:
 
 def flame_graph(session_path: Path, out: Path) -> Path:
     """The whole profile as a speedscope file (a flame graph per thread, every sample kept)."""
-    from pyinstrument.renderers import SpeedscopeRenderer  # noqa: PLC0415 - a dev tool, only needed here
+    from pyinstrument import processors  # noqa: PLC0415 - a dev tool, only needed here
+    from pyinstrument.renderers import SpeedscopeRenderer  # noqa: PLC0415
     from pyinstrument.session import Session  # noqa: PLC0415
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(SpeedscopeRenderer().render(Session.load(str(session_path))), encoding="utf-8")
+    # Every frame that took any time: pyinstrument's default hides those under 1% of the whole run,
+    # and a run is mostly waiting in the event loop, so the requests would disappear. Its processor
+    # that trims pyinstrument's own frames keeps only uvicorn's import under `pyinstrument -m`
+    # (pyinstrument 5.1), dropping the whole server: left out.
+    renderer = SpeedscopeRenderer(processor_options={"filter_threshold": 0})
+    renderer.processors = [
+        p for p in renderer.processors if p is not processors.remove_first_pyinstrument_frames_processor
+    ]
+    out.write_text(renderer.render(Session.load(str(session_path))), encoding="utf-8")
     return out
 
 
