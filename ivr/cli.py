@@ -270,8 +270,9 @@ def _serve(args: argparse.Namespace) -> int:
     config = logging_config(settings.log_level, settings.log_style)
     logging.config.dictConfig(config)
     if settings.mode == "local":
+        # Said to the person at the terminal, as text, whatever LOG_FORMAT asks of the logs.
         address = f"[{host}]" if ":" in host else host
-        logging.getLogger("ivr").warning(banner(f"http://{address}:{args.port}/", settings))
+        print(banner(f"http://{address}:{args.port}/", settings), file=sys.stderr, flush=True)
     with shared_metrics(args.workers):
         uvicorn.run(
             "ivr.web.app:create_app",
