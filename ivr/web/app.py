@@ -35,6 +35,7 @@ from ivr.web.local_mode import LocalMode
 from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
+from ivr.web.turn_notes import NotingObserver
 from ivr.web.voice import GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 from ivr.web.webhook import ENDPOINTS, FastWebhooks
 
@@ -178,7 +179,11 @@ def create_app(
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
         admission=Admission(settings.webhook_concurrency),
-        observer=Observer(metrics, audit, pseudonyms, triage, followup),
+        observer=(
+            NotingObserver(metrics, audit, pseudonyms, triage, followup, notes=local.notes)
+            if local is not None
+            else Observer(metrics, audit, pseudonyms, triage, followup)
+        ),
     )
 
     @asynccontextmanager
