@@ -45,8 +45,9 @@ chat: $(STAMP)
 call: $(STAMP)
 	$(BIN)/ivr call
 
+# Redraw the flow diagram in docs/flows.md after a change to the flow (a test fails while it is stale).
 readme: $(STAMP)
-	$(BIN)/ivr flows graph muscle-weakness --readme README.md
+	$(BIN)/ivr flows graph muscle-weakness --readme docs/flows.md
 
 # The README's picture of the simulator page, taken by the browser tests.
 screenshot: $(STAMP)

@@ -256,7 +256,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, with a readable message, not inside a worker
     host = listen_host(settings, args.host)
     if args.workers > 1 and settings.mode == "local":
-        raise ConfigError("local mode runs one process: leave out --workers (or set the secrets, see README)")
+        raise ConfigError(
+            "local mode runs one process: leave out --workers (or set the secrets, see docs/local-mode.md)"
+        )
     if args.workers > 1 and not settings.redis_url:
         raise ConfigError(
             "several workers need a shared Redis: set REDIS_URL (the in-process store is per process)"

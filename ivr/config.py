@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None,
         description=(
-            "redis://, rediss:// (TLS), redis+cluster:// or redis+sentinel:// URL (see the README);"
+            "redis://, rediss:// (TLS), redis+cluster:// or redis+sentinel:// URL (see docs/scaling.md);"
             " unset means an in-process store (one process)."
         ),
     )
