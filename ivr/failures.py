@@ -12,8 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from redis.exceptions import RedisError
+
 from ivr.config import ConfigError
 from ivr.store.diagnosis import redis_failure
+from ivr.store.errors import StoreUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent  # where `ivr/` is: places are shown from here
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -36,7 +39,7 @@ def explain(exc: BaseException, *, redis_url: str | None = None) -> str:
     if isinstance(exc, ConfigError | Failed):
         return str(exc)
     url = redis_url if redis_url is not None else os.environ.get("REDIS_URL", "")
-    if url and (found := redis_failure(exc, url)) is not None:
+    if url and _from_redis(exc) and (found := redis_failure(exc, url)) is not None:
         return str(found)
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"{exc.filename} does not exist: check the path, or create the folder first"
@@ -45,6 +48,19 @@ def explain(exc: BaseException, *, redis_url: str | None = None) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
     return unexpected(exc)
+
+
+def _from_redis(exc: BaseException) -> bool:
+    """Whether a Redis client raised `exc` or one it was raised from (not any OSError: a file
+    that cannot be written is not Redis's fault)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, RedisError | StoreUnavailable):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def unexpected(exc: BaseException) -> str:

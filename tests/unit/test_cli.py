@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from ivr import failures
 from ivr.arguments import Parser
 from ivr.cli import _parser, main
 
@@ -85,3 +86,20 @@ def test_ivr_call_takes_spoken_answers_and_keys(
     assert "passed out" in said[4]  # key 2 to swallowing: the third
     assert out.rstrip().endswith("(the line hung up)")
     assert "call 911 now" in out.split("you> ")[-1]
+
+
+def test_a_file_error_is_not_blamed_on_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With REDIS_URL set, a file that cannot be written is still said to be a file problem."""
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    denied = PermissionError(13, "Permission denied", "/root/report.html")
+    assert failures.explain(denied) == "no permission to use /root/report.html: pick a place you can write to"
+
+
+def test_an_unforeseen_error_names_its_place_and_how_to_see_more() -> None:
+    """A bug is one line too: its kind, where it happened in ivr/, and IVR_DEBUG=1 for the traceback."""
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        said = failures.explain(exc)
+    assert said.startswith("failed unexpectedly (KeyError at tests/unit/test_cli.py:")
+    assert "IVR_DEBUG=1" in said
