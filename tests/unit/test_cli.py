@@ -97,8 +97,9 @@ def test_a_file_error_is_not_blamed_on_redis(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_an_unforeseen_error_names_its_place_and_how_to_see_more() -> None:
     """A bug is one line too: its kind, where it happened in ivr/, and IVR_DEBUG=1 for the traceback."""
+    empty: dict[str, int] = {}
     try:
-        {}["missing"]
+        empty["missing"]
     except KeyError as exc:
         said = failures.explain(exc)
     assert said.startswith("failed unexpectedly (KeyError at tests/unit/test_cli.py:")
