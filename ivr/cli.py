@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         "--until", metavar="YYYY-MM-DD", help="last day, UTC, included (default: the newest record)"
     )
     report.add_argument("--format", choices=["table", "csv", "html"], default="table", help="what to write")
-    report.add_argument("--out", type=Path, help="write to this file instead of printing")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of printing")
     report.set_defaults(run=_report)
 
     bench = _command(
@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--out",
         type=Path,
+        metavar="FILE",
         help=f"where to write the results (default: {RUNS}/latest.json, {RUNS}/smoke.json with --smoke,"
         f" {RUNS}/overload.json with --overload)",
     )

@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   flow: null,
   mode: "text",
-  text: { phone: "", place: null, path: [], lang: null, paused: false },
+  text: { phone: "", place: null, path: [], lang: null },
   call: { phone: "", id: null, place: null, path: [], lang: null, listening: null },
 };
 
@@ -310,7 +310,7 @@ async function sendText(event) {
 }
 
 function restartText() {
-  state.text = { phone: randomPhone(), place: null, path: [], lang: null, paused: false };
+  state.text = { phone: randomPhone(), place: null, path: [], lang: null };
   $("text-phone").textContent = state.text.phone;
   $("messages").replaceChildren();
   renderPanel();
