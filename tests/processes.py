@@ -71,7 +71,7 @@ def _serving(
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a busy shared machine can take this long to start it
     while True:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
