@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Port 8000 taken? `make serve PORT=8123` (or ARGS="--port 8123"; ARGS takes any `ivr serve` option).
 serve: $(STAMP)
-	$(BIN)/ivr serve $(ARGS)
+	$(BIN)/ivr serve $(if $(PORT),--port $(PORT)) $(ARGS)
 
 # The browser tests need Chromium: scripts/ensure-chromium installs Debian's package where it can
 # (root with apt-get), else says how, and those tests are then reported as skipped (failed in CI).
@@ -44,8 +45,9 @@ chat: $(STAMP)
 call: $(STAMP)
 	$(BIN)/ivr call
 
+# Redraw the flow diagram in docs/flows.md after a change to the flow (a test fails while it is stale).
 readme: $(STAMP)
-	$(BIN)/ivr flows graph muscle-weakness --readme README.md
+	$(BIN)/ivr flows graph muscle-weakness --readme docs/flows.md
 
 # The README's picture of the simulator page, taken by the browser tests.
 screenshot: $(STAMP)

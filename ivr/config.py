@@ -59,6 +59,9 @@ SET_THE_SECRETS = (
 Mode = Literal["production", "local"]
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigError(ValueError):
     """Configuration that the service refuses to start with."""
 
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None,
         description=(
-            "redis://, rediss:// (TLS), redis+cluster:// or redis+sentinel:// URL (see the README);"
+            "redis://, rediss:// (TLS), redis+cluster:// or redis+sentinel:// URL (see docs/scaling.md);"
             " unset means an in-process store (one process)."
         ),
     )
@@ -431,6 +434,14 @@ class Settings(BaseSettings):
             return tuple(value)
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @field_validator("emergency_number", "crisis_number")
     @classmethod
     def _emergency_number(cls, value: str) -> str:
@@ -581,4 +592,6 @@ def _load(kind: type[Settings], overrides: dict[str, object]) -> Settings:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
             lines.append(f"  {where}: {error['msg'].removeprefix('Value error, ')}")
+        if len(lines) == 1:  # one problem, one line
+            raise ConfigError("invalid configuration: " + lines[0].strip()) from None
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

@@ -1,4 +1,5 @@
-"""Drawing a flow for the people who own it: Mermaid for the README, Graphviz DOT, and SVG through `dot`."""
+"""Drawing a flow for the people who own it: Mermaid for the docs (docs/flows.md), Graphviz DOT, and
+SVG through `dot`."""
 
 from __future__ import annotations
 
@@ -126,12 +127,12 @@ def svg(flow: Flow) -> str:
 
 
 def readme_block(flow: Flow) -> str:
-    """The Mermaid drawing of a flow, between the markers that the README keeps it in."""
+    """The Mermaid drawing of a flow, between the markers that a Markdown page (docs/flows.md) keeps it in."""
     return f"```mermaid\n{mermaid(flow)}```\n"
 
 
 def update_readme(text: str, flow: Flow) -> str:
-    """The README with the flow's diagram block replaced by the current drawing."""
+    """The page with the flow's diagram block replaced by the current drawing."""
 
     def replace(match: re.Match[str]) -> str:
         """The block a match found, drawn afresh when it is this flow's; another flow's is left as it is."""
@@ -143,7 +144,7 @@ def update_readme(text: str, flow: Flow) -> str:
 
 
 def readme_drawing(text: str, flow_id: str) -> str | None:
-    """The drawing currently in the README for a flow, or None when it has no block."""
+    """The drawing currently in a page for a flow, or None when it has no block."""
     for match in README_BLOCK.finditer(text):
         if match.group("id") == flow_id:
             return match.group("body")

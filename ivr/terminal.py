@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TextIO
 
 from ivr.config import ConfigError, load_settings
-from ivr.twilio_sim import TwilioSimulator
+from ivr.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
 from ivr.web import create_app
 from ivr.web.local_mode import local_mode_of
 
 OUR_NUMBER = "+15550100000"
 THEIR_NUMBER = "+15550100001"
+KEYS = re.compile(r"[0-9*#]+")
 
 
 def text_in_terminal() -> int:
@@ -24,7 +27,7 @@ def text_in_terminal() -> int:
 
 
 def call_in_terminal() -> int:
-    """Call the line: type a key and Enter; Enter alone is silence."""
+    """Call the line: type a key or words and Enter; Enter alone is silence."""
     return _play(_call)
 
 
@@ -62,7 +65,10 @@ async def _chat(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
 
 
 async def _call(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
-    out.write("Calling the triage line. Type a key and Enter; Enter alone is silence; Ctrl-D hangs up.\n")
+    out.write(
+        "Calling the triage line. Type a key (1 yes, 2 no) or what you would say (yes, no, not sure),"
+        " then Enter; Enter alone is silence; Ctrl-D hangs up.\n"
+    )
     call = twilio.call(caller=THEIR_NUMBER, to=OUR_NUMBER)
     spoken = await call.start()
     while True:
@@ -71,8 +77,28 @@ async def _call(twilio: TwilioSimulator, stdin: TextIO, out: TextIO) -> None:
         if spoken.hangup or spoken.gather_action is None:
             out.write("(the line hung up)\n")
             break
-        keys = _read(stdin, "keys> ", out)
-        if keys is None:
+        typed = _read(stdin, "you> ", out)
+        if typed is None:
             break
-        spoken = await (call.press(keys[:1]) if keys else call.silence())
+        spoken = await _answer(call, spoken, typed.strip(), out)
     await call.hang_up()
+
+
+async def _answer(call: Call, last: Spoken, typed: str, out: TextIO) -> Spoken:
+    """Keys are pressed, words are said (as the speech recogniser would hand them over, at a
+    confident 0.9), nothing is silence. Words where the line listens for keys only are not sent:
+    Twilio would send nothing either, so the prompt is shown again."""
+    if not typed:
+        return await call.silence()
+    if KEYS.fullmatch(typed):
+        return await call.press(typed[:1])  # the line's <Gather> takes one key
+    if not listens_for_speech(last):
+        out.write("(the line listens for keys only here: press a key)\n")
+        return replace(last, says=last.says[-1:])
+    return await call.say(typed, 0.9)
+
+
+def listens_for_speech(spoken: Spoken) -> bool:
+    """Whether the prompt's <Gather> takes spoken answers as well as keys."""
+    gather = parse_twiml(spoken.xml).find("Gather")
+    return gather is not None and "speech" in gather.get("input", "dtmf")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import redis
+
+from ivr.failures import Failed
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - the benchmark's own throwaway token
 
@@ -33,7 +36,7 @@ def private_redis() -> Iterator[str]:
     """A redis-server of the benchmark's own, so memory and command counts are the line's alone."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise SystemExit("ivr bench needs redis-server on PATH")
+        raise Failed("ivr bench needs redis-server on PATH: install Redis (apt-get install redis-server)")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as directory:
         process = subprocess.Popen(  # noqa: S603 - redis-server from PATH, fixed arguments
@@ -63,8 +66,7 @@ def private_redis() -> Iterator[str]:
                     time.sleep(0.05)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
 
 
 def uvicorn_args(factory: str, port: int, workers: int = 1) -> list[str]:
@@ -113,25 +115,60 @@ def server(
     """uvicorn with the same settings for the line and for the floor (plus `extra` arguments, and
     a `prefix` command such as taskset)."""
     command = [*prefix, sys.executable, "-m", *uvicorn_args(factory, port, workers), *extra]
+    # A session of its own: a Ctrl-C at the terminal reaches the benchmark, which stops the server
+    # here, after the load has stopped, rather than the server dying under the load.
     process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)  # noqa: S603
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, process)
         yield process
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop(process, group=True)
 
 
-def wait_until_serving(port: int, timeout: float = 30) -> None:
-    """Return once something answers HTTP on `port`; exit if nothing does within `timeout`."""
+def stop(process: subprocess.Popen[bytes], *, group: bool = False, timeout: float = 15) -> None:
+    """Stop a process the benchmark started, and with `group` every process of its session (uvicorn's
+    workers): SIGTERM, then SIGKILL if it has not ended within `timeout` seconds. Safe to call on a
+    process that has already ended."""
+
+    def signal_it(signum: int) -> None:
+        try:
+            if group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    if process.poll() is None:
+        signal_it(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            signal_it(signal.SIGKILL)
+            process.wait(timeout=timeout)
+    if group:  # the workers may outlive their parent by a moment
+        signal_it(signal.SIGTERM)
+
+
+def wait_until_serving(
+    port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 30
+) -> None:
+    """Return once something answers HTTP on `port`; fail, in words, if nothing does within
+    `timeout` or the server has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise Failed(
+                f"the server for port {port} exited with status {process.returncode}: see its output above"
+            )
         try:
             httpx.post(f"http://127.0.0.1:{port}/sms", timeout=1)
             return
         except httpx.TransportError:
             time.sleep(0.1)
-    raise SystemExit(f"nothing answered on port {port}")
+    raise Failed(
+        f"nothing answered on port {port} within {timeout:g} s: the machine may be too busy; try again"
+    )
 
 
 def cpu_seconds(root: int) -> float:

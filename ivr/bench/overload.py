@@ -30,10 +30,12 @@ import uvloop
 
 from ivr.bench.harness import AUTH_TOKEN, free_port, line_env, machine, private_redis, server
 from ivr.bench.load import Generator, Step
+from ivr.bench.progress import SETUP_SECONDS, Steps
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow
+from ivr.failures import Failed
 from ivr.flowfile import load_flows
 
 RETRIES = 5  # a person who keeps getting the safety net stops after this many tries
@@ -225,7 +227,10 @@ async def closed_loop(
                 for step in steps:
                     status, body = await exchange.send(step.raw)
                     if status != 200 or body != step.expect:
-                        raise SystemExit("a wrong reply while measuring capacity")
+                        raise Failed(
+                            "a wrong reply while measuring capacity: the line answered wrongly under"
+                            " load, a bug to report"
+                        )
                     done += 1
         finally:
             exchange.close()
@@ -262,7 +267,7 @@ def _pinning() -> tuple[str, ...]:
     return ()
 
 
-def run_one(plan: OverloadPlan, redis_url: str, flow: Flow) -> Outcome:
+def run_one(plan: OverloadPlan, redis_url: str, flow: Flow, steps: Steps | None = None) -> Outcome:
     """Measure one worker's capacity, then give it `factor` times that in arriving conversations."""
     hash_key = secrets.token_hex(32)
     port = free_port()
@@ -275,9 +280,11 @@ def run_one(plan: OverloadPlan, redis_url: str, flow: Flow) -> Outcome:
         admin.flushall()
     # A listen backlog as deep as the system allows: Twilio opens a connection per webhook, and a
     # refused connection would hide the queue this run is about.
+    steps = steps or Steps("ivr bench --overload", count=2, seconds=0)
     with server("ivr.web.app:create_app", port, 1, env, extra=("--backlog", "4096"), prefix=_pinning()):
-        warm = generator.conversations(3000, 0)
-        capacity = uvloop.run(closed_loop(port, warm, plan.capacity_seconds))
+        with steps.step("one worker's capacity", plan.capacity_seconds + SETUP_SECONDS):
+            warm = generator.conversations(3000, 0)
+            capacity = uvloop.run(closed_loop(port, warm, plan.capacity_seconds))
         outcome.capacity_rps = round(capacity, 1)
         outcome.offered_rps = round(plan.factor * capacity, 1)
         mean_steps = sum(len(c) for c in warm) / len(warm)
@@ -287,7 +294,10 @@ def run_one(plan: OverloadPlan, redis_url: str, flow: Flow) -> Outcome:
         outcome.conversations = len(conversations)
         crowd = Crowd(port, safety_nets, plan, outcome)
         began = time.perf_counter()
-        uvloop.run(crowd.arrive(conversations, arrivals))
+        with steps.step(
+            f"{plan.factor:g}x that for {plan.seconds:g} s, then the queue drains", 3 * plan.seconds
+        ):
+            uvloop.run(crowd.arrive(conversations, arrivals))
         elapsed = time.perf_counter() - began
         outcome.seconds_to_drain = round(max(0.0, elapsed - arrivals[-1]), 1) if arrivals else 0.0
         outcome.served_rps = round(outcome.answered_exactly / elapsed, 1)
@@ -306,9 +316,10 @@ def main(plan: OverloadPlan, out: Path | None) -> int:
     if _pinning() and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {CLIENT_CPU})
     flow = load_flows(PACKAGED_FLOWS)["muscle-weakness"].bind(emergency_number="911", booking_url=None)
-    print(f"overload: one worker's capacity, then {plan.factor:g}x that for {plan.seconds:g} s", flush=True)
-    with private_redis() as redis_url:
-        outcome = run_one(plan, redis_url, flow)
+    seconds = plan.capacity_seconds + 3 * plan.seconds + 2 * SETUP_SECONDS
+    steps = Steps("ivr bench --overload", count=2, seconds=seconds)
+    with steps.running(), private_redis() as redis_url:
+        outcome = run_one(plan, redis_url, flow, steps)
     print(json.dumps(asdict(outcome), indent=2), flush=True)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

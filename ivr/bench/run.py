@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import redis
 
 from ivr.bench.harness import AUTH_TOKEN, cpu_seconds, free_port, line_env, machine, private_redis, server
 from ivr.bench.load import OUR_NUMBER, Generator, Tally, drive
+from ivr.bench.progress import SETUP_SECONDS, Steps
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
@@ -22,6 +25,9 @@ from ivr.flowfile import load_flows
 from ivr.store.keys import Keys
 
 KEY_KINDS = {"session": "s", "replies": "r", "counter": "n", "tombstone": "x"}
+# Where `ivr bench` writes its results unless told otherwise: ignored by git. The figures the docs
+# quote are in bench/results/, written there only when asked (--out bench/results/latest.json).
+RUNS = Path("bench/runs")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,27 @@ class Plan:
 
 
 SMOKE = Plan(duration=1.5, connections=8, populations=(100, 1_000), workers=(1,))
+
+
+def measurements(plan: Plan) -> list[tuple[str, int, int]]:
+    """Every measurement a plan makes, in order: (target, workers, idle conversations)."""
+    planned = []
+    for workers in plan.workers:
+        for target in ("bare", "line"):
+            populations = (
+                plan.populations if target == "line" and workers == plan.workers[0] else plan.populations[:1]
+            )
+            planned += [
+                (target, workers, population if target == "line" else 0) for population in populations
+            ]
+    return planned
+
+
+def describe(target: str, workers: int, population: int) -> str:
+    """A measurement in words, for the progress."""
+    what = "the line" if target == "line" else "the bare endpoint"
+    idle = f", {population:,} idle conversations" if target == "line" else ""
+    return f"{what}, {workers} worker{'s' if workers > 1 else ''}{idle}"
 
 
 @dataclass(frozen=True)
@@ -262,6 +289,7 @@ class Bench:
     redis_url: str
     admin: redis.Redis
     next_number: int = 0
+    steps: Steps | None = None
 
     def target(self, target: str, workers: int) -> list[Measurement]:
         """The line (at each population of idle conversations) or the floor, on a fresh server."""
@@ -278,11 +306,16 @@ class Bench:
         populated = 0
         with server(factory, port, workers, line_env(self.redis_url, self.hash_key, base)) as process:
             for population in populations:
-                populate(self.admin, self.flow, self.hash_key.encode(), range(populated, population))
-                populated = population
-                measurements.append(
-                    self._one(target, workers, population, port=port, pid=process.pid, generator=generator)
-                )
+                label = describe(target, workers, population if target == "line" else 0)
+                seconds = plan.duration + SETUP_SECONDS
+                with self.steps.step(label, seconds) if self.steps else nullcontext():
+                    populate(self.admin, self.flow, self.hash_key.encode(), range(populated, population))
+                    populated = population
+                    measurements.append(
+                        self._one(
+                            target, workers, population, port=port, pid=process.pid, generator=generator
+                        )
+                    )
         return measurements
 
     def _one(
@@ -320,14 +353,15 @@ class Bench:
         return figures
 
 
-def run(plan: Plan) -> Results:
+def run(plan: Plan, steps: Steps | None = None) -> Results:
     """Measure the floor and the line, each worker count and population in turn."""
     flow = load_flows(PACKAGED_FLOWS)["muscle-weakness"].bind(emergency_number="911", booking_url=None)
     results = Results(machine(), plan)
     mix = Generator(flow, "http://x", AUTH_TOKEN, b"k", seed=0).conversations(2000, 0)
     results.webhooks_per_conversation = sum(len(c) for c in mix) / len(mix)
     with private_redis() as redis_url:
-        bench = Bench(plan, flow, secrets.token_hex(32), redis_url, redis.Redis.from_url(redis_url))
+        admin = redis.Redis.from_url(redis_url)
+        bench = Bench(plan, flow, secrets.token_hex(32), redis_url, admin, steps=steps)
         for workers in plan.workers:
             for target in ("bare", "line"):
                 results.runs.extend(bench.target(target, workers))
@@ -352,8 +386,12 @@ def _row(r: Measurement) -> str:
 
 def main(plan: Plan, out: Path | None) -> int:
     """Run the benchmark, print a row per measurement, and write the results (exit 1 on a wrong reply)."""
-    print(HEADER, flush=True)
-    results = run(plan)
+    planned = measurements(plan)
+    seconds = len(planned) * (plan.duration + SETUP_SECONDS)
+    steps = Steps("ivr bench", count=len(planned), seconds=seconds, stream=sys.stderr)
+    with steps.running():
+        print(HEADER, flush=True)
+        results = run(plan, steps)
     print("ratios:", json.dumps(results.ratios()), "cost:", json.dumps(results.conversation_cost()))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

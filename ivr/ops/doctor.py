@@ -23,6 +23,7 @@ from ivr.config import ConfigError, Settings, load_settings, load_tool_settings
 from ivr.ops import twilio_rest
 from ivr.ops.twilio_setup import Plan, SetupRefused, plan
 from ivr.security import SIGNATURE_HEADER, SignatureChecker
+from ivr.store.diagnosis import redis_failure
 from ivr.store.errors import StoreUnavailable
 from ivr.store.inspect import NodeSettings, inspect
 
@@ -136,7 +137,7 @@ async def check_health(settings: Settings, http: httpx.AsyncClient) -> Check:
     try:
         response = await http.get(url, headers={"x-request-id": REQUEST_ID})
     except httpx.HTTPError as exc:
-        return failed(name, f"{url}: {type(exc).__name__}", "check DNS, the TLS proxy and that the app runs")
+        return failed(name, f"could not reach {url}: {_unreachable(exc)}", UNREACHABLE_TODO)
     if response.status_code != 200:
         return failed(
             name, f"{url} answered {response.status_code}", "the proxy must forward to the app's port 8000"
@@ -156,6 +157,9 @@ async def check_signatures(settings: Settings, http: httpx.AsyncClient) -> list[
     params = [("AccountSid", settings.twilio_account_sid or "")]
     signature = SignatureChecker(token, None).sign(url, params)
     signed = await _post(http, url, params, signature)
+    if isinstance(signed, str):  # nothing answered: neither request says anything about signatures
+        detail = f"could not reach {url}: {signed}"
+        return [failed("signed request", detail, UNREACHABLE_TODO), failed("forged request", detail, "")]
     forged = await _post(http, url, params, "forged" + signature[6:])
     results = []
     if signed in (200, 400):
@@ -173,6 +177,8 @@ async def check_signatures(settings: Settings, http: httpx.AsyncClient) -> list[
         results.append(failed("signed request", f"{url}: {signed}", "expected 200 (signature accepted)"))
     if forged == 403:
         results.append(passed("forged request", f"{url} refused a forged signature (403)"))
+    elif isinstance(forged, str):
+        results.append(failed("forged request", f"could not reach {url}: {forged}", UNREACHABLE_TODO))
     else:
         results.append(
             failed(
@@ -187,11 +193,27 @@ async def check_signatures(settings: Settings, http: httpx.AsyncClient) -> list[
 async def _post(
     http: httpx.AsyncClient, url: str, params: list[tuple[str, str]], signature: str
 ) -> str | int:
+    """The status of a POST, or why nothing answered."""
     try:
         response = await http.post(url, data=dict(params), headers={**FORM, SIGNATURE_HEADER: signature})
     except httpx.HTTPError as exc:
-        return type(exc).__name__
+        return _unreachable(exc)
     return response.status_code
+
+
+UNREACHABLE_TODO = "check PUBLIC_BASE_URL, DNS, the TLS proxy, and that the app runs behind it"
+
+
+def _unreachable(exc: httpx.HTTPError) -> str:
+    """Why a request to the public URL got no answer, in words, with the error's kind."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer in time ({kind})"
+    if isinstance(exc, httpx.ConnectError) and "ssl" in str(exc).lower():
+        return f"the TLS handshake failed ({kind})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"nothing accepted the connection, or the name does not resolve ({kind})"
+    return f"the request failed ({kind})"
 
 
 # ---- Redis -------------------------------------------------------------------------------------
@@ -210,7 +232,10 @@ async def check_redis(settings: Settings) -> list[Check]:
     try:
         nodes = await inspect(settings.redis_url, wait=max(settings.redis_timeout, 2.0))
     except StoreUnavailable as exc:
-        return [failed("redis", str(exc), "check REDIS_URL, the network and that Redis runs")]
+        found = redis_failure(exc, settings.redis_url)
+        if found is None:
+            return [failed("redis", str(exc), "check REDIS_URL, the network and that Redis runs")]
+        return [failed("redis", found.problem, found.todo)]
     return [passed("redis", f"answers ({len(nodes)} data node(s))"), _eviction(nodes), _persistence(nodes)]
 
 

@@ -135,28 +135,31 @@ def as_html(summary: Summary) -> str:
     legend = _legend(COLOURS, OUTCOMES)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Triage outcomes, {e(_period(summary))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+@media (max-width: 40rem) {{ body {{ margin: 1rem; }} }}
+.wide {{ overflow-x: auto; max-width: 100%; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5rem; }}
 th, td {{ text-align: left; padding: .25rem 1rem .25rem 0; }}
 td.n {{ text-align: right; }}
-.key {{ margin-right: 1rem; }}
+.key {{ margin-right: 1rem; display: inline-block; }}
 .key i {{ display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; }}
 </style></head>
 <body>
 <h1>Triage outcomes</h1>
 <p>{e(_period(summary))}</p>
-<table>{rows}</table>
+<div class="wide"><table>{rows}</table></div>
 <h2>Outcomes per day</h2>
 <p>{legend}</p>
-{_outcomes_chart(summary)}
+<div class="wide">{_outcomes_chart(summary)}</div>
 <h2>Replies per question</h2>
 <p>Reached: conversations that replied to the question at least once. Every reply is counted by how
 it was taken, so a person asked again after a reply not understood counts twice.</p>
-{_questions_table(summary)}
+<div class="wide">{_questions_table(summary)}</div>
 <p>{_legend(REPLY_COLOURS, REPLIES)}</p>
-{_questions_chart(summary)}
+<div class="wide">{_questions_chart(summary)}</div>
 </body></html>
 """
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from ivr.store.connect import close, connect_redis_py
+from ivr.store.diagnosis import redis_failure
 from ivr.store.errors import UNAVAILABLE, StoreUnavailable
 
 
@@ -33,8 +34,11 @@ async def inspect(url: str, *, wait: float = 3) -> list[NodeSettings]:
         if isinstance(client, RedisCluster):
             return [await _node(client, f"{n.host}:{n.port}", n) for n in client.get_primaries()]
         return [await _node(client, "", None)]
-    except UNAVAILABLE as exc:
-        raise StoreUnavailable(f"Redis does not answer: {type(exc).__name__}") from exc
+    except (*UNAVAILABLE, RedisError) as exc:  # a wrong password and a port that is not Redis too
+        found = redis_failure(exc, url)
+        raise StoreUnavailable(
+            str(found) if found else f"Redis does not answer: {type(exc).__name__}"
+        ) from exc
     finally:
         await close(client)
 

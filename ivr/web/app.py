@@ -37,6 +37,7 @@ from ivr.web.local_mode import LocalMode
 from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
+from ivr.web.turn_notes import NotingObserver
 from ivr.web.voice import FOLLOWUP_PATH, GATHER_PATH, HANDOFF_PATH, STATUS_PATH
 from ivr.web.webhook import ENDPOINTS, FastWebhooks, verified_form
 
@@ -183,6 +184,7 @@ def create_app(
     metrics = Metrics()
     metrics.watch_breaker(store.breaker)
     audit = AuditLog(store.redis, settings.audit_retention_days)
+    consent = ConsentLog(store.redis, settings.consent_retention_days)
     components = Components(
         settings=settings,
         registry=registry,
@@ -210,13 +212,12 @@ def create_app(
         sms_safety_net=sms.safety_net(flow),
         voice_safety_net=voice.safety_net(flow, style=voice_style),
         admission=Admission(settings.webhook_concurrency),
-        observer=Observer(
-            metrics,
-            audit,
-            pseudonyms,
-            triage,
-            followup=followup,
-            consent=ConsentLog(store.redis, settings.consent_retention_days),
+        observer=(
+            NotingObserver(
+                metrics, audit, pseudonyms, triage, followup=followup, consent=consent, notes=local.notes
+            )
+            if local is not None
+            else Observer(metrics, audit, pseudonyms, triage, followup=followup, consent=consent)
         ),
     )
 

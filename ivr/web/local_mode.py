@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
 from ivr.config import SET_THE_SECRETS, Settings
 from ivr.twilio_sim import TwilioSimulator, in_process
+from ivr.web.turn_notes import TurnNotes
 
 # The address Twilio's side uses inside the process; nothing resolves it (".invalid" never does).
 IN_PROCESS_BASE_URL = "http://in-process.invalid"
@@ -25,6 +26,7 @@ class LocalMode:
     auth_token: str
     hash_key: str
     signed_base_url: str  # the URL webhooks are signed for: PUBLIC_BASE_URL when set, as the app checks
+    notes: TurnNotes = field(default_factory=TurnNotes)  # how the line took each reply, for the page
 
     @classmethod
     def for_this_process(cls, settings: Settings) -> LocalMode:

@@ -20,6 +20,7 @@ from ivr.twilio_sim import Call, Spoken, parse_twiml, said
 from ivr.web.components import Components
 from ivr.web.flow_view import describe, place_of, text_message
 from ivr.web.local_mode import LocalMode, local_mode_of
+from ivr.web.turn_notes import conversation_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = frozenset({"phone.css", "phone.js"})
@@ -102,7 +103,13 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
         c: Components = request.app.state.components
         flow = c.registry.current
         spoken = {lang: c.voice_style.locale(lang) for lang in flow.languages}  # as the <Say>s have it
-        return JSONResponse(describe(flow, voice_locales=spoken))
+        described = describe(flow, voice_locales=spoken)
+        # So the page can explain a pause in replies as the line's flood limit, with its numbers.
+        described["rate_limit"] = {
+            "texts": c.settings.rate_limit_texts,
+            "window_seconds": c.settings.rate_limit_window,
+        }
+        return JSONResponse(described)
 
     @router.post("/local/text", dependencies=[Depends(json_only)])
     async def text(request: Request, sent: TextIn, local: Local) -> JSONResponse:
@@ -115,6 +122,7 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
             {
                 "messages": [text_message(body) for body in bodies],
                 "at": place_of(c.registry.current, passages, voice=False).as_json(),
+                "taken": _taken(local, c, "sms", sent.phone),
             }
         )
 
@@ -145,8 +153,11 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
                     await line.hang_up()  # the line hung up: Twilio reports the call completed
             else:
                 state.last = spoken
+        taken = _taken(local, c, "voice", state.caller)
         if spoken is None:
-            return JSONResponse({"call": sid, "says": [], "listening": None, "ended": True, "at": None})
+            return JSONResponse(
+                {"call": sid, "says": [], "listening": None, "ended": True, "at": None, "taken": taken}
+            )
         return JSONResponse(
             {
                 "call": sid,
@@ -154,10 +165,18 @@ def _router(calls: OrderedDict[str, CallState]) -> APIRouter:
                 "listening": _listening(spoken),
                 "ended": ended,
                 "at": place_of(c.registry.current, spoken.says, voice=True).as_json(),
+                "taken": taken,
             }
         )
 
     return router
+
+
+def _taken(local: LocalMode, c: Components, channel: str, caller: str) -> dict[str, Any] | None:
+    """How the line took what the page just sent, as the service noted it; None when no turn was
+    noted (the safety net answered, or the call was hung up)."""
+    note = local.notes.take(conversation_of(c.observer, channel, caller))
+    return note.as_json() if note is not None else None
 
 
 async def _act(line: Call, sent: CallIn) -> Spoken | None:

@@ -111,7 +111,7 @@ def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
 
     Webhooks are the hot path: each text and each key press is one. Resolving FastAPI dependencies
     for them cost about a quarter of the server's time per request (measured with pyinstrument, see
-    the README's figures), so they take the verified form directly; the operator routes keep
+    docs/speed.md), so they take the verified form directly; the operator routes keep
     FastAPI's dependencies.
     """
 

@@ -229,8 +229,14 @@ def test_the_page_is_usable_by_keyboard_alone(page: Page) -> None:
     tab_to(page, "#call-start")
     page.keyboard.press("Enter")
     answered(page)
-    assert page.evaluate("() => document.activeElement.dataset.key") == "1"  # the focus went to the keypad
+    # The focus goes to what the line said, never to an answer key: Enter there answers nothing.
+    assert page.evaluate("() => document.activeElement.id") == "captions-log"
     assert focus_ring(page) == "solid 3px"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    answered(page)
+    expect(page.locator("#call-status")).to_contain_text("In a call")
+    expect(current(page)).to_have_attribute("data-node", QUESTIONS[0])
     tab_to(page, "#keypad [data-key='2']")
     page.keyboard.press("Enter")
     answered(page)

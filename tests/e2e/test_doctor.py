@@ -152,6 +152,20 @@ async def test_a_public_url_that_does_not_answer_fails() -> None:
     assert "ConnectError" in check.detail
 
 
+async def test_a_public_url_that_does_not_answer_is_not_taken_for_another_app() -> None:
+    """Nothing listening at PUBLIC_BASE_URL: the signature checks say it could not be reached and
+    what to check, not that something there failed to check signatures."""
+    settings = make_settings(public_base_url=f"https://127.0.0.1:{free_port()}")
+    async with httpx.AsyncClient(timeout=2) as http:
+        checks = {c.name: c for c in await doctor.check_signatures(settings, http)}
+    for name in ("signed request", "forged request"):
+        assert checks[name].status is Status.FAIL
+        assert "could not reach" in checks[name].detail
+        assert "nothing accepted the connection" in checks[name].detail
+        assert "triage line?" not in checks[name].todo
+    assert "PUBLIC_BASE_URL" in checks["signed request"].todo
+
+
 async def test_a_deployment_with_another_token_refuses_the_signed_request(
     api: TwilioApiStandIn, good_redis: RedisServer
 ) -> None:

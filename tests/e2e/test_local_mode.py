@@ -203,6 +203,55 @@ async def test_a_spanish_text_is_placed_in_spanish(page: httpx.AsyncClient, flow
     assert reply["at"] == {"node": flow.question_order()[0], "lang": "es"}
 
 
+@pytest.mark.parametrize(
+    ("texts", "taken", "answered", "outcome_kind"),
+    [
+        (["hi", "yes"], "yes", True, "emergency"),
+        (["hi", "no"], "no", True, None),
+        (["hi", "not sure"], "unsure", True, "unsure"),
+        (["hi", "banana"], "unclear", True, None),
+        (["hi", "no", "I can't breathe"], "emergency_words", False, "emergency"),
+        (["hi", "help me"], "help", False, None),
+        (["hi", "ESPAÑOL"], "language", False, None),
+    ],
+)
+async def test_each_reply_says_how_the_line_took_it(
+    page: httpx.AsyncClient,
+    flow: Flow,
+    texts: list[str],
+    taken: str,
+    answered: bool,
+    outcome_kind: str | None,
+) -> None:
+    """The page is told how the service took each text (the class of answer, or what else it
+    was), the question it answered, and the outcome reached: it never guesses from the reply."""
+    phone = "+15550142" + str(abs(hash(tuple(texts))) % 1000).zfill(3)
+    first = await text(page, texts[0], phone)
+    assert first["taken"]["taken"] == "start"
+    for body in texts[1:-1]:
+        await text(page, body, phone)
+    before = len(texts) - 2  # questions answered before the last text
+    note = (await text(page, texts[-1], phone))["taken"]
+    assert note["taken"] == taken
+    assert note["question"] == (flow.question_order()[before] if answered else None)
+    assert note["kind"] == outcome_kind
+    assert (note["outcome"] is None) == (outcome_kind is None)
+    assert note["lang"] == ("es" if taken == "language" else "en")
+
+
+async def test_the_rate_limit_is_reported_with_its_numbers(page: httpx.AsyncClient) -> None:
+    """Past RATE_LIMIT_TEXTS texts the reply says the number was paused, and the flow tells the
+    page the limit and its window, to explain it."""
+    limit = (await page.get("/local/flow")).json()["rate_limit"]
+    assert limit == {"texts": 20, "window_seconds": 300}
+    phone = "+15550143210"
+    for _ in range(limit["texts"]):
+        await text(page, "hello", phone)
+    paused = await text(page, "hello", phone)
+    assert paused["taken"]["taken"] == "rate_limited"
+    assert (await text(page, "hello", phone))["taken"]["taken"] == "rate_limited"
+
+
 async def test_a_call_with_speech_silence_and_keys(page: httpx.AsyncClient, flow: Flow) -> None:
     """A call starts at the first question in English, the Spanish offer read in the Spanish voice;
     a spoken no heard with little confidence is asked again by keypad; a silence repeats the
@@ -240,7 +289,7 @@ async def test_hanging_up_ends_the_call(page: httpx.AsyncClient) -> None:
     """The person hangs up mid-call: Twilio reports it, and the call is over."""
     sid = (await call(page, "start"))["call"]
     ended = await call(page, "hangup", call=sid)
-    assert ended == {"call": sid, "says": [], "listening": None, "ended": True, "at": None}
+    assert ended == {"call": sid, "says": [], "listening": None, "ended": True, "at": None, "taken": None}
     metrics = (await page.get("/metrics")).text
     assert 'ivr_webhook_responses_total{route="voice_status",status="200"} 1.0' in metrics
 

@@ -14,6 +14,7 @@ from ivr.cli import main
 from ivr.twilio_sim import FORM_HEADERS
 from tests.processes import ivr_serve_local
 
+ROOT = Path(__file__).resolve().parents[2]
 SMS = {"MessageSid": "SM" + "2" * 32, "From": "+15551234567", "To": "+15550100000", "Body": "hi"}
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - what local mode must refuse
 LISTEN = "0A"  # the TCP state /proc/net/tcp gives a listening socket
@@ -56,6 +57,27 @@ def test_serve_with_nothing_set_is_local_mode_on_loopback(tmp_path: Path) -> Non
     assert text.count("LOCAL MODE") == 1
     assert f"Open {base}/ to text or call the line" in text
     assert "TWILIO_AUTH_TOKEN" in text
+
+
+def test_the_banner_stays_plain_text_with_the_example_env(tmp_path: Path) -> None:
+    """`cp .env.example .env` then `make serve`: the banner is lines a person reads, not one escaped
+    JSON object, even with LOG_FORMAT=json set, and the line still starts in local mode."""
+    example = (ROOT / ".env.example").read_text()
+    (tmp_path / ".env").write_text(example + "\nLOG_FORMAT=json\n")
+    log = tmp_path / "serve.log"
+    with ivr_serve_local(log) as base:
+        assert httpx.get(f"{base}/", timeout=5).status_code == 200
+    lines = log.read_text().splitlines()
+    opening = [i for i, line in enumerate(lines) if line.startswith("LOCAL MODE: ")]
+    assert len(opening) == 1, lines
+    assert lines[opening[0] + 1] == f"  Open {base}/ to text or call the line from your browser."
+    assert "\\n" not in "\n".join(lines)
+
+
+def test_the_example_env_sets_no_log_format() -> None:
+    """.env.example leaves LOG_FORMAT to its default (text in local mode, json in production)."""
+    settings = [line for line in (ROOT / ".env.example").read_text().splitlines() if not line.startswith("#")]
+    assert not any(line.startswith("LOG_FORMAT=") for line in settings)
 
 
 def test_serve_refuses_a_public_interface_without_secrets(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""Drawing flows: the README's diagram is current, and each format draws every node and edge."""
+"""Drawing flows: the diagram in docs/flows.md is current, and each format draws every node and edge."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from ivr.cli import main
 from ivr.flowfile import load_flow
 from tests.support import SHIPPED, red_flags
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DIAGRAM = Path(__file__).resolve().parents[2] / "docs" / "flows.md"
 FLOW = load_flow(SHIPPED)  # drawn as written, placeholders and all
 
 
-def test_the_readme_shows_the_current_flow() -> None:
-    """The Mermaid diagram in README.md matches the shipped flow; `make readme` redraws it."""
-    drawn = graph.readme_drawing(README.read_text(encoding="utf-8"), FLOW.id)
-    assert drawn is not None, "README.md has no <!-- flow-graph:muscle-weakness --> block"
-    assert drawn == graph.readme_block(FLOW), "README.md's flow diagram is out of date: run `make readme`"
+def test_the_docs_show_the_current_flow() -> None:
+    """The Mermaid diagram in docs/flows.md matches the shipped flow; `make readme` redraws it."""
+    drawn = graph.readme_drawing(DIAGRAM.read_text(encoding="utf-8"), FLOW.id)
+    assert drawn is not None, "docs/flows.md has no <!-- flow-graph:muscle-weakness --> block"
+    assert drawn == graph.readme_block(FLOW), "docs/flows.md's flow diagram is out of date: run `make readme`"
 
 
 def test_mermaid_draws_every_question_edge_and_outcome() -> None:

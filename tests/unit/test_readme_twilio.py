@@ -1,4 +1,4 @@
-"""The texts the README tells operators to paste into Twilio are fit to send: 911 first, one segment."""
+"""The texts docs/twilio.md tells operators to paste into Twilio are fit to send: 911 first, one segment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ivr.core import gsm
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "twilio.md"
 
 
 def _help_replies() -> list[str]:
@@ -18,7 +18,7 @@ def _help_replies() -> list[str]:
 
 
 def test_the_help_replies_to_paste_lead_with_the_emergency_and_fit_one_message() -> None:
-    """Each help reply in the README starts with the 911 notice, names STOP, and is one GSM-7 segment."""
+    """Each help reply in docs/twilio.md starts with the 911 notice, names STOP, and is one GSM-7 segment."""
     replies = [r for r in _help_replies() if "STOP" in r]
     assert len(replies) == 2
     english, spanish = replies

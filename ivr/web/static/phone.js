@@ -11,6 +11,39 @@ const state = {
   call: { phone: "", id: null, place: null, path: [], lang: null, listening: null },
 };
 
+// How the line took a reply, as the server reports it (its "taken"), in words. The classes of
+// answer come from the answer model, which may grow: an unknown one is shown by its own name.
+const TAKEN = {
+  yes: "yes",
+  no: "no",
+  unsure: "not sure",
+  unclear: "not understood",
+  unconfirmed: "a faint no, to confirm by key",
+  emergency_words: "emergency words",
+  help: "asked for help",
+  language: "switched language",
+  nurse: "asked for a nurse",
+  rate_limited: "paused: too many texts",
+  opted_out: "opted out",
+  opted_in: "opted back in",
+  ignored: "no reply",
+  ended: "ended",
+  repeat: "a repeat",
+  start: "started",
+};
+
+function takenWords(taken) {
+  return TAKEN[taken] || String(taken || "").replaceAll("_", " ") || "nothing new";
+}
+
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code;
+  } catch (error) {
+    return code;
+  }
+}
+
 function randomPhone() {
   // +1 555 01XX numbers are reserved for fiction; the rest of 555 is fine for a made-up caller.
   const digits = Array.from(crypto.getRandomValues(new Uint8Array(7)), (b) => b % 10).join("");
@@ -80,8 +113,10 @@ function renderPanel() {
   if (!flow) return;
   const here = conversation();
   const current = here.place ? here.place.node : null;
-  const answered = new Map(here.path.filter((step) => step.from).map((step) => [step.from, step.went]));
+  const answered = new Map(here.path.filter((step) => step.question).map((step) => [step.question, step.taken]));
   $("flow-meta").textContent = `${flow.title} (flow ${flow.id}, version ${flow.version}), shown in ${lang()}.`;
+  $("text-lang").textContent = `Language: ${languageName(state.text.lang || flow.languages[0])}`;
+  $("call-lang").textContent = `Language: ${languageName(state.call.lang || flow.languages[0])}`;
 
   const questions = $("flow-questions");
   questions.replaceChildren();
@@ -96,8 +131,10 @@ function renderPanel() {
     head.append(element("span", "q-id", q.id));
     if (q.red_flag) head.append(element("span", "badge red", "red flag"));
     if (q.id === current) head.append(element("span", "badge now", "asked now"));
-    if (answered.has(q.id)) head.append(element("span", "badge done", `answered: ${answered.get(q.id)}`));
-    item.append(head, element("p", "q-text", q.text[lang()]));
+    if (answered.has(q.id)) head.append(element("span", "badge done", `answered: ${takenWords(answered.get(q.id))}`));
+    const text = element("p", "q-text", q.text[lang()]);
+    text.lang = lang();
+    item.append(head, text);
     item.append(element("p", "q-routes", `yes → ${nodeName(q.yes)} · no → ${nodeName(q.no)}`));
     questions.append(item);
   }
@@ -105,46 +142,89 @@ function renderPanel() {
   const outcomes = $("flow-outcomes");
   outcomes.replaceChildren();
   for (const o of flow.outcomes) {
-    const item = element("li", `outcome ${o.kind}`);
+    const item = element("li", "outcome");
     item.dataset.node = o.id;
+    item.dataset.kind = o.kind;
     if (o.id === current) {
       item.classList.add("current");
       item.setAttribute("aria-current", "step");
     }
     const head = element("p", "q-head");
-    head.append(element("span", "q-id", o.id), element("span", `badge ${o.kind}`, o.kind));
+    head.append(element("span", "q-id", o.id), element("span", "badge kind", o.kind));
     if (o.id === current) head.append(element("span", "badge now", "reached"));
-    item.append(head, element("p", "q-text", o.text[lang()]));
+    const text = element("p", "q-text", o.text[lang()]);
+    text.lang = lang();
+    item.append(head, text);
     outcomes.append(item);
   }
 
   const path = $("path");
   path.replaceChildren();
-  for (const step of here.path) path.append(element("li", "", step.label));
+  for (const step of here.path) path.append(pathItem(step));
   $("path-empty").hidden = here.path.length > 0;
+  followCurrent();
 }
 
-// Where the person's last input took the conversation, as a step of the path.
-function advance(here, place, input) {
-  const before = here.place;
-  if (before && outcome(before.node) && place && place.node && !outcome(place.node)) {
-    here.path = []; // the last conversation ended; this reply starts another
+// A step of the path: where it was, what the person did (in their language), how the line took
+// it, and where that led.
+function pathItem(step) {
+  const item = element("li", "");
+  item.dataset.taken = step.taken;
+  if (step.question) item.append(`${nodeName(step.question)}: `);
+  const input = element("span", "said", step.input);
+  if (step.inputLang) input.lang = step.inputLang;
+  item.append(input, ` → ${takenWords(step.taken)}`);
+  if (step.to) item.append(` → ${step.to}`);
+  return item;
+}
+
+// The panel keeps the current step in view, inside itself: the page, and the phone on it, stay put.
+function followCurrent() {
+  const panel = $("flow-panel");
+  const item = panel.querySelector("[aria-current=step]");
+  if (!item || panel.scrollHeight <= panel.clientHeight + 1) return;
+  const top = item.offsetTop;
+  const bottom = top + item.offsetHeight;
+  if (top < panel.scrollTop || bottom > panel.scrollTop + panel.clientHeight) {
+    panel.scrollTop = Math.max(0, top - panel.clientHeight / 3);
   }
-  if (place && place.node) {
-    const from = before && question(before.node);
-    let went;
-    if (from && place.node === from.yes) went = "yes";
-    else if (from && place.node === from.no) went = "no";
-    else if (from && place.node === from.id) went = "asked again";
-    if (from) {
-      const to = went === "asked again" ? "" : ` → ${nodeName(place.node)}`;
-      here.path.push({ from: went === "asked again" ? null : from.id, went, label: `${nodeName(from.id)}: ${input} → ${went || "jumped"}${to}` });
-    } else if (outcome(place.node)) {
-      here.path.push({ from: null, went: null, label: `${input} → ${nodeName(place.node)}` });
-    }
-    if (place.lang) here.lang = place.lang;
+}
+
+// What the person's last input did, as the line reported it (`taken`), and where it left the
+// conversation (`place`, read from the reply).
+function advance(here, place, taken, input, inputLang) {
+  if (taken && taken.taken === "start") here.path = []; // a new conversation from this number
+  if (taken && taken.taken !== "start" && taken.taken !== "") {
+    let to = "";
+    const next = place && place.node;
+    if (taken.outcome) to = nodeName(taken.outcome);
+    else if (next && taken.question && next !== taken.question) to = nodeName(next);
+    else if (next && question(next)) to = `${nodeName(next)} asked again`;
+    here.path.push({ question: taken.question, taken: taken.taken, input, inputLang, to });
   }
-  here.place = place;
+  if (place && place.node) here.place = place;
+  else if (taken && taken.outcome) here.place = { node: taken.outcome, lang: taken.lang };
+  const spoken = (taken && taken.lang) || (place && place.lang);
+  if (spoken) here.lang = spoken;
+}
+
+// The reply that ends a conversation as a card of its outcome's kind (colours follow the kind,
+// with a neutral one for a kind the page does not know), then a line that says it is over.
+function markOutcome(bubbles, taken, list, channel) {
+  const reached = taken && taken.outcome ? outcome(taken.outcome) : null;
+  if (!reached || !bubbles.length) return;
+  for (const bubble of bubbles) {
+    bubble.classList.add("outcome-card");
+    bubble.dataset.kind = reached.kind;
+  }
+  const label = element("p", "kind-label", `Outcome: ${reached.kind} (${reached.id})`);
+  label.lang = "en";
+  bubbles[0].prepend(label);
+  const again = channel === "text" ? "Text again to start a new conversation." : "Call again to start over.";
+  const end = element("li", "bubble end", `End of the conversation: the line gave its ${reached.kind} advice. ${again}`);
+  end.lang = "en";
+  end.dataset.kind = reached.kind;
+  list.append(end);
 }
 
 // ---- texting ---------------------------------------------------------------------------------
@@ -156,11 +236,41 @@ function segmentNote(message) {
   return note;
 }
 
-function addBubble(who, text, note) {
+function addBubble(who, text, note, language) {
   const item = element("li", `bubble ${who}`);
   item.append(element("span", "visually-hidden", who === "me" ? "You: " : "Line: "));
-  item.append(element("p", "body", text));
-  if (note) item.append(element("p", "meta segments", note));
+  const body = element("p", "body", text);
+  if (language) body.lang = language;
+  item.append(body);
+  if (note) {
+    const meta = element("p", "meta segments", note);
+    meta.lang = "en";
+    item.append(meta);
+  }
+  $("messages").append(item);
+  return item;
+}
+
+// The line pauses replies to a number that texts too often (RATE_LIMIT_TEXTS in
+// RATE_LIMIT_WINDOW seconds), as it would for a real phone: say so, and offer a new number.
+function explainPause() {
+  const limit = state.flow.rate_limit;
+  const minutes = Math.round(limit.window_seconds / 60);
+  const item = element("li", "bubble note pause");
+  item.lang = "en";
+  item.append(
+    element(
+      "p",
+      "body",
+      `The line has paused replies to ${state.text.phone}: more than ${limit.texts} texts in ${minutes} minutes ` +
+        "(RATE_LIMIT_TEXTS, RATE_LIMIT_WINDOW), as it does for any phone, to stop loops with auto-responders. " +
+        "Replies resume when the window has passed; or text from another number.",
+    ),
+  );
+  const button = element("button", "secondary", "Text from a new number");
+  button.type = "button";
+  button.addEventListener("click", restartText);
+  item.append(button);
   $("messages").append(item);
   return item;
 }
@@ -171,20 +281,26 @@ async function sendText(event) {
   const body = box.value;
   if (!body.trim() || pending) return;
   box.value = "";
-  addBubble("me", body);
+  const mine = addBubble("me", body);
   busy(true);
   try {
     const reply = await post("/local/text", { phone: state.text.phone, body });
-    let first = null;
-    for (const message of reply.messages) {
-      const bubble = addBubble("line", message.text, segmentNote(message));
-      first = first || bubble;
+    const taken = reply.taken;
+    const language = (taken && taken.lang) || (reply.at && reply.at.lang) || state.text.lang || lang();
+    const bubbles = reply.messages.map((message) => addBubble("line", message.text, segmentNote(message), language));
+    mine.querySelector(".body").lang = language; // the line read it as written in that language
+    let first = bubbles[0] || null;
+    markOutcome(bubbles, taken, $("messages"), "text");
+    const paused = taken && taken.taken === "rate_limited";
+    if (!reply.messages.length && !paused) first = addBubble("line note", "(no reply)");
+    if (paused) {
+      const note = explainPause();
+      first = first || note;
     }
-    if (!reply.messages.length) first = addBubble("line note", "(no reply)");
     // The first new message is brought into view at its top, so its opening (the 911 notice in a
     // first reply) is what is read first.
     showFromTop($("messages-log"), first);
-    advance(state.text, reply.at, `“${body}”`);
+    advance(state.text, reply.at, taken, `“${body}”`, language);
   } catch (error) {
     addBubble("line note", `The page could not reach the line: ${error.message}`);
   } finally {
@@ -210,9 +326,11 @@ function speak(say) {
   window.speechSynthesis.speak(utterance);
 }
 
-function caption(text, kind) {
+function caption(text, kind, language) {
   const item = element("li", `bubble ${kind}`);
-  item.append(element("p", "body", text));
+  const body = element("p", "body", text);
+  body.lang = language || "en";
+  item.append(body);
   $("captions").append(item);
   return item;
 }
@@ -233,9 +351,10 @@ function setCallControls() {
   else if (call.ended) status = "The call has ended.";
   $("call-status").textContent = status;
   // A control that was just disabled had the focus: give it to what comes next, not to the page.
+  // In a call that is what the line said, never an answer key: Enter on a key would answer.
   const focused = document.activeElement;
   if (state.mode === "call" && (!focused || focused === document.body || focused.disabled)) {
-    (inCall ? $("keypad").querySelector("button") : $("call-start")).focus();
+    (inCall ? $("captions-log") : $("call-start")).focus();
   }
 }
 
@@ -243,21 +362,29 @@ async function callAction(action, extra, said, input) {
   if (pending) return;
   const call = state.call;
   busy(true);
-  if (said) caption(said, "me");
+  let mine = null;
+  if (said) {
+    mine = caption("", "me");
+    mine.querySelector(".body").append(...said);
+  }
   try {
     const reply = await post("/local/call", { action, call: call.id, phone: call.phone, ...extra });
-    let first = null;
+    const taken = reply.taken;
+    const bubbles = [];
     for (const say of reply.says) {
-      const bubble = caption(say.text, "line");
-      first = first || bubble;
+      bubbles.push(caption(say.text, "line", say.locale));
       speak(say);
     }
+    const first = bubbles[0] || null;
+    markOutcome(bubbles, taken, $("captions"), "call");
     if (first) showFromTop($("captions-log"), first);
     call.id = reply.ended ? null : reply.call;
     call.listening = reply.listening;
     call.ended = reply.ended;
     if (reply.ended) caption(action === "hangup" ? "(You hung up.)" : "(The line hung up.)", "note");
-    if (reply.at) advance(call, reply.at, input || action);
+    const language = (taken && taken.lang) || (reply.at && reply.at.lang) || call.lang || lang();
+    if (mine) for (const words of mine.querySelectorAll(".said")) words.lang = language;
+    if (reply.at || taken) advance(call, reply.at, taken, input || action, input && input.startsWith("“") ? language : "en");
   } catch (error) {
     caption(`The page could not reach the line: ${error.message}`, "note");
   } finally {
@@ -276,7 +403,7 @@ function startCall() {
 }
 
 function press(key) {
-  callAction("press", { keys: key }, `You pressed ${key}`, `key ${key}`);
+  callAction("press", { keys: key }, [`You pressed ${key}`], `key ${key}`);
 }
 
 function say(event) {
@@ -285,8 +412,8 @@ function say(event) {
   if (!words.trim()) return;
   const confidence = Number($("say-confidence").value);
   $("say-words").value = "";
-  const heard = `“${words}” (confidence ${confidence.toFixed(2)})`;
-  callAction("say", { words, confidence }, `You said ${heard}`, `said ${heard}`);
+  const quoted = element("span", "said", `“${words}”`);
+  callAction("say", { words, confidence }, ["You said ", quoted, ` (confidence ${confidence.toFixed(2)})`], `“${words}”`);
 }
 
 // ---- modes and start -------------------------------------------------------------------------
@@ -304,7 +431,7 @@ async function start() {
   $("text-restart").addEventListener("click", restartText);
   $("call-start").addEventListener("click", startCall);
   $("call-hangup").addEventListener("click", () => callAction("hangup", {}, null));
-  $("call-silence").addEventListener("click", () => callAction("silence", {}, "(You say nothing.)", "silence"));
+  $("call-silence").addEventListener("click", () => callAction("silence", {}, ["(You say nothing.)"], "silence"));
   $("say-form").addEventListener("submit", say);
   $("say-confidence").addEventListener("input", (event) => {
     $("say-confidence-value").textContent = Number(event.target.value).toFixed(2);
