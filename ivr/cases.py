@@ -180,7 +180,10 @@ def walk(flow: Flow, case: Case, channel: Channel) -> Run:
 def _said(flow: Flow, channel: Channel, lang: str, answer: str) -> Input:
     if channel == "voice":
         return Input("keys", {"yes": "1", "no": "2", "unsure": "3"}[answer])
-    words = {"en": {"yes": "yes", "no": "no", "unsure": "not sure"}, "es": {"yes": "sí", "no": "no", "unsure": "no sé"}}
+    words = {
+        "en": {"yes": "yes", "no": "no", "unsure": "not sure"},
+        "es": {"yes": "sí", "no": "no", "unsure": "no sé"},
+    }
     return Input("text", words.get(lang, words["en"])[answer])
 
 
@@ -212,18 +215,38 @@ def print_results(results: Results, stream: TextIO) -> None:
         print(f"  {expected}: {results.at_least_as_urgent(expected):.0%} got it or more urgent", file=stream)
     routine = sorted(results.questions_when(["appointment"]))
     if routine:
-        print(f"  questions asked when an appointment was expected: median {routine[len(routine) // 2]}", file=stream)
+        print(
+            f"  questions asked when an appointment was expected: median {routine[len(routine) // 2]}",
+            file=stream,
+        )
     for r in results.runs:
         if r.verdict != "exact":
             print(
-                f"  {r.verdict}-triage: {r.case.id} [{r.channel}] expected {r.case.expect}, advised {r.advice}"
-                f" after {len(r.asked)} questions: {r.case.story}",
+                f"  {r.verdict}-triage: {r.case.id} [{r.channel}] expected {r.case.expect}, advised"
+                f" {r.advice} after {len(r.asked)} questions: {r.case.story}",
                 file=stream,
             )
 
 
+# The bar a flow must clear on its case bank (issue 23): no emergency advised anything less, at
+# least 80% of runs exact, and at least 80% of the runs of each lesser level given that level or a
+# more urgent one.
+MIN_EXACT = 0.8
+MIN_AT_LEAST_AS_URGENT = 0.8
+
+
+def clears_the_bar(results: Results) -> bool:
+    """Whether the results meet the bar above."""
+    return (
+        not results.under_triaged("emergency")
+        and results.share("exact") >= MIN_EXACT
+        and all(results.at_least_as_urgent(level) >= MIN_AT_LEAST_AS_URGENT for level in DISPOSITIONS)
+    )
+
+
 def run_cases(flow_file: Path, paths: Sequence[Path], *, stream: TextIO = sys.stdout) -> int:
-    """`ivr flows validate`: 0 when every case gets advice at least as urgent as expected."""
+    """`ivr flows validate`: 0 when the flow clears the bar on its cases, else 1 (each miss is
+    printed either way)."""
     flow = load_flow(flow_file).bind(emergency_number="911", booking_url=None)
     cases = [c for p in paths for c in read_cases(p)]
     problems = check_cases(flow, cases)
@@ -233,4 +256,11 @@ def run_cases(flow_file: Path, paths: Sequence[Path], *, stream: TextIO = sys.st
         return 2
     results = run(flow, cases)
     print_results(results, stream)
-    return 1 if any(r.verdict == "under" for r in results.runs) else 0
+    if not clears_the_bar(results):
+        print(
+            "below the bar: no emergency advised less, at least 80% exact, at least 80% of each level"
+            " given it or more urgent",
+            file=stream,
+        )
+        return 1
+    return 0

@@ -132,6 +132,7 @@ def check_flow(flow: Flow, file: str) -> list[Problem]:
         _reading_level,
         _parity,
         _emergency_wording,
+        _act_now_wording,
         _sms_limits,
         _voice_limits,
         _spoken_numbers,
@@ -294,7 +295,8 @@ def _safety_lists(flow: Flow, file: str) -> Iterator[Problem]:
                             node,
                             lang,
                             "safety-list",
-                            f"the list of signs ({channel}) leaves out {q.id}: no {', '.join(map(repr, missing))}",
+                            f"the list of signs ({channel}) leaves out {q.id}: "
+                            f"no {', '.join(map(repr, missing))}",
                         )
 
 
@@ -407,6 +409,30 @@ def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
                         f"first sentence ({channel}) must tell the person to call {{emergency}} now: "
                         f"{_first_sentence(parts[0])!r}",
                     )
+        for outcome in (o for o in flow.outcomes.values() if o.kind == "today"):
+            yield from _care_today(
+                file, outcome.id, outcome.wording.parts(lang, voice=False)[0], lang, "text"
+            )
+            yield from _care_today(
+                file, outcome.id, outcome.wording.parts(lang, voice=True)[0], lang, "voice"
+            )
+        intro = flow.texts["intro"]
+        for channel, voice in (("text", False), ("voice", True)):
+            sentences = SENTENCE_END.split(intro.text(lang, voice=voice))
+            if not any(_says_call_now(s, lang) for s in sentences):
+                yield Problem(
+                    file,
+                    "text.intro",
+                    lang,
+                    "intro-notice",
+                    f"the first message ({channel}) must say to call {{emergency}} now in an emergency",
+                )
+
+
+def _act_now_wording(flow: Flow, file: str) -> Iterator[Problem]:
+    """The emergency-department outcome opens by sending the person there now; the crisis outcome
+    opens with the crisis line, and says to call the emergency number now in danger."""
+    for lang in flow.languages:
         for outcome in (o for o in flow.outcomes.values() if o.kind == "er_now"):
             for channel, voice in (("text", False), ("voice", True)):
                 sentence = _first_sentence(outcome.wording.parts(lang, voice=voice)[0])
@@ -443,24 +469,6 @@ def _emergency_wording(flow: Flow, file: str) -> Iterator[Problem]:
                         "call-now",
                         f"must also say ({channel}) to call {{emergency}} now in danger",
                     )
-        for outcome in (o for o in flow.outcomes.values() if o.kind == "today"):
-            yield from _care_today(
-                file, outcome.id, outcome.wording.parts(lang, voice=False)[0], lang, "text"
-            )
-            yield from _care_today(
-                file, outcome.id, outcome.wording.parts(lang, voice=True)[0], lang, "voice"
-            )
-        intro = flow.texts["intro"]
-        for channel, voice in (("text", False), ("voice", True)):
-            sentences = SENTENCE_END.split(intro.text(lang, voice=voice))
-            if not any(_says_call_now(s, lang) for s in sentences):
-                yield Problem(
-                    file,
-                    "text.intro",
-                    lang,
-                    "intro-notice",
-                    f"the first message ({channel}) must say to call {{emergency}} now in an emergency",
-                )
 
 
 def _care_today(file: str, node: str, first_part: str, lang: str, channel: str) -> Iterator[Problem]:

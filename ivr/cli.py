@@ -201,6 +201,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     graph.set_defaults(run=_flows_graph)
 
+    _case_commands(flows)
+    _answer_commands(commands)
+    return parser
+
+
+def _case_commands(flows: Commands) -> None:
+    """`ivr flows twiml-bins` and `ivr flows validate`: a flow's safety net for Twilio to serve, and
+    a flow against its case bank."""
     bins = _command(
         flows,
         "twiml-bins",
@@ -226,9 +234,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--flow", type=Path, default=SHIPPED_FLOW, help="the flow file")
     validate.set_defaults(run=_flows_validate)
-
-    _answer_commands(commands)
-    return parser
 
 
 def _answer_commands(commands: Commands) -> None:

@@ -274,7 +274,9 @@ def migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class _Reader:
-    def __init__(self, data: Mapping[str, Any], source: str, original: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], source: str, original: Mapping[str, Any] | None = None
+    ) -> None:
         self.data = data
         self.source_data = data if original is None else original
         self.source = source

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import math
 import sys
 import zlib
@@ -51,7 +52,7 @@ def context_features(words: Sequence[str], topic: str | None) -> list[str]:
     """The features of a reply beyond its single words: word pairs, the length, and the topic
     crossed with each word and pair ("slowly" means no to one question and nothing to another)."""
     padded = [_START, *words, _END]
-    pairs = [f"b {a} {b}" for a, b in zip(padded, padded[1:], strict=False)]
+    pairs = [f"b {a} {b}" for a, b in itertools.pairwise(padded)]
     size = len(words)
     length = "n 1" if size <= 1 else "n 2" if size <= 3 else "n 4" if size <= 7 else "n 8"
     found = [*pairs, length]

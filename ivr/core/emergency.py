@@ -207,9 +207,7 @@ class EmergencyPhrases:
     def _historic(self, part: Sequence[str]) -> bool:
         """Whether a stretch of text holds words that place what it says in the past."""
         words = tuple(part)
-        return any(
-            words[i : i + len(marker)] == marker for marker in self.history for i in range(len(words))
-        )
+        return any(words[i : i + len(marker)] == marker for marker in self.history for i in range(len(words)))
 
     def _parts(self, clause: Sequence[str]) -> list[tuple[int, int]]:
         """Stretches of a clause between clause-break words ("but", "pero"), as index ranges."""

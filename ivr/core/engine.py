@@ -110,7 +110,7 @@ def step(
     if scan.stated is not None:
         kind = _kind_of(flow, scan.stated)
         if words is not None and kind not in ("crisis", "emergency") and session.node in flow.questions:
-            return _urgent(flow, session, said, words, scan, policy)
+            return _urgent(flow, session, said, words=words, scan=scan, policy=policy)
         if session.node in flow.questions:
             session = _noted(session, scan.stated, kind)
         return _alarm(flow, session, scan.stated)
@@ -243,13 +243,14 @@ OWN_SIGN_NO = 0.8
 
 
 def _urgent(
-    flow: Flow, session: Session, said: Input, words: Said, scan: Scan, policy: Policy
+    flow: Flow, session: Session, said: Input, *, words: Said, scan: Scan, policy: Policy
 ) -> tuple[Session, Output]:
     """Words of a sign for the emergency department (not 911). The reply is read as an answer too:
     at the sign's own question the answer model reads it in context, and only a confident no
     overrules the words; at another question, an answer that calls for more (an emergency, a yes
     or doubt about a red flag) wins over the emergency department."""
-    assert scan.stated is not None
+    if scan.stated is None:
+        raise ValueError("no urgent sign in this reply")
     question = flow.questions[session.node]
     reading = _read(flow, session, said, words, Scan(None, scan.denied, scan.cleared, scan.masked))
     if scan.stated.question == session.node:

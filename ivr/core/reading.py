@@ -43,6 +43,7 @@ def model_words(said: Said, masked: frozenset[tuple[int, int]]) -> tuple[str, ..
                 found.append(SIGN)
     return tuple(found)
 
+
 _BY_LABEL = {
     "yes": Answer.YES,
     "no": Answer.NO,

@@ -25,12 +25,7 @@ _KEYS_ONLY, _HANDOFF, _OFFERS, _SIMPLE = 1, 4, 8, 16
 def encode(recorded: Recorded) -> bytes:
     """A short JSON array: one is kept per text for a while, so its size is memory per conversation."""
     o = recorded.output
-    flags = (
-        (_KEYS_ONLY * o.keys_only)
-        | (_HANDOFF * o.handoff)
-        | (_OFFERS * o.offers)
-        | (_SIMPLE * o.simple)
-    )
+    flags = (_KEYS_ONLY * o.keys_only) | (_HANDOFF * o.handoff) | (_OFFERS * o.offers) | (_SIMPLE * o.simple)
     data = [recorded.digest, o.lang, list(o.notices), o.ask or "", o.outcome or "", flags]
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from redis.exceptions import AuthenticationError, InvalidResponse, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ivr.store.lean import NOT_REDIS
+# What valkey-glide says when the peer answered the handshake with something that is not Redis
+# and closed: the probe below tells that from a Redis that dropped the connection.
+_DRIVER_ENDED = "connection driver unexpectedly terminated"
+PROBE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,8 @@ def redis_failure(exc: BaseException, url: str) -> Failure | None:
         return Failure(
             f"{at} needs a password and REDIS_URL has none", "add it (redis://:PASSWORD@host:port/0)"
         )
-    if NOT_REDIS in text or "Protocol error" in text or any(isinstance(e, InvalidResponse) for e in chain):
+    ended = _DRIVER_ENDED in text and speaks_other_than_redis(url)
+    if ended or "Protocol error" in text or any(isinstance(e, InvalidResponse) for e in chain):
         return Failure(
             f"something answers at {at.removeprefix('Redis at ')}, but it is not Redis",
             "point REDIS_URL at Redis's port (6379 unless it was changed)",
@@ -71,6 +76,24 @@ def redis_failure(exc: BaseException, url: str) -> Failure | None:
             f"{at} does not answer", "start Redis (redis-server) or point REDIS_URL at where it runs"
         )
     return None
+
+
+def speaks_other_than_redis(url: str) -> bool:
+    """Whether what listens at a redis:// URL's host and port answers a PING with something no
+    Redis would say (a web server's "HTTP/1.1 400"): one PING on a plain socket, for a diagnosis
+    only, never for serving."""
+    split = urlsplit(url)
+    if split.scheme not in ("redis", "rediss") or "," in split.netloc:
+        return False
+    try:
+        port = split.port or 6379
+        with socket.create_connection((split.hostname or "127.0.0.1", port), timeout=PROBE_SECONDS) as sock:
+            sock.sendall(b"PING\r\n")
+            first = sock.recv(64)
+    except (OSError, ValueError):
+        return False
+    # Every Redis reply opens with one of these type bytes (RESP2 and RESP3).
+    return bool(first) and first[:1] not in b"+-:$*%_,#!=(|~>"
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

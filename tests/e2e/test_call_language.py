@@ -1,23 +1,20 @@
 """Issue 16 through the webhooks: the first question within 10 seconds of speech, Spanish by a key at
-any question or by answering in Spanish, and calls stored at the old language menu still served."""
+any question or by answering in Spanish, and a call on the previous flow finished on it after a deploy."""
 
 from __future__ import annotations
 
-import re
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from ivr.channels import speech_time
-from ivr.core.engine import LANGUAGE_MENU
-from ivr.core.session import decode, encode
+from ivr.core.session import decode
 from ivr.store.keys import Keys
 from ivr.twilio_sim import TwilioSimulator, parse_twiml, said
 from tests.conftest import make_settings, serving
-from tests.support import OUR_NUMBER, SHIPPED, as_bytes, shipped_flow
+from tests.support import FIXTURES, OUR_NUMBER, SHIPPED, as_bytes, shipped_flow
 
 FLOW = shipped_flow()
 ORDER = FLOW.question_order()
@@ -207,49 +204,35 @@ async def test_a_replayed_prompt_offers_spanish_too(twilio: TwilioSimulator) -> 
     )
 
 
-def _old_flow(path: Path) -> None:
-    """The shipped flow as the previous version served it: a language menu, no language keys."""
-    text = SHIPPED.read_text(encoding="utf-8")
-    start = text.index("[call_languages.es]")
-    end = text.index("\n[", start)
-    menu = '[text.language_menu]\nen = "For English, press 1."\nes = "Para español, oprima 2."\n'
-    text = text[:start] + menu + text[end:]
-    path.write_text(re.sub(r'\nversion = "[^"]+"', '\nversion = "3.0.0"', text, count=1), encoding="utf-8")
-
-
-async def test_a_call_stored_at_the_old_language_menu_is_still_served_after_a_deploy(
+async def test_a_call_on_the_previous_flow_finishes_on_it_after_a_deploy(
     tmp_path: Path, redis: Redis
 ) -> None:
-    """A call that the previous version left at its language menu, on the previous flow: after the
-    deploy it hears that menu again on silence, and its 2 picks Spanish, never a no to a question."""
+    """A call the previous version (flow 3.1.0, written before the answer model) left mid-triage:
+    after the deploy it goes on with that flow's next question, read forward on load, and the
+    answer model of the flow served now reads its spoken replies; a new call is on the new flow."""
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
-    _old_flow(old / SHIPPED.name)
+    shutil.copy(FIXTURES / "muscle-weakness-3.1.0.toml", old / SHIPPED.name)
+    shutil.copytree(SHIPPED.parent / "answers", new / "answers")
     shutil.copy(SHIPPED, new / SHIPPED.name)
     async with serving(make_settings(flows_dir=old)) as before:
         call = before.call(caller=CALLER, to=OUR_NUMBER)
         await call.start()
+        second = await call.press("2")
     key = Keys("v", call.sid).session
     stored = decode(as_bytes(await redis.get(key)))
-    await redis.set(key, encode(replace(stored, node=LANGUAGE_MENU)), keepttl=True)
+    assert stored.node == "swallowing"
+    assert "choking on food, drinks or saliva" in second.says[0]
 
     async with serving(make_settings(flows_dir=new)) as after:
         call.twilio = after
-        menu = await call.silence()
-        assert menu.says == (
-            "I did not hear an answer.",
-            "No escuché una respuesta.",
-            "For English, press 1.",
-            "Para español, oprima 2.",
-        )
-        assert 'input="dtmf"' in menu.xml
-        spoken = await call.press("2")
-        assert spoken.says == (
-            f"{_question(ORDER[0], 'es')} {FLOW.texts['voice_answer_hint'].text('es', voice=True)}",
-        )
+        third = await call.say("nope, she eats fine", confidence=0.9)
+        assert third.says[0].startswith("Have you passed out or lost consciousness")
         session = decode(as_bytes(await redis.get(key)))
-        assert (session.lang, session.node, session.answers) == ("es", ORDER[0], ())
-        assert session.digest == stored.digest != FLOW.digest
+        assert (session.node, session.digest) == ("fainting", stored.digest)
+        assert session.digest != FLOW.digest
+        assert session.how[-1].startswith("m")  # read by the answer model
         fresh = await after.call(caller=CALLER, to=OUR_NUMBER).start()
-    assert fresh.says[1] == SPANISH.offer  # a new call is on the new flow
+    assert fresh.says[1] == SPANISH.offer
+    assert fresh.says[2].startswith(FLOW.questions[FLOW.start].wording.text("en", voice=True))

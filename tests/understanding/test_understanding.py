@@ -35,14 +35,18 @@ def test_the_held_out_sets_are_there_and_large() -> None:
     assert {"corpus-test.tsv", "dev.tsv", "blind.tsv"} <= names
     examples = [e for p in HELD_OUT for e in read_examples(p)]
     assert len(examples) >= 1000
-    assert {(e.lang, e.channel) for e in examples} == {("en", "sms"), ("en", "voice"), ("es", "sms"), ("es", "voice")}
+    assert {(e.lang, e.channel) for e in examples} == {
+        ("en", "sms"),
+        ("en", "voice"),
+        ("es", "sms"),
+        ("es", "voice"),
+    }
 
 
 def test_no_held_out_line_is_trained_on() -> None:
     """Not one reply of a held-out set is in the training data (same question, same text)."""
     trained = {
-        (e.topic, e.text.casefold()) for p in sorted(TRAINING_DATA.glob("*.tsv"))
-        for e in read_examples(p)
+        (e.topic, e.text.casefold()) for p in sorted(TRAINING_DATA.glob("*.tsv")) for e in read_examples(p)
     }
     leaked = [e.where for p in HELD_OUT for e in read_examples(p) if (e.topic, e.text.casefold()) in trained]
     assert leaked == []
@@ -54,8 +58,15 @@ def test_replies_never_trained_on_are_handled_as_a_nurse_would(path: Path) -> No
     department or the crisis line taken as a no; every crisis to the crisis outcome; under 3% of
     plain noes asked again."""
     figures = evaluate(FLOW, read_examples(path))
-    misses = [f"{j.example.where} {j.example.label}: {j.example.text!r} -> {j.did}" for j in figures.judged if not j.handled]
-    print(f"\n{path.name}: {figures.handled}/{figures.total} ({figures.accuracy:.1%}); misses:\n" + "\n".join(misses))
+    misses = [
+        f"{j.example.where} {j.example.label}: {j.example.text!r} -> {j.did}"
+        for j in figures.judged
+        if not j.handled
+    ]
+    print(
+        f"\n{path.name}: {figures.handled}/{figures.total} ({figures.accuracy:.1%}); misses:\n"
+        + "\n".join(misses)
+    )
     assert [j.example.where for j in figures.alarms_taken_as_no] == []
     assert [j.example.where for j in figures.crisis_missed] == []
     assert figures.accuracy >= MIN_HANDLED

@@ -95,7 +95,10 @@ def _er_now(wording: list[str]) -> Mutation:
             "no": "visit",
             "named": {"en": ["q three"], "es": ["p tres"]},
         }
-        spanish = ["Vaya ahora a la sala de emergencias.", *(["Llame al {emergency} si hay alarma."] * (len(wording) - 1))]
+        spanish = [
+            "Vaya ahora a la sala de emergencias.",
+            *(["Llame al {emergency} si hay alarma."] * (len(wording) - 1)),
+        ]
         d["outcomes"]["ernow"] = {"kind": "er_now", "text": {"en": wording, "es": spanish}}
 
     return mutate
@@ -105,7 +108,10 @@ def _crisis(wording: list[str]) -> Mutation:
     """A crisis outcome worded as given (English)."""
 
     def mutate(d: dict[str, Any]) -> None:
-        spanish = ["Llame o escriba al {crisis}.", *(["Si corre peligro, llame al {emergency} ahora."] * (len(wording) - 1))]
+        spanish = [
+            "Llame o escriba al {crisis}.",
+            *(["Si corre peligro, llame al {emergency} ahora."] * (len(wording) - 1)),
+        ]
         d["outcomes"]["crisis"] = {"kind": "crisis", "text": {"en": wording, "es": spanish}}
 
     return mutate
@@ -115,6 +121,12 @@ def _phrases_nowhere(d: dict[str, Any]) -> None:
     """q2 stops being a red flag, its yes asks q1 again, and it has free-text phrases."""
     d["questions"]["q2"].update(red_flag=False, yes="q3", phrases={"en": ["q two"]})
     d["questions"]["q3"] = {"text": {"en": "Q3?", "es": "¿P3?"}, "yes": "q1", "no": "q1"}
+
+
+def _long_help(d: dict[str, Any]) -> None:
+    """A help text and a nurse offer so long that, with the question, they take three messages."""
+    d["text"]["help"].update(en="Call {emergency} now if urgent. " + "a" * 250)
+    d["text"]["nurse_offer"].update(en="Nurse: press 0. " + "b" * 280)
 
 
 def _doubt(wording: list[str]) -> Mutation:
@@ -183,16 +195,15 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "en",
     ),
     "a question needing three messages": (
-        lambda d: (
-            d["text"]["help"].update(en="Call {emergency} now if urgent. " + "a" * 250),
-            d["text"]["nurse_offer"].update(en="Nurse: press 0. " + "b" * 280),
-        ),
+        _long_help,
         "sms-messages",
         "text.help",
         "en",
     ),
     "a list of signs that leaves out a red flag": (
-        lambda d: d["outcomes"]["visit"]["text"].update(en=["See a provider.", "Tests.", "Call {emergency}."]),
+        lambda d: d["outcomes"]["visit"]["text"].update(
+            en=["See a provider.", "Tests.", "Call {emergency}."]
+        ),
         "safety-list",
         "outcomes.visit",
         "en",
@@ -227,7 +238,9 @@ CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "es",
     ),
     "a translation with a part left out": (
-        lambda d: d["outcomes"]["visit"]["text"].update(es=["Vea a un profesional.", "Red: llame al {emergency}."]),
+        lambda d: d["outcomes"]["visit"]["text"].update(
+            es=["Vea a un profesional.", "Red: llame al {emergency}."]
+        ),
         "parity",
         "outcomes.visit",
         "es",

@@ -157,7 +157,9 @@ def test_while_confirming_only_a_key_or_a_yes_counts() -> None:
     """Awaiting the keypad, another spoken no is a miss, a spoken yes is an emergency, a key decides."""
     session, _ = _walk(FLOW, [Input("speech", "no", 0.2)], "voice")
     again, output = engine.step(FLOW, session, Input("speech", "no", 0.99))
-    assert output == Output("en", notices=("not_understood",), ask=FLOW.start, keys_only=True, offers=True, simple=True)
+    assert output == Output(
+        "en", notices=("not_understood",), ask=FLOW.start, keys_only=True, offers=True, simple=True
+    )
     _, output = engine.step(FLOW, again, Input("speech", "yes", 0.2))
     assert output.outcome == "emergency"
     _, output = engine.step(FLOW, again, Input("keys", "1"))

@@ -105,7 +105,9 @@ def test_digest_ignores_layout_and_comments_but_not_content(tmp_path: Path) -> N
     same.write_text("# a new comment\n\n" + original)
     changed = tmp_path / "changed.toml"
     changed.write_text(
-        original.replace("Did the weakness come on suddenly, over minutes or hours?", "Did it begin suddenly?")
+        original.replace(
+            "Did the weakness come on suddenly, over minutes or hours?", "Did it begin suddenly?"
+        )
     )
     assert changed.read_text() != original
     shipped = load_flow(SHIPPED).digest

@@ -24,10 +24,8 @@ def test_reprompt_says_it_did_not_understand_and_repeats_the_question() -> None:
     answer: by number."""
     flow = tiny_flow()
     output = Output("en", notices=("not_understood",), ask="q2", simple=True)
-    assert (
-        sms.render(flow, output)
-        == f"{HEAD}<Response><Message>Unclear.\nQ2? Reply 1 for YES, 2 for NO, 3 if NOT SURE.</Message></Response>"
-    )
+    hint = "Reply 1 for YES, 2 for NO, 3 if NOT SURE."
+    assert sms.render(flow, output) == f"{HEAD}<Response><Message>Unclear.\nQ2? {hint}</Message></Response>"
 
 
 def test_emergency_outcome_is_one_message_starting_with_call_now() -> None:
@@ -44,7 +42,9 @@ def test_booking_link_goes_before_the_final_safety_net_only_when_configured() ->
     assert sms.messages(tiny_flow(booking_url="https://b.example"), output) == [
         "See a provider.\nExpect tests.\nBook: https://b.example\nNet: call 911 for red flags."
     ]
-    assert sms.messages(tiny_flow(), output) == ["See a provider.\nExpect tests.\nNet: call 911 for red flags."]
+    assert sms.messages(tiny_flow(), output) == [
+        "See a provider.\nExpect tests.\nNet: call 911 for red flags."
+    ]
 
 
 def test_pack_never_splits_a_part_and_fills_messages_in_order() -> None:

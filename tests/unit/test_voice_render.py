@@ -45,7 +45,11 @@ def test_a_re_prompt_in_the_first_language_offers_the_others_again() -> None:
     flow = tiny_flow()
     output = Output("en", notices=("no_input",), ask="q2", offers=True, simple=True)
     spoken = Spoken.parse(voice.render(flow, output, action_url=ACTION, style=STYLE))
-    assert spoken.says == ("Silence.", "Español: 9.", "Q2? Press 1 for yes, 2 for no, or 3 if you are not sure.")
+    assert spoken.says == (
+        "Silence.",
+        "Español: 9.",
+        "Q2? Press 1 for yes, 2 for no, or 3 if you are not sure.",
+    )
 
 
 def test_in_spanish_there_is_no_offer_of_a_language_without_a_key() -> None:
