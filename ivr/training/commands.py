@@ -17,11 +17,12 @@ from ivr.training.evaluate import Figures, evaluate
 SHOWN_MISSES = 40
 
 
-def train(flow_file: Path, data: Sequence[Path], out: Path | None, *, stream: TextIO = sys.stdout) -> int:
+def train(flow_file: Path, data: Sequence[Path], out: Path | None, *, stream: TextIO | None = None) -> int:
     """Fit the model on every example under `data`, write it where the flow names it (or `out`),
     then report how the line handles the held-out part of the data with it."""
     from ivr.training.train import fit, write  # noqa: PLC0415 - scikit-learn loads only to train
 
+    stream = stream or sys.stdout
     examples = read_all(data)
     flow = load_flow(flow_file, with_model=False)
     target = out or _model_path(flow_file, flow)
@@ -47,8 +48,9 @@ def train(flow_file: Path, data: Sequence[Path], out: Path | None, *, stream: Te
     return 0
 
 
-def evaluate_files(flow_file: Path, files: Sequence[Path], *, stream: TextIO = sys.stdout) -> int:
+def evaluate_files(flow_file: Path, files: Sequence[Path], *, stream: TextIO | None = None) -> int:
     """Report how the line, with its shipped model, handles the labelled replies in `files`."""
+    stream = stream or sys.stdout
     flow = load_flow(flow_file)
     for path in files:
         report(flow, read_all([path]), str(path), stream)
