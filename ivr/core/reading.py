@@ -140,7 +140,23 @@ class Reader:
             return Reading(Answer.NO, "rule")
         if denied_other and not denied and decided is Answer.NO:
             return Reading(Answer.UNCLEAR, "rule")
+        if decided is Answer.NO and self._contradicts(said):
+            return Reading(Answer.UNSURE, "rule")
         return Reading(decided, "model", probability)
+
+    def _contradicts(self, said: Said) -> bool:
+        """Whether a reply says yes and no at once: it opens with a no and ends by affirming the
+        question ("no it is", "No I do", "no, she does"), or is a few words holding both a yes and
+        a no ("yes no", "sí no"). That is doubt, which on a red flag is a reason to act."""
+        words = said.words
+        vocabulary = self.understanding.any_language
+        single = {p[0]: a for p, a in vocabulary.classes.items() if len(p) == 1}
+        if len(words) >= 3 and single.get(words[0]) is Answer.NO:
+            subject, verb = words[-2], words[-1]
+            if subject in vocabulary.subjects and verb in vocabulary.verbs:
+                return True
+        kinds = {single.get(w) for w in words}
+        return len(words) <= 4 and Answer.YES in kinds and Answer.NO in kinds
 
     def _denial_stands(self, decided: Answer, probability: float, scores: Scores) -> bool:
         """Whether a reply that negates the sign asked about ("she hasn't passed out") is a no
