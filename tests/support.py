@@ -62,3 +62,12 @@ def script(flow: Flow, yes_to: str | None) -> tuple[list[tuple[str, bool]], str]
         steps.append((node, yes))
         node = flow.questions[node].yes if yes else flow.questions[node].no
     return steps, node
+
+
+def safety_net_by_language(bodies: list[str]) -> tuple[str, str]:
+    """The first English and the first Spanish message of a texted safety net (each language's
+    parts packed into messages of its own), English first."""
+    english = next(i for i, b in enumerate(bodies) if b.startswith("Call "))
+    spanish = next(i for i, b in enumerate(bodies) if b.startswith("Llame "))
+    assert english < spanish, bodies
+    return bodies[english], bodies[spanish]

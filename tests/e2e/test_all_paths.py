@@ -49,17 +49,21 @@ CASES = [
 ]
 
 
-def test_the_paths_cover_every_red_flag_the_all_no_path_and_care_today() -> None:
-    """The enumeration reaches the emergency outcome from each red flag, the appointment by all noes,
-    and the get-seen-today outcome from the question that leads to it."""
+def test_the_paths_cover_every_red_flag_the_all_no_path_and_every_level() -> None:
+    """The enumeration reaches the emergency outcome from each red flag, the appointment by all noes
+    (long-standing weakness) and by all noes but the new-weakness gate, and the emergency department
+    and care today from the questions that lead there."""
     flow = FLOWS["muscle-weakness"]
     paths = dict(answer_paths(flow))
-    assert len(paths) == len(flow.questions) + 1
+    yes_endings = {path[-1][0] for path in paths if path[-1][1]}
+    assert yes_endings | {"recent", "fall"} == set(flow.questions)
     red_flags = {q.id for q in flow.questions.values() if q.red_flag}
-    assert {path[-1][0] for path, outcome in paths.items() if outcome == "emergency"} == red_flags
-    assert paths[tuple((q, False) for q in flow.question_order())] == "appointment"
+    assert red_flags <= {path[-1][0] for path, outcome in paths.items() if outcome == "emergency"}
+    no_path = tuple((q, False) for q in flow.question_order()[:12])
+    assert paths[no_path] == "appointment"
     assert {flow.outcomes[outcome].kind for outcome in paths.values()} == {
         "emergency",
+        "er_now",
         "today",
         "appointment",
     }
@@ -74,8 +78,8 @@ async def test_every_path(
     twilio: TwilioSimulator, flow_id: str, path: Path_, outcome: str, channel: str, lang: str
 ) -> None:
     """Each question is asked once in order; a red-flag yes is answered by the emergency outcome in the
-    very next reply, another yes by the outcome it leads to (get seen today); the all-no path ends
-    with the appointment outcome; nothing more is asked."""
+    very next reply, another yes by the outcome it leads to (the emergency department, care today);
+    the all-no path ends with the appointment outcome; nothing more is asked."""
     flow = FLOWS[flow_id]
     asked = 0
     if channel == "sms":
@@ -100,9 +104,8 @@ async def test_every_path(
         assert spoken.hangup
     assert asked == len(path) <= len(flow.questions)
     last, said_yes = path[-1]
-    if said_yes:
-        assert outcome == flow.questions[last].yes
-        kind = flow.outcomes[outcome].kind
-        assert kind == ("emergency" if flow.questions[last].red_flag else "today")
-    else:
+    assert outcome == (flow.questions[last].yes if said_yes else flow.questions[last].no)
+    if flow.questions[last].red_flag and said_yes:
+        assert flow.outcomes[outcome].kind == "emergency"
+    if not any(yes for _, yes in path):
         assert flow.outcomes[outcome].kind == "appointment"

@@ -7,10 +7,11 @@ import pytest
 
 from ivr.core.flow import Flow
 from ivr.twilio_sim import Call, TwilioSimulator
-from tests.support import OUR_NUMBER, shipped_flow
+from tests.support import OUR_NUMBER, red_flags, script, shipped_flow
 
 FLOW = shipped_flow()
-ORDER = FLOW.question_order()
+ORDER = [q for q, _ in script(FLOW, None)[0]]  # the questions met answering no to each
+RED_FLAGS = red_flags(FLOW)
 PERSON = "+15550120000"
 
 # What people say, per language: an everyday no, a partial yes, doubt, and something that is not an answer.
@@ -61,7 +62,8 @@ CHANNELS = [(channel, lang) for channel in ("sms", "voice") for lang in ("en", "
 async def test_an_everyday_no_to_every_question_ends_with_the_appointment_never_a_false_alarm(
     twilio: TwilioSimulator, channel: str, lang: str
 ) -> None:
-    """ "not really" / "para nada" to every question walks each one in order to the appointment advice."""
+    """ "not really" / "para nada" to every question walks each one in order to the appointment
+    advice (for long-standing weakness: the no to the gate ends it)."""
     person = Person(twilio, channel, lang)
     reply = await person.begin()
     for question in ORDER:
@@ -71,7 +73,7 @@ async def test_an_everyday_no_to_every_question_ends_with_the_appointment_never_
 
 
 @pytest.mark.parametrize(("channel", "lang"), CHANNELS)
-@pytest.mark.parametrize("at", [0, 4, len(ORDER) - 2])
+@pytest.mark.parametrize("at", [0, 4, len(RED_FLAGS) - 1])
 async def test_a_partial_yes_to_a_red_flag_gets_the_emergency_outcome_next(
     twilio: TwilioSimulator, channel: str, lang: str, at: int
 ) -> None:
@@ -107,12 +109,13 @@ async def test_doubt_about_a_red_flag_is_a_reason_to_act(
 async def test_what_is_not_an_answer_is_asked_again_once_saying_how_then_the_safety_outcome(
     twilio: TwilioSimulator, channel: str, lang: str
 ) -> None:
-    """A reply that answers nothing: asked again with how to answer; on a call twice, by text once;
-    then the safety outcome (911 and the red flags first)."""
+    """A reply that answers nothing: asked again with the simplest way to answer (numbers by text,
+    keys on a call); on a call twice, by text once; then the safety outcome (911 and the red flags
+    first)."""
     person = Person(twilio, channel, lang)
     await person.begin()
     retries = FLOW.limits.sms_retries if channel == "sms" else FLOW.limits.voice_retries
-    hint = FLOW.texts["sms_answer_hint" if channel == "sms" else "voice_answer_hint"].text(
+    hint = FLOW.texts["sms_answer_hint_simple" if channel == "sms" else "voice_answer_hint_simple"].text(
         lang, voice=channel == "voice"
     )
     for _ in range(retries):

@@ -15,8 +15,9 @@ from ivr.security import SIGNATURE_HEADER, SignatureChecker
 from ivr.twilio_sim import FORM_HEADERS, Spoken, TwilioSimulator, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings, serving_app
-from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, safety_net_by_language
 
+SAFETY_NET = "Call 911 now for any of these: trouble breathing"
 SMS = {"MessageSid": "SM" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "Body": "hi"}
 CALL = {"CallSid": "CA" + "1" * 32, "From": "+15557654321", "To": OUR_NUMBER, "CallStatus": "ringing"}
 
@@ -67,11 +68,13 @@ async def test_missing_or_malformed_fields_get_the_safety_net_not_a_4xx(
     response = await twilio.post(path, params)
     assert response.status_code == 200
     if answer == "sms":
-        english, spanish = messages_of(response.text)
-        assert english.startswith("Call 911 now if you have trouble breathing")
+        english, spanish = safety_net_by_language(messages_of(response.text))
+        assert english.startswith("Call 911 now for any of these: trouble breathing")
         assert spanish.startswith("Llame al 911 ahora")
     elif answer == "voice":
-        assert Spoken.parse(response.text).says[0].startswith("Call 911 now if you have trouble breathing")
+        assert (
+            Spoken.parse(response.text).says[0].startswith("Call 911 now for any of these: trouble breathing")
+        )
         assert response.text.endswith("<Hangup /></Response>")
     else:
         assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -117,12 +120,12 @@ async def test_fallbacks_answer_with_the_safety_net_without_redis_or_a_signature
         response = answers[0]
         assert response.status_code == 200
         if channel == "sms":
-            english, spanish = messages_of(response.text)
-            assert english.startswith("Call 911 now if you have trouble breathing")
+            english, spanish = safety_net_by_language(messages_of(response.text))
+            assert english.startswith("Call 911 now for any of these: trouble breathing")
             assert spanish.startswith("Llame al 911 ahora")
         else:
             says = Spoken.parse(response.text).says
-            assert says[0].startswith("Call 911 now if you have trouble breathing")
+            assert says[0].startswith("Call 911 now for any of these: trouble breathing")
             assert says[1].startswith("Llame al 911 ahora")
             assert response.text.endswith("<Hangup /></Response>")
         assert all(a.status_code == 200 for a in answers)
@@ -147,7 +150,7 @@ async def test_a_text_to_a_number_not_served_gets_the_safety_net(redis: Redis) -
     app = create_app(make_settings(twilio_numbers=OUR_NUMBER))
     async with serving_app(app) as twilio:
         [other] = (await twilio.text("hi", sender="+15550700000", to="+15550999999"))[:1]
-        assert other.startswith("Call 911 now if you have trouble breathing")
+        assert other.startswith("Call 911 now for any of these: trouble breathing")
         spoken = await twilio.call(caller="+15550700000", to="+15550999999").start()
         assert spoken.hangup
         [ours, *_] = await twilio.text("hi", sender="+15550700000", to=OUR_NUMBER)

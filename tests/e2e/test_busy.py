@@ -58,7 +58,7 @@ async def test_a_late_text_gets_the_safety_net_and_the_next_one_carries_on(
         late = await twilio.text("no", sender=sender, to=OUR_NUMBER)
     release.set()
     await asyncio.gather(*holders)
-    assert late[0].startswith("Call 911 now if you have trouble breathing")
+    assert late[0].startswith("Call 911 now for any of these: trouble breathing")
     assert [r.__dict__.get("reason") for r in caplog.records if r.getMessage().startswith("webhook")] == [
         "busy"
     ]
@@ -80,6 +80,6 @@ async def test_a_late_key_press_on_a_call_leaves_the_call_on_its_question(
     late = await call.press("2", prompt=asked)
     release.set()
     await asyncio.gather(*holders)
-    assert late.says[0].startswith("Call 911 now if you have trouble breathing")
+    assert late.says[0].startswith("Call 911 now for any of these: trouble breathing")
     again = await call.press("2", prompt=asked)
     assert again.says[0].startswith(FLOW.questions[ORDER[1]].wording.text("en", voice=True))

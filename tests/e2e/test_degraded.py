@@ -13,7 +13,7 @@ from ivr.store.sessions import SessionStore
 from ivr.twilio_sim import Spoken, TwilioSimulator, in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
-from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, safety_net_by_language
 
 NOWHERE = "redis://127.0.0.1:1/0"  # port 1: nothing listens, connections are refused at once
 
@@ -35,9 +35,11 @@ async def test_sms_gets_the_safety_net(broken: tuple[TwilioSimulator, httpx.Asyn
     )
     assert time.monotonic() - began < 2
     assert response.status_code == 200
-    english, spanish = messages_of(response.text)
-    assert english.startswith("Call 911 now if you have trouble breathing")
-    assert "try again later" in english
+    bodies = messages_of(response.text)
+    english, spanish = safety_net_by_language(bodies)
+    assert english.startswith("Call 911 now for any of these: trouble breathing")
+    assert "emergency room" in "\n".join(bodies)
+    assert "try again later" in "\n".join(bodies)
     assert spanish.startswith("Llame al 911 ahora")
 
 

@@ -19,8 +19,9 @@ from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, SHIPPED
 
 SENDER = "+15550007777"
-OLD_ONSET = "Did the weakness begin suddenly, over minutes or hours?"
-NEW_ONSET = "Did the weakness start within the last few days?"
+OLD_ONSET = "Did the weakness come on suddenly, over minutes or hours?"
+NEW_ONSET = "Did the weakness come on all at once, in minutes or hours?"
+OLD_WORSE = "Has the weakness got worse or spread in the last few days?"
 
 
 @pytest.fixture
@@ -28,16 +29,18 @@ def flows_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "flows"
     directory.mkdir()
     shutil.copy(SHIPPED, directory / SHIPPED.name)
+    shutil.copytree(SHIPPED.parent / "answers", directory / "answers")  # the answer model it names
     return directory
 
 
 def edit_flow(path: Path) -> None:
-    """A clinical edit: the spreading question is removed and the onset question reworded."""
+    """A clinical edit: the worse question is removed and the onset question reworded."""
     text = path.read_text(encoding="utf-8")
-    text = text.replace('version = "3.1.0"', 'version = "3.2.0"')
-    text = text.replace('yes = "emergency"\nno = "spreading"', 'yes = "emergency"\nno = "onset"')
-    start = text.index("[questions.spreading]")
-    text = text[:start] + text[text.index("[questions.onset]") :]
+    text = text.replace('version = "4.0.0"', 'version = "4.1.0"')
+    text = text.replace('yes = "emergency"\nno = "worse"', 'yes = "emergency"\nno = "bladder"')
+    start = text.index("[questions.worse]")
+    text = text[:start] + text[text.index("[questions.bladder]") :]
+    assert OLD_ONSET in text
     text = text.replace(OLD_ONSET, NEW_ONSET)
     path.write_text(text, encoding="utf-8")
 
@@ -51,7 +54,7 @@ async def serving(flows: Path, redis: Redis) -> AsyncIterator[TwilioSimulator]:
 
 
 async def test_a_live_text_conversation_ends_as_the_old_flow_says(flows_dir: Path, redis: Redis) -> None:
-    """Two answers on version 3.1.0; the flow is edited and the server restarted; the conversation still
+    """Two answers on version 4.0.0; the flow is edited and the server restarted; the conversation still
     asks the removed question and the old wording, while a new conversation gets the new flow."""
     path = flows_dir / SHIPPED.name
     old = load_flow(path)
@@ -65,19 +68,21 @@ async def test_a_live_text_conversation_ends_as_the_old_flow_says(flows_dir: Pat
     assert load_flow(path).digest != old.digest
     async with serving(flows_dir, redis) as after:
         asked = []
-        for _ in range(8):  # fainting .. injury, then the removed spreading question, then onset
-            [reply] = await after.text("no", sender=SENDER, to=OUR_NUMBER)
-            asked.append(reply)
-        assert asked[6].startswith(old.questions["spreading"].wording.text("en", voice=False))
-        assert asked[7].startswith(OLD_ONSET)
-        await after.text("no", sender=SENDER, to=OUR_NUMBER)  # onset; urine is next
+        for _ in range(9):  # fainting .. eyelid: onset in its old words, and the removed worse question
+            replies = await after.text("no", sender=SENDER, to=OUR_NUMBER)
+            asked.append(replies[0])
+        assert asked[0].startswith(OLD_ONSET)
+        assert asked[5].startswith(OLD_WORSE)
+        assert asked[8].startswith(old.questions["recent"].wording.text("en", voice=False))
         final = await after.text("no", sender=SENDER, to=OUR_NUMBER)
-        assert final[0].startswith("Please make an appointment")
+        assert final[0].startswith("Make an appointment")
 
         await after.text("hi", sender="+15550008888", to=OUR_NUMBER)
-        for _ in range(9):  # breathing .. injury, then onset: spreading is gone
-            [reply] = await after.text("no", sender="+15550008888", to=OUR_NUMBER)
-        assert reply.startswith(NEW_ONSET)
+        replies = []
+        for _ in range(8):  # breathing .. vision: onset in its new words, then bladder: worse is gone
+            replies.append((await after.text("no", sender="+15550008888", to=OUR_NUMBER))[0])
+        assert replies[2].startswith(NEW_ONSET)
+        assert replies[7].startswith(old.questions["bladder"].wording.text("en", voice=False))
 
 
 async def test_a_live_call_ends_as_the_old_flow_says(flows_dir: Path, redis: Redis) -> None:
@@ -86,15 +91,15 @@ async def test_a_live_call_ends_as_the_old_flow_says(flows_dir: Path, redis: Red
     async with serving(flows_dir, redis) as before:
         call = before.call(caller=SENDER, to=OUR_NUMBER)
         await call.start()
-        for _ in range(8):  # breathing .. eyes; injury is asked next
+        for _ in range(7):  # breathing .. one side; vision is asked next
             await call.press("2")
     edit_flow(path)
     async with serving(flows_dir, redis) as after:
         call.twilio = after
         spoken = await call.press("2")
-        assert spoken.says[0].startswith("Is the weakness spreading")
+        assert spoken.says[0].startswith(OLD_WORSE)
         spoken = await call.press("2")
-        assert spoken.says[0].startswith(OLD_ONSET)
+        assert spoken.says[0].startswith("Have you lost control of your bladder")
 
 
 async def test_when_no_copy_of_the_old_flow_survives_the_conversation_starts_again(

@@ -87,7 +87,7 @@ async def test_kills_and_restarts_lose_no_recorded_answer(
             slowest = max(slowest, seconds)
             assert status == 200
             assert seconds < BUDGET
-            assert bodies[0].startswith("Call 911 now if you have trouble breathing")
+            assert bodies[0].startswith("Call 911 now for any of these: trouble breathing")
         assert (await twilio.client.get("/readyz")).status_code == 503
 
         server.start(appendonly=True)
@@ -114,7 +114,7 @@ async def test_a_call_during_an_outage_hears_the_safety_net_and_later_calls_work
     began = time.monotonic()
     spoken = await call.start()
     assert time.monotonic() - began < BUDGET
-    assert spoken.says[0].startswith("Call 911 now if you have trouble breathing")
+    assert spoken.says[0].startswith("Call 911 now for any of these: trouble breathing")
     assert spoken.hangup
     server.start(appendonly=True)
     await _wait_ready(twilio.client)
@@ -135,7 +135,7 @@ async def test_a_stalled_redis_still_gets_an_answer_within_the_budget(
     seconds, status, bodies = await _timed_text(twilio, "+15550300000", "no")
     assert status == 200
     assert seconds < BUDGET
-    assert bodies[0].startswith("Call 911 now if you have trouble breathing")
+    assert bodies[0].startswith("Call 911 now for any of these: trouble breathing")
     await asyncio.sleep(4.2)
     await asyncio.sleep(1.1)
     [reply] = await twilio.text("no", sender="+15550300000", to=OUR_NUMBER)

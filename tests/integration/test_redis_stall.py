@@ -24,7 +24,7 @@ from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
 FLOW = shipped_flow()
 ORDER = FLOW.question_order()
 QUESTIONS = [FLOW.questions[q].wording.text("en", voice=False) for q in ORDER]
-SAFETY_NET = "Call 911 now if you have trouble breathing"
+SAFETY_NET = "Call 911 now for any of these: trouble breathing"
 APPOINTMENT = "Please make an appointment"
 TEXTERS = 30
 
