@@ -35,7 +35,7 @@ async def test_a_call_opens_with_the_911_notice_then_the_first_question_with_the
     assert spoken.says == (
         "In an emergency, hang up and call 911 now. Calling for someone? Answer for them.",
         "Para español, oprima 9.",
-        f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure.",
+        f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Not sure? Press 3.",
     )
     assert spoken.gather_action is not None
     assert spoken.gather_action.startswith(f"{PUBLIC_BASE_URL}/voice/gather?t=")
@@ -82,7 +82,7 @@ async def test_silence_repeats_the_question_twice_then_gives_the_safety_outcome(
         assert spoken.says == (
             "I did not hear an answer.",
             "Para español, oprima 9.",
-            f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Or say not sure.",
+            f"{_question(ORDER[0])} Say yes or press 1. Say no or press 2. Not sure? Press 3.",
         )
     spoken = await call.silence()
     assert spoken.says[0].startswith("Call 911 now if you have any of these")
