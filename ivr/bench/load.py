@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
+from ivr.core.answers import ANSWER_KEYS
 from ivr.core.engine import Input
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
@@ -68,22 +68,20 @@ class Generator:
         )
         return head.encode() + body
 
-    def _plan(self) -> tuple[str, int | None, int | None]:
-        """A language, the red flag answered yes (None: all no), the step with an unclear reply."""
+    def _plan(self) -> tuple[str, str | None, int | None]:
+        """A language, the question answered yes (None: all no), the step with an unclear reply."""
         lang = self.random.choice(self.flow.languages)
-        questions = len(self.flow.questions)
-        flag = self.random.choice([*range(questions), None, None, None])
-        unclear = self.random.randrange(questions) if self.random.random() < self.unclear_rate else None
+        questions = self.flow.question_order()
+        flag = self.random.choice([*questions, None, None, None])
+        unclear = self.random.randrange(len(questions)) if self.random.random() < self.unclear_rate else None
         return lang, flag, unclear
 
-    def _answers(self, flag: int | None, unclear: int | None) -> Iterator[bool | None]:
-        """The yes/no answers in order (None: an unclear reply), up to the outcome."""
-        for index in range(len(self.flow.questions)):
-            if index == unclear:
-                yield None
-            yield index == flag
-            if index == flag:
-                return
+    def _answer(self, session: Session, flag: str | None, unclear: int | None, turn: int) -> bool | None:
+        """The answer to the question a conversation is at: yes to `flag`, else no; None (an
+        unclear reply, once) at step `unclear`."""
+        if turn == unclear:
+            return None
+        return session.node == flag
 
     def text(self, number: int) -> list[Step]:
         """A text conversation: its requests in order, each with the reply it must get."""
@@ -93,7 +91,10 @@ class Generator:
         opening = "hola" if lang == "es" else "hi"
         session, output = engine.start(self.flow, "sms", now=0, opening=Input("text", opening))
         steps = [self._sms_step(sender, opening, number, 0, self._sms_reply(output))]
-        for turn, answer in enumerate(self._answers(flag, unclear), start=1):
+        turn = 0
+        while output.outcome is None:
+            turn += 1
+            answer = self._answer(session, flag, unclear, turn - 1)
             session, output = engine.step(self.flow, session, Input("text", words[answer]))
             steps.append(self._sms_step(sender, words[answer], number, turn, self._sms_reply(output)))
         return steps
@@ -128,13 +129,19 @@ class Generator:
         }
         session, output = engine.start(self.flow, "voice", now=0)
         steps = [Step(self._request("/voice", params), self._voice_reply(call_sid, session, output))]
+        wrong = next(
+            k for k in "456789*" if self.flow.call_language_of_key(k) is None and k not in ANSWER_KEYS
+        )
         # A call starts in the flow's first language; a caller of another presses its key first.
-        presses = [self.flow.call_languages[lang].key] if lang != self.flow.default_language else []
-        wrong = next(k for k in "3456789*" if self.flow.call_language_of_key(k) is None)
-        presses += [
-            wrong if answer is None else ("1" if answer else "2") for answer in self._answers(flag, unclear)
-        ]
-        for keys in presses:
+        first = [self.flow.call_languages[lang].key] if lang != self.flow.default_language else []
+        turn = 0
+        while output.outcome is None:
+            if first:
+                keys = first.pop()
+            else:
+                answer = self._answer(session, flag, unclear, turn)
+                turn += 1
+                keys = wrong if answer is None else ("1" if answer else "2")
             path = f"/voice/gather?t={self.pseudonyms.step_token(call_sid, session.turns)}"
             session, output = engine.step(self.flow, session, Input("keys", keys))
             steps.append(
