@@ -18,7 +18,7 @@ import pytest
 
 from ivr.bench.harness import free_port
 from tests.redis_servers import RedisServer
-from tests.support import AUTH_TOKEN, HASH_KEY
+from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
 
 PASSWORD = "s3cret-for-tests"
 
@@ -121,7 +121,11 @@ def redis_cases(s: Setup) -> dict[str, Case]:
 
 def other_cases(s: Setup, tmp: Path) -> dict[str, Case]:
     loud = {"LOG_LEVEL": "LOUD"}
-    production = {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "IVR_HASH_KEY": HASH_KEY}
+    production = {
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "IVR_HASH_KEY": HASH_KEY,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
     missing = str(tmp / "no-such-folder" / "out.html")
     redis = {"REDIS_URL": s.down}
     return {

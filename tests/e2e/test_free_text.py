@@ -138,9 +138,10 @@ async def test_a_request_for_help_gets_the_help_text_911_first_then_the_question
     else:
         call = await _calling(twilio, lang, 1)
         said = list((await call.say(text, confidence=0.8)).says)
-    assert said[0] == help_text
+    # A text packs the help and the question into one message where they fit; a call says them apart.
+    assert said[0].split("\n")[0] == help_text
     assert "911" in said[0].split(".")[0]
-    assert said[-1].startswith(_question(ORDER[1], lang, voice=voice))
+    assert said[-1].split("\n")[-1].startswith(_question(ORDER[1], lang, voice=voice))
 
 
 async def test_help_as_a_first_text_starts_the_conversation_with_the_help_text(
@@ -149,7 +150,7 @@ async def test_help_as_a_first_text_starts_the_conversation_with_the_help_text(
     """ "ayúdame" as the very first text: the Spanish help text (911 first), then the first question."""
     replies = await twilio.text("ayúdame", sender=PERSON, to=OUR_NUMBER)
     assert replies[0].startswith("Si es una emergencia, llame al 911 ahora.")
-    assert replies[-1].startswith(_question(ORDER[0], "es", voice=False))
+    assert replies[-1].split("\n")[-1].startswith(_question(ORDER[0], "es", voice=False))
 
 
 TRUE_NEGATIVES = [
