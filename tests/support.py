@@ -71,3 +71,8 @@ def safety_net_by_language(bodies: list[str]) -> tuple[str, str]:
     spanish = next(i for i, b in enumerate(bodies) if b.startswith("Llame "))
     assert english < spanish, bodies
     return bodies[english], bodies[spanish]
+
+
+def no_path(flow: Flow) -> list[str]:
+    """The questions met answering no to each, from the start to the appointment."""
+    return [question for question, _ in script(flow, None)[0]]

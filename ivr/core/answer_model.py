@@ -123,6 +123,12 @@ class AnswerModel:
             self._words[word] = found
         return found
 
+    def knows_any(self, words: Sequence[str]) -> bool:
+        """Whether any of the words was seen in training (has a weight of its own): a reply of only
+        unknown words ("banana") is read from its letters alone, which says little."""
+        mask = self.mask
+        return any(_bucket(f"w {w}", mask) in self.weights for w in words)
+
     def score(self, words: Sequence[str], topic: str | None) -> Scores:
         """Class probabilities for a reply to a question on `topic` (None: no topic known)."""
         total = list(self.bias)

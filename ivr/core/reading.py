@@ -7,7 +7,8 @@ The layers, in order (ivr.core.engine acts on crisis and emergency phrases befor
    model hears a no or nothing it can place; doubt ("not sure if she passed out") stays doubt.
 3. A whole reply that is one of the flow's exact answers ("no", "nope", "sí", "slowly" to the onset
    question) is taken as it is.
-4. Everything else goes to the answer model. It may move a reply toward safety on its own (to yes,
+4. A reply of words the model never saw in training ("banana") is not an answer: asked again.
+5. Everything else goes to the answer model. It may move a reply toward safety on its own (to yes,
    not sure, an emergency, a crisis or another urgent sign), but a no stands only when the model is
    confident of it and the reply carries no emergency cue (a word the flow lists in `cues`, not
    negated, or the model's own weight on those classes); otherwise it is doubt, or not an answer.
@@ -134,7 +135,12 @@ class Reader:
             return Reading(Answer.UNCLEAR, "none")
         if exact is not None and not denied:
             return Reading(exact[0], "rule", lang=exact[1])
-        scores = self.model.score(model_words(said, masked), question)
+        read = model_words(said, masked)
+        if not self.model.knows_any(read):
+            # Nothing the model learned ("banana"): not an answer, asked again (a denial of the
+            # very sign asked about is still a no).
+            return Reading(Answer.NO if denied else Answer.UNCLEAR, "rule")
+        scores = self.model.score(read, question)
         decided, probability = self._decide(scores, said)
         if denied and self._denial_stands(decided, probability, scores):
             return Reading(Answer.NO, "rule")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from ivr.twilio_sim import Call, TwilioSimulator
-from tests.support import OUR_NUMBER, shipped_flow
+from tests.support import OUR_NUMBER, no_path, shipped_flow
 
 FLOW = shipped_flow()
-ORDER = FLOW.question_order()
+ORDER = no_path(FLOW)  # the questions met answering no to each
 LAST_RED_FLAG = [q for q in ORDER if FLOW.questions[q].red_flag][-1]
 PERSON = "+15550170000"
 

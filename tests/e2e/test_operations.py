@@ -19,7 +19,7 @@ from ivr.ops.logs import JsonFormatter
 from ivr.store.audit import STREAM, AuditLog, AuditRecord
 from ivr.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
-from tests.support import OUR_NUMBER, shipped_flow
+from tests.support import OUR_NUMBER, no_path, shipped_flow
 
 FLOW = shipped_flow()
 TEXTER = "+15550811111"
@@ -34,7 +34,7 @@ async def _one_of_each(twilio: TwilioSimulator) -> None:
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.press("9")
-    for _ in range(len(FLOW.questions)):
+    for _ in no_path(FLOW):
         await call.press("2")
     await call.hang_up("completed")
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
@@ -54,7 +54,7 @@ async def test_a_conversation_shows_in_metrics(twilio: TwilioSimulator) -> None:
     assert 'ivr_answers_total{answer="no",channel="sms",question="breathing"} 1.0' in metrics
     assert 'ivr_answers_total{answer="yes",channel="sms",question="swallowing"} 1.0' in metrics
     assert 'ivr_answers_total{answer="no",channel="voice",question="onset"} 1.0' in metrics
-    assert 'ivr_answers_total{answer="no",channel="voice",question="urine"} 1.0' in metrics
+    assert f'ivr_answers_total{{answer="no",channel="voice",question="{no_path(FLOW)[-1]}"}} 1.0' in metrics
     assert 'ivr_webhook_seconds_count{route="sms"} 3.0' in metrics
     assert 'ivr_webhook_seconds_bucket{le="0.1",route="voice_gather"}' in metrics
     assert "ivr_safety_net_answers_total" in metrics
@@ -75,7 +75,7 @@ async def test_each_finished_or_abandoned_triage_appends_one_audit_record(
     ]
     first = records[0]
     assert first.answers == "breathing=n,swallowing=y"
-    assert first.heard == "breathing=n,swallowing=y"
+    assert first.heard == "breathing=n:r,swallowing=y:r"  # each reply taken by rule: an exact answer
     assert (first.flow, first.version, first.digest) == (FLOW.id, FLOW.version, FLOW.digest)
     assert len(first.caller) == 22
     assert records[1].caller != first.caller
@@ -237,7 +237,9 @@ async def test_how_every_reply_was_taken_reaches_the_metrics_and_the_audit_recor
     twilio: TwilioSimulator, redis: Redis
 ) -> None:
     """Misses, faint noes, answers and doubt, in order, per question: counted by class (unsure among
-    them) and written to the audit record's `heard`, with no personal data."""
+    them) and written to the audit record's `heard` with how each was decided (k a key, r a rule,
+    m and a probability the answer model, - nothing said), with no personal data; the metrics count
+    the decisions by who made them."""
     call = twilio.call(caller=CALLER, to=OUR_NUMBER)
     await call.start()
     await call.silence()
@@ -248,10 +250,13 @@ async def test_how_every_reply_was_taken_reaches_the_metrics_and_the_audit_recor
     await twilio.text("what?", sender=TEXTER, to=OUR_NUMBER)
     await twilio.text("kinda", sender=TEXTER, to=OUR_NUMBER)
     records = await AuditLog(redis, 90).read()
-    assert [(r.channel, r.outcome, r.heard) for r in records] == [
-        ("voice", "unsure", "breathing=x,breathing=c,breathing=n,swallowing=u"),
-        ("sms", "emergency", "breathing=x,breathing=y"),
-    ]
+    assert [(r.channel, r.outcome) for r in records] == [("voice", "unsure"), ("sms", "emergency")]
+    voice_heard, text_heard = records[0].heard.split(","), records[1].heard.split(",")
+    assert voice_heard[:3] == ["breathing=x:-", "breathing=c:r", "breathing=n:k"]
+    assert voice_heard[3].startswith("swallowing=u:m")  # "I'm not sure.", read by the answer model
+    assert int(voice_heard[3].rsplit("m", 1)[1]) >= 50
+    assert text_heard[0].startswith("breathing=x:")
+    assert text_heard[1] == "breathing=y:r"  # "kinda" is one of the flow's exact answers
     assert records[0].answers == "breathing=n"
     metrics = (await twilio.client.get("/metrics")).text
     for answer, channel, question in (
@@ -265,3 +270,11 @@ async def test_how_every_reply_was_taken_reaches_the_metrics_and_the_audit_recor
         assert (
             f'ivr_answers_total{{answer="{answer}",channel="{channel}",question="{question}"}} 1.0' in metrics
         )
+    for decided_by, at_least in (("key", 1), ("rule", 2), ("model", 1)):
+        counts = [
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("ivr_answer_readings_total{") and f'decided_by="{decided_by}"' in line
+        ]
+        assert sum(counts) >= at_least, decided_by
+    assert "ivr_answer_model_probability_bucket" in metrics

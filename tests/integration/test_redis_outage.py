@@ -16,10 +16,10 @@ from ivr.twilio_sim import TwilioSimulator, in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer
-from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
+from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, no_path, shipped_flow
 
 FLOW = shipped_flow()
-ORDER = FLOW.question_order()
+ORDER = no_path(FLOW)  # the questions met answering no to each
 BUDGET = 2.0  # seconds Twilio callers may wait on us, at most
 CONVERSATIONS = 10
 KILLS = 3
