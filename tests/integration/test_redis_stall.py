@@ -25,7 +25,7 @@ FLOW = shipped_flow()
 ORDER = no_path(FLOW)  # the questions met answering no to each
 QUESTIONS = [FLOW.questions[q].wording.text("en", voice=False) for q in ORDER]
 SAFETY_NET = "Call 911 now for any of these: trouble breathing"
-APPOINTMENT = "Please make an appointment"
+APPOINTMENT = "Make an appointment"
 TEXTERS = 30
 
 
