@@ -85,11 +85,11 @@ def test_not_understood(laptop: Page) -> None:
 
 
 def test_emergency_words(laptop: Page) -> None:
-    """ "hi", "no", "I can't breathe": emergency words, not a yes to the second question."""
+    """ "hi", "no", "I can't breathe": emergency words at the second question, not a yes to it."""
     second = FLOW.questions[QUESTIONS[0]].no
     emergency = FLOW.outcome_of_kind("emergency").id
     text_all(laptop, ["hi", "no", "I can't breathe"])
-    assert path_steps(laptop)[-1] == f"“I can't breathe” → emergency words → {name(emergency)}"
+    assert path_steps(laptop)[-1] == f"{second}: “I can't breathe” → emergency words → {name(emergency)}"
     assert not [b for b in badges(laptop, second) if b.startswith("answered")]
     assert f"{second}: “I can't breathe”" not in laptop.locator("#path").inner_text()
     expect(current(laptop)).to_have_attribute("data-node", emergency)

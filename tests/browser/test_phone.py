@@ -11,10 +11,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from ivr.core.flow import Flow
 from tests.browser.conftest import axe_violations, screenshot
-from tests.support import shipped_flow
+from tests.support import shipped_flow, no_path
 
 FLOW: Flow = shipped_flow()
-QUESTIONS = FLOW.question_order()
+QUESTIONS = no_path(FLOW)  # the questions met answering no to each
 FIRST_TEXT = {"en": "hello, my arms feel weak", "es": "Hola, tengo debilidad en los brazos"}
 SPOKEN = {"en": ("yes", "no"), "es": ("sí", "no")}
 SERIOUS = ("serious", "critical")

@@ -20,6 +20,8 @@ const TAKEN = {
   unclear: "not understood",
   unconfirmed: "a faint no, to confirm by key",
   emergency_words: "emergency words",
+  urgent_words: "words of an urgent sign",
+  crisis_words: "words of a crisis",
   help: "asked for help",
   language: "switched language",
   nurse: "asked for a nurse",
