@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install serve test lint check flows-check clean chat call readme screenshot
+.PHONY: model cases install serve test lint check flows-check clean chat call readme screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,12 @@ screenshot: $(STAMP)
 	@scripts/ensure-chromium
 	scripts/with-redis $(BIN)/pytest -q tests/browser -k screenshot
 	cp test-results/browser/text-mode.png docs/simulator.png
+
+# Retrain the answer model from flows/answers/train (and print how it handles the held-out part);
+# then `make test` holds it to the bar on replies it never saw (tests/understanding).
+model: $(STAMP)
+	$(BIN)/ivr answers train
+
+# The flow against its case bank: advice given against advice expected, and each miss.
+cases: $(STAMP)
+	$(BIN)/ivr flows validate

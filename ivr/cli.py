@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -121,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--duration", type=float, default=10.0, help="seconds of load per measurement")
     bench.add_argument("--connections", type=positive, default=64, help="keep-alive connections of the load")
     bench.add_argument("--smoke", action="store_true", help="a few seconds: check the figures are produced")
+    bench.add_argument(
+        "--free-text",
+        action="store_true",
+        help="texters answer no in their own words, which the answer model reads (default: the word no)",
+    )
     bench.add_argument(
         "--out",
         type=Path,
@@ -444,6 +450,7 @@ def _bench(args: argparse.Namespace) -> int:
         out = args.out or RUNS / ("smoke.json" if args.smoke else "latest.json")
         _check_folder(out)
         plan = bench.SMOKE if args.smoke else bench.Plan(duration=args.duration, connections=args.connections)
+        plan = replace(plan, free_text=args.free_text)
         return bench.main(plan, out)
 
 

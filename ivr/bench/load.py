@@ -37,6 +37,14 @@ class Step:
     again: bytes = b""
 
 
+# Noes as people text them, for `free_text` (each reply the line must give is worked out by the
+# engine from the very text sent, whatever it makes of it).
+FREE_NOES = {
+    "en": ("no, just tired", "nope she didn't", "not that I've noticed", "no she's fine", "nah not really"),
+    "es": ("no, nada de eso", "no, está bien", "que yo sepa no", "para nada, gracias", "no, solo cansada"),
+}
+
+
 @dataclass
 class Generator:
     """Builds conversations the way Twilio would send them, and the replies the line must give."""
@@ -48,6 +56,9 @@ class Generator:
     seed: int = 7
     unclear_rate: float = 0.1  # share of conversations with one unclear reply (a re-prompt)
     style: VoiceStyle = field(default_factory=VoiceStyle)
+    # Texters answer no in their own words ("no, just tired"), which the answer model reads,
+    # rather than with the flow's exact answers ("no"), which a rule takes.
+    free_text: bool = False
 
     def __post_init__(self) -> None:
         self._sms: dict[engine.Output, bytes] = {}
@@ -88,6 +99,7 @@ class Generator:
         lang, flag, unclear = self._plan()
         sender = f"+1556{number:07d}"
         words = {True: "sí" if lang == "es" else "yes", False: "no", None: "hmm"}
+        noes = FREE_NOES[lang] if self.free_text else ("no",)
         opening = "hola" if lang == "es" else "hi"
         session, output = engine.start(self.flow, "sms", now=0, opening=Input("text", opening))
         steps = [self._sms_step(sender, opening, number, 0, self._sms_reply(output))]
@@ -95,8 +107,9 @@ class Generator:
         while output.outcome is None:
             turn += 1
             answer = self._answer(session, flag, unclear, turn - 1)
-            session, output = engine.step(self.flow, session, Input("text", words[answer]))
-            steps.append(self._sms_step(sender, words[answer], number, turn, self._sms_reply(output)))
+            said = noes[(number + turn) % len(noes)] if answer is False else words[answer]
+            session, output = engine.step(self.flow, session, Input("text", said))
+            steps.append(self._sms_step(sender, said, number, turn, self._sms_reply(output)))
         return steps
 
     def _sms_reply(self, output: engine.Output) -> bytes:

@@ -39,6 +39,7 @@ class Plan:
     populations: tuple[int, ...] = (1_000, 10_000, 100_000)
     workers: tuple[int, ...] = (1, 2)
     check: bool = True
+    free_text: bool = False  # texters answer no in their own words (see load.Generator.free_text)
 
 
 SMOKE = Plan(duration=1.5, connections=8, populations=(100, 1_000), workers=(1,))
@@ -301,7 +302,14 @@ class Bench:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         factory = "ivr.bench.bare:create_bare_app" if target == "bare" else "ivr.web.app:create_app"
-        generator = Generator(self.flow, base, AUTH_TOKEN, self.hash_key.encode(), seed=self.next_number)
+        generator = Generator(
+            self.flow,
+            base,
+            AUTH_TOKEN,
+            self.hash_key.encode(),
+            seed=self.next_number,
+            free_text=plan.free_text,
+        )
         measurements = []
         populated = 0
         with server(factory, port, workers, line_env(self.redis_url, self.hash_key, base)) as process:

@@ -114,6 +114,9 @@ class EmergencyPhrases:
     # to now ("today", "again"): see `scan`.
     history: tuple[tuple[str, ...], ...] = ()
     recent: frozenset[str] = frozenset()
+    _history: Mapping[str, tuple[tuple[str, ...], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     by_first_word: Mapping[str, tuple[tuple[Pattern, frozenset[str] | None], ...]] = field(
         default_factory=dict
     )
@@ -124,6 +127,10 @@ class EmergencyPhrases:
             for first in dict.fromkeys(alt[0] for alt in pattern.slots[0]):
                 index.setdefault(first, []).append((pattern, pattern.second_words))
         object.__setattr__(self, "by_first_word", {w: tuple(p) for w, p in index.items()})
+        history: dict[str, list[tuple[str, ...]]] = {}
+        for marker in self.history:
+            history.setdefault(marker[0], []).append(marker)
+        object.__setattr__(self, "_history", {w: tuple(m) for w, m in history.items()})
 
     @classmethod
     def merge(
@@ -166,48 +173,43 @@ class EmergencyPhrases:
         A phrase in a stretch of text that places it in the past ("his arm has been weak since his
         stroke years ago") is history, not a sign now, and counts as denied, unless the message
         also brings something back to now ("...and again today")."""
-        denied: set[str] = set()
-        cleared: set[tuple[int, int]] = set()
-        masked: set[tuple[int, int]] = set()
+        found = _Found()
         now = any(w in self.recent for w in said.words)
         for c, clause in enumerate(said.clauses):
             spans: list[tuple[int, int]] = []
             for part_start, part_end in self._parts(clause):
-                past = not now and self._historic(clause[part_start:part_end])
+                past: bool | None = False if now or not self.history else None  # worked out if needed
                 for start in range(part_start, part_end):
                     for pattern, second in self.by_first_word.get(clause[start], ()):
                         if second is not None and (start + 1 >= part_end or clause[start + 1] not in second):
                             continue
-                        found = _match(pattern.slots, clause, start, part_end, self.negations)
-                        if found is None:
+                        matching = _match(pattern.slots, clause, start, part_end, self.negations)
+                        if matching is None:
                             continue
-                        end, matched = found
+                        end, matched = matching
                         if any(a <= start and end <= b for a, b in spans):
                             continue  # inside a phrase already read as negated
-                        if past:
-                            spans.append((start, end))
-                            cleared.update((c, k) for k in range(start, end))
-                            masked.update((c, k) for k in matched)
-                            if pattern.question is not None:
-                                denied.add(pattern.question)
-                            continue
-                        if any(clause[k] in self.negations for k in matched):
-                            return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
-                        window = self._window(clause, c, part_start, start, lead)
-                        negation = next((k for k in window if clause[k] in self.negations), None)
-                        if negation is None:
-                            return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
-                        spans.append((negation, end))
-                        cleared.update((c, k) for k in range(negation, end))
-                        masked.update((c, k) for k in matched)
-                        if pattern.question is not None:
-                            denied.add(pattern.question)
-        return Scan(None, frozenset(denied), frozenset(cleared), frozenset(masked))
+                        if past is None:
+                            past = self._historic(clause[part_start:part_end])
+                        set_aside = start  # a sign in the past: the phrase alone
+                        if not past:
+                            window = self._window(clause, c, part_start, start, lead)
+                            negation = next((k for k in window if clause[k] in self.negations), None)
+                            if negation is None or any(clause[k] in self.negations for k in matched):
+                                return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
+                            set_aside = negation
+                        spans.append((set_aside, end))
+                        found.deny(pattern.question, c, range(set_aside, end), matched)
+        return found.scan()
 
     def _historic(self, part: Sequence[str]) -> bool:
         """Whether a stretch of text holds words that place what it says in the past."""
         words = tuple(part)
-        return any(words[i : i + len(marker)] == marker for marker in self.history for i in range(len(words)))
+        return any(
+            words[i : i + len(marker)] == marker
+            for i, w in enumerate(words)
+            for marker in self._history.get(w, ())
+        )
 
     def _parts(self, clause: Sequence[str]) -> list[tuple[int, int]]:
         """Stretches of a clause between clause-break words ("but", "pero"), as index ranges."""
@@ -232,6 +234,26 @@ class EmergencyPhrases:
         if reads_on:
             return range(begin, start)
         return range(max(begin, lead.end), start)
+
+
+@dataclass
+class _Found:
+    """What a scan has found denied or placed in the past so far."""
+
+    denied: set[str] = field(default_factory=set)
+    cleared: set[tuple[int, int]] = field(default_factory=set)
+    masked: set[tuple[int, int]] = field(default_factory=set)
+
+    def deny(self, question: str | None, clause: int, span: range, matched: Sequence[int]) -> None:
+        """A phrase not stated: its words and its negation set aside, its own words masked."""
+        self.cleared.update((clause, k) for k in span)
+        self.masked.update((clause, k) for k in matched)
+        if question is not None:
+            self.denied.add(question)
+
+    def scan(self) -> Scan:
+        """The scan of a text that states nothing."""
+        return Scan(None, frozenset(self.denied), frozenset(self.cleared), frozenset(self.masked))
 
 
 def _match(

@@ -116,7 +116,7 @@ def step(
         return _alarm(flow, session, scan.stated)
     if session.node not in flow.questions:
         return _end(flow, session, _safety(flow))
-    if words is not None and (wanted := flow.cues.requested(said.value, current=session.lang)):
+    if words is not None and (wanted := flow.cues.requested(words.words, current=session.lang)):
         session = replace(session, lang=wanted, misses=0, confirm=False)
         return session, Output(wanted, notices=("intro",), ask=session.node)
     if words is not None and (asked := flow.help_phrases.asked(words)) is not None:
@@ -186,8 +186,9 @@ def _answer(
         target = question.yes
     else:
         said_yes = answer is Answer.YES
-        session = _took(session, question.id, "y" if said_yes else "n", how, misses=0, confirm=False)
-        session = replace(session, answers=(*session.answers, (question.id, said_yes)))
+        session = _took(
+            session, question.id, "y" if said_yes else "n", how, misses=0, confirm=False, answered=said_yes
+        )
         target = question.yes if said_yes else question.no
     if target in flow.outcomes:
         return _end(flow, session, target)
@@ -202,14 +203,18 @@ def _took(
     *,
     misses: int | None = None,
     confirm: bool | None = None,
+    answered: bool | None = None,
 ) -> Session:
-    """The session with one more reply to `question` recorded as taken, and how (see Session.heard)."""
+    """The session with one more reply to `question` recorded as taken, and how (see Session.heard);
+    with `answered`, the question's answer too (yes or no), in the same copy."""
+    answers = session.answers if answered is None else (*session.answers, (question, answered))
     return replace(
         session,
         heard=(*session.heard, (question, taken)),
         how=(*session.how, how),
         misses=session.misses if misses is None else misses,
         confirm=session.confirm if confirm is None else confirm,
+        answers=answers,
     )
 
 

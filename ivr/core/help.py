@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ivr.core import carrier
 from ivr.core.words import Said, normal_words
@@ -15,12 +15,30 @@ CARRIER_HELP = frozenset(normal_words(w) for w in carrier.HELP)
 MAX_WORDS = 8
 
 
+# The languages a carrier help word belongs to: none of the flow's in particular.
+_CARRIER: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class HelpPhrases:
     """Help phrases per language (normalised), and the filler words that may come with them."""
 
     phrases: Mapping[tuple[str, ...], frozenset[str]]
     filler: frozenset[str]
+    # Every help phrase (the carrier's words too), by its first word, longest first.
+    _by_first: Mapping[str, tuple[tuple[tuple[str, ...], frozenset[str] | None], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[tuple[tuple[str, ...], frozenset[str] | None]]] = {}
+        for phrase, langs in self.phrases.items():
+            index.setdefault(phrase[0], []).append((phrase, langs))
+        for phrase in CARRIER_HELP:
+            if phrase:
+                index.setdefault(phrase[0], []).append((phrase, None))
+        ordered = {w: tuple(sorted(found, key=lambda item: -len(item[0]))) for w, found in index.items()}
+        object.__setattr__(self, "_by_first", ordered)
 
     @classmethod
     def merge(cls, by_language: Iterable[tuple[str, Iterable[str], Iterable[str]]]) -> HelpPhrases:
@@ -34,40 +52,25 @@ class HelpPhrases:
         return cls({p: frozenset(langs) for p, langs in phrases.items() if p}, frozenset(filler))
 
     def asked(self, said: Said) -> frozenset[str] | None:
-        """The languages of the help phrase a message is, or None when it is something else.
-        Empty for the carrier's words ("help"), which belong to no one language of the flow."""
+        """The languages of the help phrases a message is made of ("please help, I'm scared"), or
+        None when it holds anything else but filler. Empty for the carrier's words alone ("help"),
+        which belong to no one language of the flow."""
         words = said.words
         if not words or len(words) > MAX_WORDS:
             return None
         langs: set[str] = set()
-        rest = list(words)
-        # Longest first, so "no se que hacer" is taken whole before anything shorter in it.
-        for phrase, found in sorted(self.phrases.items(), key=lambda item: -len(item[0])):
-            rest, cut = _without(rest, phrase)
-            if cut:
-                langs |= found
-        if langs and all(w in self.filler for w in rest):
-            return frozenset(langs)
-        carrier_rest = list(words)
-        cut_any = False
-        for phrase in CARRIER_HELP:
-            carrier_rest, cut = _without(carrier_rest, phrase)
-            cut_any = cut_any or cut
-        if cut_any and all(w in self.filler for w in carrier_rest):
-            return frozenset()
-        return None
-
-
-def _without(words: list[str], phrase: tuple[str, ...]) -> tuple[list[str], bool]:
-    """`words` with every occurrence of `phrase` taken out, and whether there was one."""
-    out: list[str] = []
-    cut = False
-    i = 0
-    while i < len(words):
-        if tuple(words[i : i + len(phrase)]) == phrase:
-            i += len(phrase)
-            cut = True
-        else:
-            out.append(words[i])
-            i += 1
-    return out, cut
+        found = False
+        i = 0
+        while i < len(words):
+            # The longest phrase first, so "no se que hacer" is taken whole.
+            for phrase, of in self._by_first.get(words[i], ()):
+                if words[i : i + len(phrase)] == phrase:
+                    found = True
+                    langs |= of or _CARRIER
+                    i += len(phrase)
+                    break
+            else:
+                if words[i] not in self.filler:
+                    return None
+                i += 1
+        return frozenset(langs) if found else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ivr.core.words import normal_words, tokens
@@ -15,12 +15,14 @@ class LanguageCues:
     switch: Mapping[str, frozenset[str]]  # folded phrases, one word or several
     markers: Mapping[str, frozenset[str]]
 
-    def requested(self, text: str, *, current: str | None = None) -> str | None:
+    def requested(self, text: str | Sequence[str], *, current: str | None = None) -> str | None:
         """The language a message asks for by keyword or phrase, anywhere in it ("ESPAÑOL", "in
-        english"). The longest phrase found wins, so "no entiendo inglés" asks for Spanish although
-        "inglés" alone asks for English; between phrases as long, one that is not the `current`
-        language ("no speak english, spanish please" in an English conversation)."""
-        joined = f" {' '.join(normal_words(text))} "
+        english"), given as text or as its normalised words. The longest phrase found wins, so "no
+        entiendo inglés" asks for Spanish although "inglés" alone asks for English; between phrases
+        as long, one that is not the `current` language ("no speak english, spanish please" in an
+        English conversation)."""
+        words = normal_words(text) if isinstance(text, str) else text
+        joined = f" {' '.join(words)} "
         best: tuple[int, bool, str] | None = None
         for lang, phrases in self.switch.items():
             for phrase in phrases:

@@ -117,6 +117,28 @@ def run_make_test(command: str) -> None:
     assert "scripts/with-redis .venv/bin/pytest" in recipe
 
 
+def run_make_model(command: str) -> None:
+    """`make model`: its recipe retrains the answer model from flows/answers/train; the same command,
+    on the earlier corpus's training lines and written aside, fits, writes a model and reports the
+    held-out figures (the whole data takes minutes, which the suite does not spend)."""
+    recipe = shell(f"{command} -n")
+    assert ".venv/bin/ivr answers train" in recipe
+    folder = Path(os.environ.get("PYTEST_TMP_FOR_README", ""))
+    out = shell(
+        f".venv/bin/ivr answers train flows/answers/train/corpus.tsv --out {folder / 'model.json'}"
+    )
+    assert "wrote" in out
+    assert "handled as a nurse would" in out
+    assert (folder / "model.json").stat().st_size > 1000
+
+
+def run_make_cases(command: str) -> None:
+    """`make cases`: the case bank's matrix, and the flow clears the bar (exit status 0)."""
+    out = shell(command)
+    assert "expected \\ advised" in out
+    assert "exact" in out
+
+
 def run_chat(command: str) -> None:
     """`ivr chat`: a text, a reply with the 911 notice; a yes, the emergency outcome."""
     out = shell(command, stdin="hi\nyes\n")
@@ -195,6 +217,8 @@ RUNNERS: dict[str, Callable[[str], None]] = {
     "make serve": run_make_serve,
     "make serve PORT=8123": run_make_serve_on_a_port,
     "make test": run_make_test,
+    "make model": run_make_model,
+    "make cases": run_make_cases,
     ".venv/bin/ivr chat": run_chat,
     ".venv/bin/ivr call": run_call,
     "cp .env.example .env": run_cp_env,
