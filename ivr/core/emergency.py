@@ -110,6 +110,7 @@ class EmergencyPhrases:
     negations: frozenset[str]
     clause_breaks: frozenset[str]
     crisis: bool = False  # these are words of a crisis (suicide, self-harm), not of a medical emergency
+    reach: int = NEGATION_REACH  # how many words before a phrase a negation still cancels it
     # Words that place a sign in the past ("years ago", "hace años") and words that bring it back
     # to now ("today", "again"): see `scan`.
     history: tuple[tuple[str, ...], ...] = ()
@@ -140,6 +141,7 @@ class EmergencyPhrases:
         clause_breaks: Iterable[str],
         *,
         crisis: bool = False,
+        reach: int = NEGATION_REACH,
         history: Iterable[tuple[str, ...]] = (),
         recent: Iterable[str] = (),
     ) -> EmergencyPhrases:
@@ -159,6 +161,7 @@ class EmergencyPhrases:
             frozenset(negations),
             frozenset(clause_breaks),
             crisis,
+            reach,
             tuple(h for h in history if h),
             frozenset(recent),
         )
@@ -193,7 +196,7 @@ class EmergencyPhrases:
                             past = self._historic(clause[part_start:part_end])
                         set_aside = start  # a sign in the past: the phrase alone
                         if not past:
-                            window = self._window(clause, c, part_start, start, lead)
+                            window = self._window(clause, c, part_start, start, lead, self.reach)
                             negation = next((k for k in window if clause[k] in self.negations), None)
                             if negation is None or any(clause[k] in self.negations for k in matched):
                                 return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
@@ -225,9 +228,11 @@ class EmergencyPhrases:
         return parts
 
     @staticmethod
-    def _window(clause: Sequence[str], c: int, part_start: int, start: int, lead: Lead | None) -> range:
+    def _window(
+        clause: Sequence[str], c: int, part_start: int, start: int, lead: Lead | None, reach: int
+    ) -> range:
         """Where a negation of the phrase at `start` may stand."""
-        begin = max(part_start, start - NEGATION_REACH)
+        begin = max(part_start, start - reach)
         if c != 0 or lead is None or start < lead.end or part_start > lead.start:
             return range(begin, start)
         reads_on = lead.negative and (start == lead.end or clause[lead.end] not in lead.subjects)

@@ -17,6 +17,7 @@ from ivr.core.reading import Reader
 from ivr.core.words import fold, normal_words
 
 SPEC_VERSION = 1
+CRISIS_NEGATION_REACH = 2
 OutcomeKind = Literal["emergency", "er_now", "today", "appointment", "safety", "unsure", "crisis"]
 OUTCOME_KINDS: tuple[OutcomeKind, ...] = (
     "emergency",
@@ -405,6 +406,9 @@ def compose(
             # wake up"): it is not a break inside these phrases.
             clause_breaks - {w for _, _, text in crisis for w in normal_words(text.replace("|", " "))},
             crisis=True,
+            # Only a negation right before cancels words of a crisis ("I don't want to die"): one
+            # further back is about something else ("no quiero seguir así, mejor me muero").
+            reach=CRISIS_NEGATION_REACH,
         ),
         reader=Reader(
             understanding,
