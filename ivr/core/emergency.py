@@ -115,6 +115,8 @@ class EmergencyPhrases:
     # to now ("today", "again"): see `scan`.
     history: tuple[tuple[str, ...], ...] = ()
     recent: frozenset[str] = frozenset()
+    # Words that, right after a phrase, make it about a language, not a sign ("no habla inglés").
+    not_before: frozenset[str] = frozenset()
     _history: Mapping[str, tuple[tuple[str, ...], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -144,6 +146,7 @@ class EmergencyPhrases:
         reach: int = NEGATION_REACH,
         history: Iterable[tuple[str, ...]] = (),
         recent: Iterable[str] = (),
+        not_before: Iterable[str] = (),
     ) -> EmergencyPhrases:
         """From (language, question or None, phrase text); phrases must parse (the loader checks)."""
         found: dict[tuple[Slot, ...], Pattern] = {}
@@ -164,6 +167,7 @@ class EmergencyPhrases:
             reach,
             tuple(h for h in history if h),
             frozenset(recent),
+            frozenset(not_before),
         )
 
     def find(self, text: str) -> Match | None:
@@ -190,6 +194,8 @@ class EmergencyPhrases:
                         if matching is None:
                             continue
                         end, matched = matching
+                        if end < part_end and clause[end] in self.not_before:
+                            continue  # "no habla inglés": about a language, not a sign
                         if any(a <= start and end <= b for a, b in spans):
                             continue  # inside a phrase already read as negated
                         if past is None:

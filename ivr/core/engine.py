@@ -350,11 +350,12 @@ def _scan(flow: Flow, said: Said) -> Scan:
     urgent = flow.urgent_phrases.scan(said, lead)
     if urgent.stated is not None:
         return urgent
+    # Negated words of a crisis ("I don't want to die") are masked for the model too.
     return Scan(
         None,
         emergency.denied | urgent.denied,
         emergency.cleared | urgent.cleared,
-        emergency.masked | urgent.masked,
+        emergency.masked | urgent.masked | crisis.masked,
     )
 
 

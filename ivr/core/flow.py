@@ -369,6 +369,8 @@ def compose(
     crisis = [(lang, None, text) for lang, w in words.items() for text in w.crisis]
     history = [p for w in words.values() for p in _phrases(w.history)]
     recent = [r for w in words.values() for r in _single_words(w.recent)]
+    # The languages' own one-word keywords ("inglés", "spanish"): after them a phrase is about language.
+    language_words = [t[0] for w in words.values() for t in _phrases(w.switch) if len(t) == 1]
     understanding = Understanding.of(
         {lang: w.vocabulary() for lang, w in words.items()},
         {q.id: {lang: w.vocabulary() for lang, w in q.words.items()} for q in questions.values()},
@@ -389,10 +391,10 @@ def compose(
         source=source,
         understanding=understanding,
         emergency_phrases=EmergencyPhrases.merge(
-            emergency, negations, clause_breaks, history=history, recent=recent
+            emergency, negations, clause_breaks, history=history, recent=recent, not_before=language_words
         ),
         urgent_phrases=EmergencyPhrases.merge(
-            urgent_signs, negations, clause_breaks, history=history, recent=recent
+            urgent_signs, negations, clause_breaks, history=history, recent=recent, not_before=language_words
         ),
         help_phrases=HelpPhrases.merge((lang, w.help, _single_words(w.filler)) for lang, w in words.items()),
         cues=LanguageCues(

@@ -66,7 +66,7 @@ class Thresholds:
     cue: float = 0.12  # emergency, crisis and urgent probability above which a no is not believed
     emergency: float = 0.5  # emergency probability that is enough on its own
     crisis: float = 0.75  # crisis probability that is enough on its own: it stops the triage
-    denied_alarm: float = 0.95  # what it takes to hear an emergency in a reply denying the sign asked
+    help: float = 0.5  # a request for help, below which the likeliest answer is taken instead
     denied_no: float = 0.25  # with doubt the likelier class, the weight on no that still makes a denial a no
 
 
@@ -156,7 +156,10 @@ class Reader:
         a no ("yes no", "sí no"). That is doubt, which on a red flag is a reason to act."""
         words = said.words
         vocabulary = self.understanding.any_language
-        single = {p[0]: a for p, a in vocabulary.classes.items() if len(p) == 1}
+        # Whole words only: a letter ("s", the Spanish yes, or "vision's") or an emoji is too little.
+        single = {
+            p[0]: a for p, a in vocabulary.classes.items() if len(p) == 1 and len(p[0]) > 1 and p[0].isalpha()
+        }
         if len(words) >= 3 and single.get(words[0]) is Answer.NO:
             subject, verb = words[-2], words[-1]
             if subject in vocabulary.subjects and verb in vocabulary.verbs:
@@ -167,14 +170,13 @@ class Reader:
     def _denial_stands(self, decided: Answer, probability: float, scores: Scores) -> bool:
         """Whether a reply that negates the sign asked about ("she hasn't passed out") is a no
         despite what the model chose: yes when the model hears no answer or a no, a weak alarm, or
-        doubt with real weight on no ("never fainted"); not when it hears a yes or plain doubt
-        ("not sure if she passed out")."""
-        t = self.thresholds
+        doubt with real weight on no ("never fainted"); not when it hears a yes, plain doubt ("not
+        sure if she passed out") or an alarm."""
+        # An alarm the model hears is not overruled: the denied phrase's words are masked, so what
+        # it hears is in the rest ("no trouble swallowing, but her eyelid is hanging down").
         if decided in (Answer.NO, Answer.UNCLEAR):
             return True
-        if decided in (Answer.EMERGENCY, Answer.URGENT):
-            return probability < t.denied_alarm
-        return decided is Answer.UNSURE and scores["no"] >= t.denied_no
+        return decided is Answer.UNSURE and scores["no"] >= self.thresholds.denied_no
 
     def _decide(self, scores: Scores, said: Said) -> tuple[Answer, float]:
         t = self.thresholds
@@ -185,6 +187,8 @@ class Reader:
         # A crisis is the model's word only above its threshold (it stops the triage): below it,
         # the likeliest of the other classes.
         best = max((c for c in _BY_LABEL if c != "crisis"), key=scores.__getitem__)
+        if best == "help" and scores["help"] < t.help:
+            best = max((c for c in _BY_LABEL if c not in ("crisis", "help")), key=scores.__getitem__)
         answer = _BY_LABEL[best]
         if answer is not Answer.NO:
             return answer, scores[best]
