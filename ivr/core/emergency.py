@@ -181,7 +181,12 @@ class EmergencyPhrases:
         stroke years ago") is history, not a sign now, and counts as denied, unless the message
         also brings something back to now ("...and again today")."""
         found = _Found()
-        now = any(w in self.recent for w in said.words)
+        words = said.words
+        # A word that brings a sign back to now counts unless negated ("nothing new since").
+        now = any(
+            w in self.recent and not any(v in self.negations for v in words[max(0, i - 2) : i])
+            for i, w in enumerate(words)
+        )
         for c, clause in enumerate(said.clauses):
             spans: list[tuple[int, int]] = []
             for part_start, part_end in self._parts(clause):

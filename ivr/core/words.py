@@ -10,7 +10,9 @@ from dataclasses import dataclass
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Punctuation that ends a clause, and dashes (hyphen, en, em) with spaces around them.
 _CLAUSE_PUNCTUATION = re.compile("[.,;:!?\u00bf\u00a1()\\[\\]\n\r\t]+|\\s[-\u2013\u2014]+\\s")
-_REPEAT = re.compile(r"([a-z])\1+")
+# Three or more of one letter: an elongation ("yesss", "nooo"). Two are left alone: they spell
+# words ("feel" and "fell", "see", "good"), and squeezing them made "I feel the same" a fall.
+_REPEAT = re.compile(r"([a-z])\1{2,}")
 # A word is a run of letters and digits; a pictograph (an emoji such as a thumbs-up) is a word of its own.
 _WORD_OR_SYMBOL = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
 
@@ -73,7 +75,8 @@ def clauses(text: str) -> list[list[str]]:
 
 
 def squeeze(word: str) -> str:
-    """Runs of one letter made single, so "yesss" and "nooo" read as "yes" and "no"."""
+    """Runs of three or more of one letter made single, so "yesss" and "nooo" read as "yes" and
+    "no" (two, as in "feel" or "noo", are kept)."""
     return _REPEAT.sub(r"\1", word)
 
 
