@@ -90,8 +90,7 @@ def test_emergency_words(laptop: Page) -> None:
     emergency = FLOW.outcome_of_kind("emergency").id
     text_all(laptop, ["hi", "no", "I can't breathe"])
     assert path_steps(laptop)[-1] == f"{second}: “I can't breathe” → emergency words → {name(emergency)}"
-    assert not [b for b in badges(laptop, second) if b.startswith("answered")]
-    assert f"{second}: “I can't breathe”" not in laptop.locator("#path").inner_text()
+    assert [b for b in badges(laptop, second) if b.startswith("answered")] == ["answered: emergency words"]
     expect(current(laptop)).to_have_attribute("data-node", emergency)
 
 
@@ -156,6 +155,9 @@ def texts_to(outcome: str) -> list[str]:
         return ["not sure"]
     if kind == "safety":
         return ["banana bread"] * (FLOW.limits.sms_retries + 1)
+    if kind == "crisis":
+        phrase = FLOW.words[FLOW.default_language].crisis[0]  # a word may list its variants: a|b
+        return [" ".join(word.split("|")[0] for word in phrase.split())]
     pytest.skip(f"no way to reach {outcome} ({kind}) known to this test")
 
 

@@ -85,11 +85,15 @@ def serving(command: str, port: int, env: dict[str, str]) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert page is not None, "the page never answered"
+        if page is None:
+            stopped = process.poll() is not None
+            out, _ = process.communicate(timeout=30) if stopped else ("(still running)", None)
+            raise AssertionError(f"the page never answered; the command said:\n{out}")
         assert page.status_code == 200
         assert "<title>Triage line simulator" in page.text
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
         out, _ = process.communicate(timeout=30)
     assert "LOCAL MODE: neither TWILIO_AUTH_TOKEN nor IVR_HASH_KEY is set" in out
     assert f"  Open http://127.0.0.1:{port}/ to text or call the line from your browser." in out

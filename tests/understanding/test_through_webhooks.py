@@ -24,8 +24,13 @@ from tests.support import OUR_NUMBER, path_to, shipped_flow
 FLOW = shipped_flow()
 HERE = Path(__file__).parent
 CONFIDENCE = 0.9  # a clear line; faint speech has tests of its own
-# The earlier corpus's held-out lines, and every third line of the development set.
-LINES = [*read_examples(HERE / "corpus-test.tsv"), *read_examples(HERE / "dev.tsv")[::3]]
+# The earlier corpus's held-out lines, every third line of the development set and every eighth of
+# the first blind set.
+LINES = [
+    *read_examples(HERE / "corpus-test.tsv"),
+    *read_examples(HERE / "dev.tsv")[::3],
+    *read_examples(HERE / "blind-1.tsv")[::8],
+]
 
 
 def decided(example: Example, channel: Channel) -> Output:
