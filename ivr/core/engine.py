@@ -265,7 +265,7 @@ def _urgent(
     # Not a crisis heard by the model alone: words of the urgent sign were found, and the model's
     # crisis class leans on words like "myself" ("I peed myself") that such replies share.
     more = reading.answer is Answer.EMERGENCY or (
-        question.red_flag and reading.answer in (Answer.YES, Answer.UNSURE)
+        flow.yes_calls_911(question.id) and reading.answer in (Answer.YES, Answer.UNSURE)
     )
     if more:
         return _answer(flow, session, said, reading, policy)
@@ -370,6 +370,7 @@ def _read(flow: Flow, session: Session, said: Input, words: Said | None, scan: S
         denied=session.node in scan.denied,
         masked=scan.masked,
         denied_other=bool(scan.denied - {session.node}),
+        red_flag=flow.yes_calls_911(session.node),
     )
 
 

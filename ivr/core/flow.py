@@ -269,6 +269,15 @@ class Flow:
         """Where words of suicide or self-harm end: the flow's crisis outcome, else its emergency one."""
         return self.outcome_of_kind("crisis" if self.has_kind("crisis") else "emergency")
 
+    def yes_calls_911(self, qid: str) -> bool:
+        """Whether a yes to the question ends in the emergency outcome: a red flag, or a sign asked
+        only on the way to one (a head hurt in the fall)."""
+        question = self.questions.get(qid)
+        if question is None:
+            return False
+        target = self.outcomes.get(question.yes)
+        return question.red_flag or (target is not None and target.kind == "emergency")
+
     def sign_outcome(self, qid: str) -> Outcome | None:
         """Where words of a question's sign lead when said at any point: the outcome its yes leads
         to; or, when its yes asks on (a fall asks whether the head was hurt), the outcome of that

@@ -20,7 +20,7 @@ record and the metrics.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ivr.core.answer_model import AnswerModel, Scores
@@ -65,7 +65,7 @@ class Thresholds:
     no: float = 0.6  # a no below this probability is doubt or not an answer, never a no
     cue: float = 0.12  # emergency, crisis and urgent probability above which a no is not believed
     emergency: float = 0.5  # emergency probability that is enough on its own
-    crisis: float = 0.75  # crisis probability that is enough on its own: it stops the triage
+    crisis: float = 0.9  # crisis probability that is enough on its own: it stops the triage
     help: float = 0.5  # a request for help, below which the likeliest answer is taken instead
     denied_no: float = 0.25  # with doubt the likelier class, the weight on no that still makes a denial a no
 
@@ -102,6 +102,14 @@ class Reader:
     cues: Mapping[str, frozenset[str]]
     negations: frozenset[str]
     thresholds: Thresholds = DEFAULT_THRESHOLDS
+    _single: Mapping[str, Answer] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The whole-word answers of every language ("yes", "si", "nope"); not a lone letter ("s",
+        # the Spanish yes, or "vision's") or an emoji, too little to go on.
+        classes = self.understanding.any_language.classes
+        single = {p[0]: a for p, a in classes.items() if len(p) == 1 and len(p[0]) > 1 and p[0].isalpha()}
+        object.__setattr__(self, "_single", single)
 
     def keys(self, digits: str) -> Reading:
         """A key press."""
@@ -116,6 +124,7 @@ class Reader:
         denied: bool = False,
         masked: frozenset[tuple[int, int]] = frozenset(),
         denied_other: bool = False,
+        red_flag: bool = False,
     ) -> Reading:
         """A text or transcript in answer to `question`, in a conversation in `lang`. `masked` are
         the words of emergency phrases the rules found negated or in the past ("I have not passed
@@ -123,7 +132,8 @@ class Reader:
         SIGN" and "not sure if she SIGN" rather than the alarm the phrase's words carry.
         `denied_other`: the reply denies another question's sign ("I have not passed out" to "is it
         hard to breathe?"): a no the model hears in it is a no to that sign, not to this question,
-        which is asked again."""
+        which is asked again. `red_flag`: the question is a red flag, where a reply that opens with
+        a yes is a yes unless it also holds a no ("eh sí, respira con mucho esfuerzo")."""
         if said.empty:
             return Reading(Answer.UNCLEAR, "none")
         exact = self.understanding.exact(said, lang, question)
@@ -148,7 +158,20 @@ class Reader:
             return Reading(Answer.UNCLEAR, "rule")
         if decided is Answer.NO and self._contradicts(said):
             return Reading(Answer.UNSURE, "rule")
+        # A yes to a red flag is at least as urgent as another urgent sign named with it.
+        leads = (Answer.NO, Answer.UNCLEAR, Answer.URGENT)
+        if red_flag and not denied and decided in leads and self._opens_with_yes(said):
+            return Reading(Answer.YES, "rule")
         return Reading(decided, "model", probability)
+
+    def _opens_with_yes(self, said: Said) -> bool:
+        """Whether the first word after any filler ("eh", "um") is a yes and no word is a no."""
+        single = self._single
+        if any(single.get(w) is Answer.NO for w in said.words):
+            return False
+        filler = self.understanding.any_language.filler
+        opening = next((w for w in said.words if w not in filler), None)
+        return opening is not None and single.get(opening) is Answer.YES
 
     def _contradicts(self, said: Said) -> bool:
         """Whether a reply says yes and no at once: it opens with a no and ends by affirming the
@@ -156,10 +179,7 @@ class Reader:
         a no ("yes no", "sí no"). That is doubt, which on a red flag is a reason to act."""
         words = said.words
         vocabulary = self.understanding.any_language
-        # Whole words only: a letter ("s", the Spanish yes, or "vision's") or an emoji is too little.
-        single = {
-            p[0]: a for p, a in vocabulary.classes.items() if len(p) == 1 and len(p[0]) > 1 and p[0].isalpha()
-        }
+        single = self._single
         if len(words) >= 3 and single.get(words[0]) is Answer.NO:
             subject, verb = words[-2], words[-1]
             if subject in vocabulary.subjects and verb in vocabulary.verbs:

@@ -76,7 +76,9 @@ class Figures:
         return [
             j
             for j in self.judged
-            if (j.example.label in ALARMS or (j.example.label == "yes" and j.red_flag)) and j.did == j.no_way
+            if (j.example.label in ALARMS or (j.example.label == "yes" and j.red_flag))
+            and j.did == j.no_way
+            and not j.handled  # where the no way is itself the urgent outcome (a no to spine)
         ]
 
     @property

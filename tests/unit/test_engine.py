@@ -10,7 +10,7 @@ from ivr.core import engine
 from ivr.core.engine import SILENCE, Input, InputKind, Output, Policy
 from ivr.core.flow import Flow
 from ivr.core.session import Channel, Session
-from tests.support import red_flags, shipped_flow, tiny_flow
+from tests.support import path_to, red_flags, shipped_flow, tiny_flow
 
 FLOW = shipped_flow()
 ORDER = FLOW.question_order()
@@ -534,3 +534,64 @@ def test_the_session_keeps_how_every_reply_was_taken() -> None:
         (ORDER[1], "n"),
         (ORDER[2], "u"),
     )
+
+
+def _at(question: str, reply: str, lang: str = "en", channel: Channel = "sms") -> Output:
+    """What the line replies to `reply` at `question`, reached by yes and no in `lang`."""
+    kind: InputKind = "text" if channel == "sms" else "speech"
+    yes, no = ("sí", "no") if lang == "es" else ("yes", "no")
+    opening = Input(kind, "hola" if lang == "es" else "hello", 0.9)
+    answers = [Input(kind, yes if said_yes else no, 0.9) for _, said_yes in path_to(FLOW, question)]
+    _, outputs = _walk(FLOW, [*answers, Input(kind, reply, 0.9)], channel, opening=opening)
+    assert outputs[-2].ask == question
+    return outputs[-1]
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "lang"),
+    [
+        ("breathing", "eh sí mi esposo respira como con mucho esfuerzo", "es"),
+        ("breathing", "um yes she gets winded walking to the car", "en"),
+        ("spine", "eh sí le duele la espalda desde que se cayó", "es"),
+    ],
+)
+@pytest.mark.parametrize("channel", ["sms", "voice"])
+def test_a_reply_that_opens_with_yes_to_a_911_question_is_a_yes(
+    question: str, reply: str, lang: str, channel: Channel
+) -> None:
+    """Whatever follows an opening yes (unless a no), the sign asked about is there: the emergency
+    outcome, not the question again, nor the emergency department for the fall it mentions."""
+    assert _at(question, reply, lang, channel).outcome == "emergency"
+
+
+def test_a_yes_with_a_no_in_it_is_not_taken_for_a_plain_yes() -> None:
+    """ "yes no I don't know" holds doubt: doubt about a red flag is acted on, the same outcome as
+    a yes would be, but by the doubt rule (the unsure outcome where the flow has one)."""
+    assert _at("breathing", "yes no i dont know").outcome == FLOW.unsure_outcome().id
+
+
+def test_doubt_at_the_head_question_after_a_fall_calls_911() -> None:
+    """Not knowing whether the head was hurt in the fall, as after an unwitnessed one, is acted on."""
+    assert _at("spine", "no sé, estaba sola cuando se cayó", "es").outcome == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "lang", "outcome"),
+    [
+        ("fever", "Tiene 39 y se le torció la boca", "es", "emergency"),
+        ("urine", "no pero ahorita mi mamá no contesta está como desmayada", "es", "emergency"),
+        ("onset", "no it was slow but um now she's not really answering me she's just staring", "en", "emergency"),
+        ("fall", "no me caí... me corté las muñecas", "es", "crisis"),
+        ("breathing", "i took all my pills i want it to be over", "en", "crisis"),
+        ("bladder", "para q sigo viviendo si ya ni controlo mi cuerpo", "es", "crisis"),
+    ],
+)
+def test_signs_and_crises_in_everyday_words(question: str, reply: str, lang: str, outcome: str) -> None:
+    assert _at(question, reply, lang).outcome == outcome
+
+
+def test_not_understanding_the_line_is_not_a_speech_sign() -> None:
+    """ "no le entiendo" (I don't understand you) asks for Spanish; "no se le entiende" (nobody can
+    understand her) is the speech sign."""
+    assert _at("sugar", "Español x favor, no le entiendo").outcome is None
+    assert _at("breathing", "no, pero no se le entiende nada cuando habla", "es").outcome == "emergency"
