@@ -207,7 +207,7 @@ class EmergencyPhrases:
                             past = self._historic(clause[part_start:part_end])
                         set_aside = start  # a sign in the past: the phrase alone
                         if not past:
-                            window = self._window(clause, c, part_start, start, lead, self.reach)
+                            window = self._window(clause, c, part_start, start, lead=lead, reach=self.reach)
                             negation = next((k for k in window if clause[k] in self.negations), None)
                             if negation is None or any(clause[k] in self.negations for k in matched):
                                 return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
@@ -240,7 +240,7 @@ class EmergencyPhrases:
 
     @staticmethod
     def _window(
-        clause: Sequence[str], c: int, part_start: int, start: int, lead: Lead | None, reach: int
+        clause: Sequence[str], c: int, part_start: int, start: int, *, lead: Lead | None, reach: int
     ) -> range:
         """Where a negation of the phrase at `start` may stand."""
         begin = max(part_start, start - reach)

@@ -11,7 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from ivr.core.flow import Flow
 from tests.browser.conftest import axe_violations, screenshot
-from tests.support import shipped_flow, no_path
+from tests.support import no_path, shipped_flow
 
 FLOW: Flow = shipped_flow()
 QUESTIONS = no_path(FLOW)  # the questions met answering no to each

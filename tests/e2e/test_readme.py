@@ -128,9 +128,7 @@ def run_make_model(command: str) -> None:
     recipe = shell(f"{command} -n")
     assert ".venv/bin/ivr answers train" in recipe
     folder = Path(os.environ.get("PYTEST_TMP_FOR_README", ""))
-    out = shell(
-        f".venv/bin/ivr answers train flows/answers/train/corpus.tsv --out {folder / 'model.json'}"
-    )
+    out = shell(f".venv/bin/ivr answers train flows/answers/train/corpus.tsv --out {folder / 'model.json'}")
     assert "wrote" in out
     assert "handled as a nurse would" in out
     assert (folder / "model.json").stat().st_size > 1000

@@ -580,7 +580,7 @@ def test_doubt_at_the_head_question_after_a_fall_calls_911() -> None:
     [
         ("fever", "Tiene 39 y se le torció la boca", "es", "emergency"),
         ("urine", "no pero ahorita mi mamá no contesta está como desmayada", "es", "emergency"),
-        ("onset", "no it was slow but um now she's not really answering me she's just staring", "en", "emergency"),
+        ("onset", "no it was slow but now she's not really answering me, just staring", "en", "emergency"),
         ("fall", "no me caí... me corté las muñecas", "es", "crisis"),
         ("breathing", "i took all my pills i want it to be over", "en", "crisis"),
         ("bladder", "para q sigo viviendo si ya ni controlo mi cuerpo", "es", "crisis"),
