@@ -41,6 +41,10 @@ def newcomer_env(**more: str) -> dict[str, str]:
     outweighs any .env a developer keeps in the checkout), the tests' own variables gone."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "IVR_", "REDIS_", "LOG_"))}
     env.pop("PUBLIC_BASE_URL", None)
+    # Run under `make test ARGS=...`, make passes its variables (into the environment too) on to
+    # any make started inside.
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "PORT"):
+        env.pop(name, None)
     env.update({"TWILIO_AUTH_TOKEN": "", "IVR_HASH_KEY": "", "REDIS_URL": ""})
     env.update(more)
     return env
