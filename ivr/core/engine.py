@@ -370,7 +370,7 @@ def _read(flow: Flow, session: Session, said: Input, words: Said | None, scan: S
         denied=session.node in scan.denied,
         masked=scan.masked,
         denied_other=bool(scan.denied - {session.node}),
-        red_flag=flow.yes_calls_911(session.node),
+        yes_is_urgent=flow.yes_is_urgent(session.node),
     )
 
 

@@ -272,11 +272,18 @@ class Flow:
     def yes_calls_911(self, qid: str) -> bool:
         """Whether a yes to the question ends in the emergency outcome: a red flag, or a sign asked
         only on the way to one (a head hurt in the fall)."""
+        return self._yes_ends_in(qid, ("emergency",))
+
+    def yes_is_urgent(self, qid: str) -> bool:
+        """Whether a yes to the question ends in the emergency outcome or the emergency department."""
+        return self._yes_ends_in(qid, ("emergency", "er_now"))
+
+    def _yes_ends_in(self, qid: str, kinds: tuple[str, ...]) -> bool:
         question = self.questions.get(qid)
         if question is None:
             return False
         target = self.outcomes.get(question.yes)
-        return question.red_flag or (target is not None and target.kind == "emergency")
+        return question.red_flag or (target is not None and target.kind in kinds)
 
     def sign_outcome(self, qid: str) -> Outcome | None:
         """Where words of a question's sign lead when said at any point: the outcome its yes leads

@@ -124,7 +124,7 @@ class Reader:
         denied: bool = False,
         masked: frozenset[tuple[int, int]] = frozenset(),
         denied_other: bool = False,
-        red_flag: bool = False,
+        yes_is_urgent: bool = False,
     ) -> Reading:
         """A text or transcript in answer to `question`, in a conversation in `lang`. `masked` are
         the words of emergency phrases the rules found negated or in the past ("I have not passed
@@ -132,8 +132,9 @@ class Reader:
         SIGN" and "not sure if she SIGN" rather than the alarm the phrase's words carry.
         `denied_other`: the reply denies another question's sign ("I have not passed out" to "is it
         hard to breathe?"): a no the model hears in it is a no to that sign, not to this question,
-        which is asked again. `red_flag`: the question is a red flag, where a reply that opens with
-        a yes is a yes unless it also holds a no ("eh sí, respira con mucho esfuerzo")."""
+        which is asked again. `yes_is_urgent`: a yes to the question calls 911 or the emergency
+        department, and a reply that opens with a yes is a yes unless a no answer follows ("eh sí,
+        respira con mucho esfuerzo")."""
         if said.empty:
             return Reading(Answer.UNCLEAR, "none")
         exact = self.understanding.exact(said, lang, question)
@@ -158,17 +159,30 @@ class Reader:
             return Reading(Answer.UNCLEAR, "rule")
         if decided is Answer.NO and self._contradicts(said):
             return Reading(Answer.UNSURE, "rule")
-        # A yes to a red flag is at least as urgent as another urgent sign named with it.
+        if decided in (Answer.NO, Answer.UNCLEAR) and self._opens_with_doubt(said, lang, question):
+            return Reading(Answer.UNSURE, "rule")
+        # Such a yes is at least as urgent as another urgent sign named with it.
         leads = (Answer.NO, Answer.UNCLEAR, Answer.URGENT)
-        if red_flag and not denied and decided in leads and self._opens_with_yes(said):
+        if yes_is_urgent and not denied and decided in leads and self._opens_with_yes(said):
             return Reading(Answer.YES, "rule")
         return Reading(decided, "model", probability)
 
-    def _opens_with_yes(self, said: Said) -> bool:
-        """Whether the first word after any filler ("eh", "um") is a yes and no word is a no."""
-        single = self._single
-        if any(single.get(w) is Answer.NO for w in said.words):
+    def _opens_with_doubt(self, said: Said, lang: str, question: str | None) -> bool:
+        """Whether a reply in parts opens with a whole "not sure" ("no sé, acabo de llegar")."""
+        if len(said.clauses) < 2:
             return False
+        opening = self.understanding.exact(Said((said.clauses[0],)), lang, question)
+        return opening is not None and opening[0] is Answer.UNSURE
+
+    def _opens_with_yes(self, said: Said) -> bool:
+        """Whether the first word after any filler ("eh", "um") is a yes and no answer follows: a
+        no that ends the reply or stands before another answer word ("sí... no", "yes no maybe"),
+        not one that negates a verb ("sí, no llega al baño a tiempo")."""
+        single = self._single
+        words = said.words
+        for i, word in enumerate(words):
+            if single.get(word) is Answer.NO and (i + 1 == len(words) or words[i + 1] in single):
+                return False
         filler = self.understanding.any_language.filler
         opening = next((w for w in said.words if w not in filler), None)
         return opening is not None and single.get(opening) is Answer.YES

@@ -595,3 +595,15 @@ def test_not_understanding_the_line_is_not_a_speech_sign() -> None:
     understand her) is the speech sign."""
     assert _at("sugar", "Español x favor, no le entiendo").outcome is None
     assert _at("breathing", "no, pero no se le entiende nada cuando habla", "es").outcome == "emergency"
+
+
+def test_a_yes_whose_no_negates_a_verb_is_still_a_yes() -> None:
+    """ "Sí, no llega al baño a tiempo" (yes, she can't reach the toilet in time) to the bladder
+    question: the no negates a verb, the answer is yes, and the emergency department now."""
+    assert _at("bladder", "Si, no llega al baño a tiempo, esto es nuevo", "es").outcome == "er_now"
+
+
+def test_a_reply_opening_with_not_sure_is_doubt() -> None:
+    """ "no sé, acabo de llegar a la casa" (I don't know, I just got home): doubt, which at a
+    same-day question leads where its yes does."""
+    assert _at("fluids", "no sé, acabo de llegar a la casa", "es").outcome == FLOW.questions["fluids"].yes
