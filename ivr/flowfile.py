@@ -200,11 +200,24 @@ def load_flow(path: Path, *, with_model: bool = True) -> Flow:
     return flow
 
 
+# Models already decoded, by the digest of their file: a weights file is tens of megabytes once
+# decoded, and every app, reload and test that loads the same file shares one (none is changed).
+_DECODED: dict[str, AnswerModel] = {}
+_DECODED_KEPT = 4
+
+
 def load_model(path: Path, *, source: str = "<flow>") -> AnswerModel:
     """Read an answer model's weights file; FlowError when it cannot be used."""
     try:
         raw = path.read_bytes()
-        return AnswerModel.from_json(json.loads(raw), digest=digest_of(raw))
+        digest = digest_of(raw)
+        if (model := _DECODED.get(digest)) is not None:
+            return model
+        model = AnswerModel.from_json(json.loads(raw), digest=digest)
+        if len(_DECODED) >= _DECODED_KEPT:
+            _DECODED.pop(next(iter(_DECODED)))
+        _DECODED[digest] = model
+        return model
     except (OSError, ValueError) as exc:
         raise FlowError(source, [LoadProblem("answer_model", f"cannot read {path.name}: {exc}")]) from exc
 
