@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from ivr.twilio_sim import TwilioSimulator, new_sid
+from ivr.simulator.twilio_sim import TwilioSimulator, new_sid
 from tests.promql import matched_labels, metric_names
 from tests.support import OUR_NUMBER
 

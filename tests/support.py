@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow
-from ivr.flowfile import load_flow
+from ivr.flows.flowfile import load_flow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHIPPED = PACKAGED_FLOWS / "muscle-weakness.toml"

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from ivr.failures import Failed
+from ivr.ops.failures import Failed
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - the benchmark's own throwaway token
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ivr.channels import sms, voice
+from ivr.channels.signatures import SignatureChecker
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
 from ivr.core.answers import ANSWER_KEYS
@@ -21,7 +22,6 @@ from ivr.core.engine import Input
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session
-from ivr.security import SignatureChecker
 
 OUR_NUMBER = "+15550100000"
 

@@ -35,8 +35,8 @@ from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow
-from ivr.failures import Failed
-from ivr.flowfile import load_flows
+from ivr.flows.flowfile import load_flows
+from ivr.ops.failures import Failed
 
 RETRIES = 5  # a person who keeps getting the safety net stops after this many tries
 SERVER_CPU, CLIENT_CPU = 0, 1

@@ -33,8 +33,8 @@ from ivr.bench.harness import (
 from ivr.bench.load import Generator, drive
 from ivr.bench.progress import SETUP_SECONDS, Steps
 from ivr.config import PACKAGED_FLOWS
-from ivr.failures import Failed
-from ivr.flowfile import load_flows
+from ivr.flows.flowfile import load_flows
+from ivr.ops.failures import Failed
 
 OWNERS = {
     "uvicorn": "ASGI server (uvicorn, httptools)",

@@ -21,7 +21,7 @@ from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, encode
-from ivr.flowfile import load_flows
+from ivr.flows.flowfile import load_flows
 from ivr.store.keys import Keys
 
 KEY_KINDS = {"session": "s", "replies": "r", "counter": "n", "tombstone": "x"}

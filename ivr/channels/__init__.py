@@ -1,1 +1,2 @@
-"""Renderers that turn the engine's channel-neutral output into TwiML for one channel each."""
+"""The Twilio adapter: TwiML renderers for texts and calls, speech settings and voices, and the
+X-Twilio-Signature check."""

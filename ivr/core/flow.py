@@ -1,4 +1,4 @@
-"""The flow model: questions, outcomes, texts and how people answer; built by a loader (ivr.flowfile)."""
+"""The flow model: questions, outcomes, texts and how people answer; read from files by ivr.flows."""
 
 from __future__ import annotations
 

@@ -18,11 +18,11 @@ import httpx
 from pydantic import ValidationError
 from twilio.base.exceptions import TwilioException
 
-from ivr.checker import check_paths
+from ivr.authoring.checker import check_paths
+from ivr.channels.signatures import SIGNATURE_HEADER, SignatureChecker
 from ivr.config import ConfigError, Settings, load_settings, load_tool_settings
 from ivr.ops import twilio_rest
 from ivr.ops.twilio_setup import Plan, SetupRefused, plan
-from ivr.security import SIGNATURE_HEADER, SignatureChecker
 from ivr.store.diagnosis import redis_failure
 from ivr.store.errors import StoreUnavailable
 from ivr.store.inspect import NodeSettings, inspect

@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 
+from ivr.application.service import Triage, Turn
 from ivr.channels import sms
 from ivr.core.engine import Output
 from ivr.core.flow import Flow
@@ -14,7 +15,6 @@ from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session
 from ivr.ops.followup import FollowUpSender
 from ivr.ops.metrics import Metrics
-from ivr.service import Triage, Turn
 from ivr.store.audit import AuditLog, record_for
 from ivr.store.consent import ConsentLog, ConsentRecord
 

@@ -6,7 +6,7 @@ import json
 import logging
 
 from ivr.core.flow import Flow
-from ivr.flowfile import FlowError, parse_flow
+from ivr.flows.flowfile import FlowError, parse_flow
 from ivr.store.connect import AnyRedis
 from ivr.store.errors import STORE_ERRORS, StoreUnavailable
 

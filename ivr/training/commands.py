@@ -10,7 +10,7 @@ from typing import TextIO
 from ivr.core import engine
 from ivr.core.answer_model import digest_of
 from ivr.core.flow import Flow
-from ivr.flowfile import load_flow
+from ivr.flows.flowfile import load_flow
 from ivr.training.data import Example, read_all
 from ivr.training.evaluate import Figures, evaluate
 

@@ -9,20 +9,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ivr.application.registry import FlowRegistry
+from ivr.application.service import Triage, TriageLimits
 from ivr.channels import sms, voice
+from ivr.channels.signatures import SignatureChecker
 from ivr.channels.voice import VoiceStyle
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.core.engine import Policy
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
-from ivr.flowfile import load_flows
+from ivr.flows.flowfile import load_flows
 from ivr.ops.followup import FollowUpSender
 from ivr.ops.logs import RequestIdMiddleware
 from ivr.ops.metrics import Metrics
 from ivr.ops.observer import Observer
-from ivr.registry import FlowRegistry
-from ivr.security import SignatureChecker
-from ivr.service import Triage, TriageLimits
 from ivr.store.audit import AuditLog
 from ivr.store.connect import AnyRedis, connect, embedded
 from ivr.store.consent import ConsentLog

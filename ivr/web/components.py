@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.application.registry import FlowRegistry
+from ivr.application.service import Triage
+from ivr.channels.signatures import SignatureChecker
 from ivr.channels.voice import VoiceStyle
 from ivr.config import Settings
 from ivr.ops.followup import FollowUpSender
 from ivr.ops.metrics import Metrics
 from ivr.ops.observer import Observer
-from ivr.registry import FlowRegistry
-from ivr.security import SignatureChecker
-from ivr.service import Triage
 from ivr.store.audit import AuditLog
 from ivr.store.sessions import SessionStore
 from ivr.web.admission import Admission

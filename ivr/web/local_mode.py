@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 
 from ivr.config import SET_THE_SECRETS, Settings
-from ivr.twilio_sim import TwilioSimulator, in_process
+from ivr.simulator.twilio_sim import TwilioSimulator, in_process
 from ivr.web.turn_notes import TurnNotes
 
 # The address Twilio's side uses inside the process; nothing resolves it (".invalid" never does).

@@ -1,5 +1,5 @@
 """The phone in the browser (local mode only): the page, and routes that text and call the real
-webhooks through Twilio's side of the line, signed as Twilio signs them (ivr.twilio_sim)."""
+webhooks through Twilio's side of the line, signed as Twilio signs them (ivr.simulator.twilio_sim)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from ivr.config import is_loopback
-from ivr.twilio_sim import Call, Spoken, parse_twiml, said
+from ivr.simulator.twilio_sim import Call, Spoken, parse_twiml, said
 from ivr.web.components import Components
 from ivr.web.flow_view import describe, place_of, text_message
 from ivr.web.local_mode import LocalMode, local_mode_of

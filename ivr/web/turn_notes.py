@@ -8,8 +8,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from ivr.application.service import Turn
 from ivr.ops.observer import Later, Observer
-from ivr.service import Turn
 
 KEPT = 64  # conversations remembered at once; the page asks right after each of its own posts
 

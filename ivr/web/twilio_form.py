@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request
 
-from ivr.security import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureChecker
+from ivr.channels.signatures import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureChecker
 
 MAX_BODY_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 
+from ivr.application.service import Turn
 from ivr.channels import voice
 from ivr.core.engine import SILENCE, Input
-from ivr.service import Turn
 from ivr.store.errors import StoreUnavailable
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm

@@ -8,8 +8,8 @@ import pytest
 
 from ivr.config import PACKAGED_FLOWS
 from ivr.core.flow import Flow
-from ivr.flowfile import load_flows
-from ivr.twilio_sim import TwilioSimulator
+from ivr.flows.flowfile import load_flows
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER
 
 FLOWS = {

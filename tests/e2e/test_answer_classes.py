@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.core.flow import Flow
-from ivr.twilio_sim import Call, TwilioSimulator
+from ivr.simulator.twilio_sim import Call, TwilioSimulator
 from tests.support import OUR_NUMBER, red_flags, script, shipped_flow
 
 FLOW = shipped_flow()

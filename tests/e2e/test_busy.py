@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from ivr.web import create_app
 from tests.conftest import make_settings, serving_app
 from tests.support import OUR_NUMBER, no_path, shipped_flow

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from ivr.channels import speech_time
 from ivr.core.session import decode
+from ivr.simulator.twilio_sim import TwilioSimulator, parse_twiml, said
 from ivr.store.keys import Keys
-from ivr.twilio_sim import TwilioSimulator, parse_twiml, said
 from tests.conftest import make_settings, serving
 from tests.support import FIXTURES, OUR_NUMBER, SHIPPED, as_bytes, script, shipped_flow
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from ivr.simulator.twilio_sim import Spoken, TwilioSimulator, in_process, messages_of, new_sid
 from ivr.store.sessions import SessionStore
-from ivr.twilio_sim import Spoken, TwilioSimulator, in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, safety_net_by_language

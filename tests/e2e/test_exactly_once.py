@@ -7,7 +7,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from ivr.core.session import decode
-from ivr.twilio_sim import TwilioSimulator, new_sid
+from ivr.simulator.twilio_sim import TwilioSimulator, new_sid
 from tests.support import OUR_NUMBER, as_bytes, no_path, shipped_flow
 
 FLOW = shipped_flow()

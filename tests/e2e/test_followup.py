@@ -17,10 +17,10 @@ from redis.asyncio import Redis
 from ivr.bench.harness import free_port
 from ivr.channels import sms
 from ivr.core.engine import Output
+from ivr.simulator.twilio_sim import FORM_HEADERS, Call, Spoken, TwilioSimulator, new_sid
 from ivr.store.consent import ConsentLog
 from ivr.store.errors import StoreUnavailable
 from ivr.store.sessions import SessionStore
-from ivr.twilio_sim import FORM_HEADERS, Call, Spoken, TwilioSimulator, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings, serving, serving_app
 from tests.standins import TwilioApiStandIn

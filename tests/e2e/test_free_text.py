@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.twilio_sim import Call, TwilioSimulator
+from ivr.simulator.twilio_sim import Call, TwilioSimulator
 from tests.support import OUR_NUMBER, no_path, shipped_flow
 
 FLOW = shipped_flow()

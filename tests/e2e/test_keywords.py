@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import TwilioSimulator, messages_of, new_sid
+from ivr.simulator.twilio_sim import TwilioSimulator, messages_of, new_sid
 from tests.conftest import make_settings, serving
 from tests.support import OUR_NUMBER, shipped_flow
 

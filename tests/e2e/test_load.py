@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.conversations import converse, expected_outcome, thinking
 
 CONVERSATIONS = 500

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from ivr.channels.signatures import SIGNATURE_HEADER, SignatureChecker
 from ivr.config import Settings, load_settings
 from ivr.core import gsm
 from ivr.core.flow import Flow
-from ivr.security import SIGNATURE_HEADER, SignatureChecker
-from ivr.twilio_sim import FORM_HEADERS
+from ivr.simulator.twilio_sim import FORM_HEADERS
 from ivr.web import create_app
 from ivr.web.local_mode import IN_PROCESS_BASE_URL, local_mode_of
 from tests.conftest import assert_no_tasks_left

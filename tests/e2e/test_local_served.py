@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ivr.cli import main
-from ivr.twilio_sim import FORM_HEADERS
+from ivr.simulator.twilio_sim import FORM_HEADERS
 from tests.processes import ivr_serve_local
 
 ROOT = Path(__file__).resolve().parents[2]

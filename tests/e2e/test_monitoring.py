@@ -7,7 +7,7 @@ names of the labels a query matches on.
 
 from __future__ import annotations
 
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.monitoring_files import PROMETHEUS_OWN, exported, mismatches, operator_traffic, queries
 from tests.promql import metric_names
 

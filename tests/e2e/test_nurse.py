@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from ivr.simulator.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
 from ivr.store.audit import AuditLog
-from ivr.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
 from tests.conftest import make_settings, serving
 from tests.support import OUR_NUMBER, PUBLIC_BASE_URL, no_path, shipped_flow
 

@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 
 from ivr.cli import main
 from ivr.ops.logs import JsonFormatter
+from ivr.simulator.twilio_sim import TwilioSimulator
 from ivr.store.audit import STREAM, AuditLog, AuditRecord
-from ivr.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
 from tests.support import OUR_NUMBER, no_path, shipped_flow
 

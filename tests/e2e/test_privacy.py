@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ivr.core.privacy import Pseudonyms
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER, as_bytes, no_path, shipped_flow
 
 # Distinctive numbers and words, so any copy of them anywhere is found.

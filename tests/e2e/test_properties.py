@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ivr.channels.signatures import SIGNATURE_HEADER, SignatureChecker
 from ivr.core.session import decode
-from ivr.security import SIGNATURE_HEADER, SignatureChecker
-from ivr.twilio_sim import FORM_HEADERS, new_sid
+from ivr.simulator.twilio_sim import FORM_HEADERS, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings, redis_test_url
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow

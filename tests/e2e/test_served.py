@@ -9,7 +9,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
 from tests.monitoring_files import mismatches, operator_traffic
 from tests.processes import ivr_serve

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from ivr.channels import sms
 from ivr.core.engine import Output
 from ivr.core.session import decode
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.support import OUR_NUMBER, as_bytes, no_path, red_flags, shipped_flow
 
 FLOW = shipped_flow()

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import Call, TwilioSimulator, parse_twiml
+from ivr.simulator.twilio_sim import Call, TwilioSimulator, parse_twiml
 from tests.support import OUR_NUMBER, PUBLIC_BASE_URL, no_path, red_flags, shipped_flow
 
 FLOW = shipped_flow()

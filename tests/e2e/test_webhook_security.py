@@ -8,9 +8,9 @@ import pytest
 from redis.asyncio import Redis
 from twilio.request_validator import RequestValidator
 
+from ivr.channels.signatures import SignatureChecker
 from ivr.config import ConfigError, load_settings
-from ivr.security import SignatureChecker
-from ivr.twilio_sim import FORM_HEADERS, TwilioSimulator
+from ivr.simulator.twilio_sim import FORM_HEADERS, TwilioSimulator
 from tests.conftest import make_settings, serving
 from tests.support import AUTH_TOKEN, HASH_KEY, OUR_NUMBER, PUBLIC_BASE_URL
 

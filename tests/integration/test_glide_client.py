@@ -15,11 +15,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, ResponseError
 
 from ivr.bench.harness import free_port
+from ivr.simulator.twilio_sim import in_process, messages_of, new_sid
 from ivr.store.errors import StoreUnavailable
 from ivr.store.glide_redis import GlideRedis
 from ivr.store.keys import Keys
 from ivr.store.sessions import Decision, SessionStore, Snapshot
-from ivr.twilio_sim import in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer

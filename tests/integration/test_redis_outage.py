@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from ivr.twilio_sim import TwilioSimulator, in_process, messages_of, new_sid
+from ivr.simulator.twilio_sim import TwilioSimulator, in_process, messages_of, new_sid
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer

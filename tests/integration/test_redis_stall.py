@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from ivr.simulator.twilio_sim import TwilioSimulator, in_process
 from ivr.store.audit import AuditLog
-from ivr.twilio_sim import TwilioSimulator, in_process
 from ivr.web import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
-from ivr.twilio_sim import TwilioSimulator
+from ivr.simulator.twilio_sim import TwilioSimulator
 from tests.conftest import redis_test_url
 from tests.conversations import converse, expected_outcome
 from tests.processes import ivr_serve

@@ -7,7 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from ivr.twilio_sim import TwilioSimulator, messages_of, new_sid, parse_twiml
+from ivr.simulator.twilio_sim import TwilioSimulator, messages_of, new_sid, parse_twiml
 from tests.conftest import make_settings, serving
 from tests.conversations import converse, expected_outcome, plan
 from tests.redis_servers import SentinelServers

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.twilio_sim import Call, TwilioSimulator
+from ivr.simulator.twilio_sim import Call, TwilioSimulator
 from tests.support import OUR_NUMBER
 
 HERE = Path(__file__).parent

@@ -17,8 +17,8 @@ from ivr.channels.voice import VoiceStyle
 from ivr.core import carrier, engine
 from ivr.core.engine import Input, Output
 from ivr.core.session import Channel
+from ivr.simulator.twilio_sim import Spoken, TwilioSimulator
 from ivr.training.data import Example, read_examples
-from ivr.twilio_sim import Spoken, TwilioSimulator
 from tests.support import OUR_NUMBER, path_to, shipped_flow
 
 FLOW = shipped_flow()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cases import Case, clears_the_bar, read_cases, run, walk
+from ivr.authoring.cases import Case, clears_the_bar, read_cases, run, walk
 from ivr.cli import main
 from ivr.config import PACKAGED_FLOWS
 from tests.support import SHIPPED, shipped_flow, tiny_flow

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ivr.checker import check_file, check_paths
+from ivr.authoring.checker import check_file, check_paths
 from ivr.cli import main
 from ivr.config import PACKAGED_FLOWS
 from tests.support import FIXTURES

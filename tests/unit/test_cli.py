@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from ivr import failures
-from ivr.arguments import Parser
 from ivr.cli import _parser, main
+from ivr.cli.arguments import Parser
+from ivr.ops import failures
 
 
 def subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ivr.core.answers import Answer
-from ivr.flowfile import FlowError, load_flow, load_flows, parse_flow
+from ivr.flows.flowfile import FlowError, load_flow, load_flows, parse_flow
 from tests.support import FIXTURES, SHIPPED, red_flags, shipped_flow
 
 

@@ -6,7 +6,7 @@ from ivr.channels import sms, voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
 from ivr.core.engine import Output
-from ivr.twilio_sim import Spoken
+from ivr.simulator.twilio_sim import Spoken
 from ivr.web.flow_view import Place, describe, place_of, text_message
 from tests.support import shipped_flow
 

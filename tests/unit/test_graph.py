@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr import graph
+from ivr.authoring import graph
 from ivr.cli import main
-from ivr.flowfile import load_flow
+from ivr.flows.flowfile import load_flow
 from tests.support import SHIPPED, red_flags
 
 DIAGRAM = Path(__file__).resolve().parents[2] / "docs" / "flows.md"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.security import SignatureChecker
+from ivr.channels.signatures import SignatureChecker
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 PARAMS = [("From", "+15551230000"), ("Body", "yes"), ("To", "+15550001111")]

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from ivr.application.registry import FlowRegistry
+from ivr.application.service import Triage
 from ivr.core.engine import SILENCE, Input, Output
 from ivr.core.privacy import Pseudonyms
-from ivr.flowfile import load_flows
-from ivr.registry import FlowRegistry
-from ivr.service import Triage
+from ivr.flows.flowfile import load_flows
 from ivr.store.connect import embedded
 from ivr.store.sessions import SessionStore
 from tests.support import HASH_KEY, OUR_NUMBER, SHIPPED

@@ -8,8 +8,8 @@ from ivr.channels import voice
 from ivr.channels.voice import VoiceStyle
 from ivr.core import engine
 from ivr.core.engine import Output
-from ivr.flowfile import load_flow
-from ivr.twilio_sim import Spoken
+from ivr.flows.flowfile import load_flow
+from ivr.simulator.twilio_sim import Spoken
 from tests.support import SHIPPED, shipped_flow, tiny_flow
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'

@@ -15,8 +15,8 @@ from ivr.core.engine import Input, Output
 from ivr.core.flow import CALL_NOW_KINDS, Flow, Wording
 from ivr.core.readability import ease_es, grade
 from ivr.core.words import fold, normal_words
-from ivr.flowfile import FlowError, load_flow
-from ivr.twilio_sim import Spoken, parse_twiml
+from ivr.flows.flowfile import FlowError, load_flow
+from ivr.simulator.twilio_sim import Spoken, parse_twiml
 
 # Words carriers (and Twilio) act on when they are a whole message: never asked for, never an answer.
 RESERVED_WORDS = carrier.RESERVED
@@ -740,7 +740,7 @@ def _ambiguous(
 def _call_languages(flow: Flow, file: str) -> Iterator[Problem]:
     """On a call every language but the first is picked by a key of its own, and its offer says
     that key. (A key that is an answer's, the nurse's or another language's is refused on load:
-    ivr.flowfile.KEYS_IN_USE.)"""
+    ivr.flows.flowfile.KEYS_IN_USE.)"""
     for lang in flow.languages[1:]:
         if lang not in flow.call_languages:
             yield Problem(

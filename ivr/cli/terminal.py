@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TextIO
 
 from ivr.config import ConfigError, load_settings
-from ivr.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
+from ivr.simulator.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
 from ivr.web import create_app
 from ivr.web.local_mode import local_mode_of
 

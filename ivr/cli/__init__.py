@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from ivr import failures, graph
-from ivr.arguments import Commands, Parser, port_number, positive
-from ivr.arguments import command as _command
-from ivr.checker import check_paths
+from ivr.authoring import graph
+from ivr.authoring.checker import check_paths
+from ivr.cli.arguments import Commands, Parser, port_number, positive
+from ivr.cli.arguments import command as _command
 from ivr.config import PACKAGED_FLOWS, ConfigError, listen_host, load_settings, load_tool_settings
-from ivr.failures import EXIT_INTERRUPTED, Stopped, stopping_cleanly
-from ivr.flowfile import FlowError, load_flows
+from ivr.flows.flowfile import FlowError, load_flows
+from ivr.ops import failures
+from ivr.ops.failures import EXIT_INTERRUPTED, Stopped, stopping_cleanly
 
 # The commands' own modules (the web app, the benchmark, the operator tools) are imported by the
 # command that needs them, so that `ivr --help` or a mistyped option answers at once.
@@ -33,7 +34,7 @@ SHIPPED_FLOW = PACKAGED_FLOWS / "muscle-weakness.toml"
 ANSWER_DATA = PACKAGED_FLOWS / "answers" / "train"
 CASES = PACKAGED_FLOWS / "cases"
 RUNS = Path("bench/runs")  # where `ivr bench` writes, ignored by git (ivr.bench.run.RUNS)
-TWIML_BINS = Path(__file__).resolve().parent.parent / "deploy" / "twiml-bins"
+TWIML_BINS = Path(__file__).resolve().parents[2] / "deploy" / "twiml-bins"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,7 +290,7 @@ def _answers_eval(args: argparse.Namespace) -> int:
 
 
 def _flows_validate(args: argparse.Namespace) -> int:
-    from ivr.cases import run_cases
+    from ivr.authoring.cases import run_cases
 
     return run_cases(args.flow, args.cases)
 
@@ -503,13 +504,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from ivr.terminal import text_in_terminal
+    from ivr.cli.terminal import text_in_terminal
 
     return text_in_terminal()
 
 
 def _call(args: argparse.Namespace) -> int:
-    from ivr.terminal import call_in_terminal
+    from ivr.cli.terminal import call_in_terminal
 
     return call_in_terminal()
 
@@ -578,7 +579,3 @@ def _flows_twiml_bins(args: argparse.Namespace) -> int:
         (args.out / name).write_text(xml + "\n", encoding="utf-8")
         print(f"wrote {args.out / name}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

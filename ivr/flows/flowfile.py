@@ -90,7 +90,7 @@ class _Top(_Strict):
     call_languages: Table = Field(default_factory=dict)
     # The answer model's weights file, relative to the flow file (ivr.core.answer_model).
     answer_model: Name | None = None
-    # Checker problems the clinical lead has excused, "<rule> <node> <lang>" = "why" (ivr.checker).
+    # Checker problems the clinical lead has excused, "<rule> <node> <lang>" = "why" (ivr.authoring.checker).
     exceptions: dict[str, Name] = Field(default_factory=dict)
 
 

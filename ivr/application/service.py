@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ivr.application.registry import FlowRegistry
 from ivr.core import carrier, engine, recorded
 from ivr.core.engine import DEFAULT_POLICY, Input, Output, Policy
 from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, SessionDecodeError, decode, encode
-from ivr.registry import FlowRegistry
 from ivr.store.keys import Keys
 from ivr.store.sessions import Decision, SessionStore, Snapshot
 

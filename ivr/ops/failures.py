@@ -18,7 +18,7 @@ from ivr.config import ConfigError
 from ivr.store.diagnosis import redis_failure
 from ivr.store.errors import StoreUnavailable
 
-ROOT = Path(__file__).resolve().parent.parent  # where `ivr/` is: places are shown from here
+ROOT = Path(__file__).resolve().parents[2]  # where `ivr/` is: places are shown from here
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 

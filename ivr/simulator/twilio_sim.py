@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 from starlette.types import ASGIApp
 
-from ivr.security import SIGNATURE_HEADER, SignatureChecker
+from ivr.channels.signatures import SIGNATURE_HEADER, SignatureChecker
 
 FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}
 

@@ -22,7 +22,7 @@ from ivr.core import engine
 from ivr.core.engine import Input
 from ivr.core.flow import Flow
 from ivr.core.session import Channel
-from ivr.flowfile import load_flow
+from ivr.flows.flowfile import load_flow
 
 Disposition = Literal["emergency", "er_now", "today", "appointment", "crisis"]
 # From most to least urgent. An outcome's kind ranks as the disposition it advises: "not sure"
