@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from ivr.core.flow import Flow
+from ivr.flows.flowfile import FlowError, parse_flow
 from ivr.store.errors import StoreUnavailable
 from ivr.store.flow_archive import FlowArchive
 
@@ -62,7 +63,7 @@ class FlowRegistry:
         """The flow a conversation started on, or None when no copy of it survives anywhere."""
         flow = self.loaded(flow_id, digest)
         if flow is None and self._archive is not None:
-            archived = await self._archive.fetch(flow_id, digest)
+            archived = await self._archived(self._archive, flow_id, digest)
             if archived is not None:
                 # The answer model is not archived with a flow: replies on a resumed conversation
                 # are read with the model this process serves for that flow id.
@@ -73,6 +74,22 @@ class FlowRegistry:
                     "resumed a conversation on an archived flow", extra={"flow": flow_id, "digest": digest}
                 )
                 flow = self._add(archived)
+        return flow
+
+    @staticmethod
+    async def _archived(archive: FlowArchive, flow_id: str, digest: str) -> Flow | None:
+        """The archived flow with exactly this digest, or None if it is gone or does not match."""
+        source = await archive.fetch(flow_id, digest)
+        if source is None:
+            return None
+        try:
+            flow = parse_flow(source, source=f"archive {flow_id}@{digest}")
+        except FlowError:
+            log.error("archived flow is unreadable", extra={"flow": flow_id, "digest": digest})
+            return None
+        if flow.digest != digest:
+            log.error("archived flow does not match its digest", extra={"flow": flow_id, "digest": digest})
+            return None
         return flow
 
     async def with_digest(self, digest: str) -> Flow | None:

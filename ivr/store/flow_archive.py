@@ -1,12 +1,15 @@
-"""Flow definitions kept in Redis by digest, so every conversation finishes on the flow it began on."""
+"""Flow definitions kept in Redis by digest, so every conversation finishes on the flow it began on.
+
+The archive keeps a flow's source (the document its file was read from) and hands it back as it
+was stored; reading it into a flow is the flow loader's work (ivr.flows), done by the registry."""
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from ivr.core.flow import Flow
-from ivr.flows.flowfile import FlowError, parse_flow
 from ivr.store.connect import AnyRedis
 from ivr.store.errors import STORE_ERRORS, StoreUnavailable
 
@@ -39,8 +42,9 @@ class FlowArchive:
         except STORE_ERRORS as exc:
             raise StoreUnavailable(f"Redis failed: {type(exc).__name__}") from exc
 
-    async def fetch(self, flow_id: str, digest: str) -> Flow | None:
-        """The archived flow with exactly this digest, or None if it is gone or does not match."""
+    async def fetch(self, flow_id: str, digest: str) -> dict[str, Any] | None:
+        """The archived source of the flow version with this digest, or None if it is gone or
+        unreadable (StoreUnavailable when Redis cannot answer)."""
         try:
             raw = await self.redis.get(archive_key(flow_id, digest))
         except STORE_ERRORS as exc:
@@ -48,11 +52,10 @@ class FlowArchive:
         if raw is None:
             return None
         try:
-            flow = parse_flow(json.loads(raw), source=f"archive {flow_id}@{digest}")
-        except (ValueError, FlowError):
+            source = json.loads(raw)
+        except ValueError:
+            source = None
+        if not isinstance(source, dict):
             log.error("archived flow is unreadable", extra={"flow": flow_id, "digest": digest})
             return None
-        if flow.digest != digest:
-            log.error("archived flow does not match its digest", extra={"flow": flow_id, "digest": digest})
-            return None
-        return flow
+        return source
