@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from ivr.config import Settings
 from ivr.simulator.twilio_sim import TwilioSimulator, in_process
 from ivr.store.glide_redis import GlideRedis
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.leaks import open_sockets
 from tests.support import AUTH_TOKEN, HASH_KEY, PUBLIC_BASE_URL
 

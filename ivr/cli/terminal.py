@@ -13,7 +13,7 @@ from typing import TextIO
 
 from ivr.config import ConfigError, load_settings
 from ivr.simulator.twilio_sim import Call, Spoken, TwilioSimulator, parse_twiml
-from ivr.web import create_app
+from ivr.web.app import create_app
 from ivr.web.local_mode import local_mode_of
 
 OUR_NUMBER = "+15550100000"

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from ivr.channels.signatures import SIGNATURE_HEADER, SignatureChecker
 from ivr.config import ConfigError
 from ivr.simulator.twilio_sim import FORM_HEADERS, Spoken, TwilioSimulator, messages_of, new_sid
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings, serving_app
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, safety_net_by_language
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from ivr.simulator.twilio_sim import TwilioSimulator
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings, serving_app
 from tests.support import OUR_NUMBER, no_path, shipped_flow
 

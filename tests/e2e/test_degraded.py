@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from ivr.simulator.twilio_sim import Spoken, TwilioSimulator, in_process, messages_of, new_sid
 from ivr.store.sessions import SessionStore
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, safety_net_by_language
 

@@ -22,7 +22,7 @@ from ivr.cli import main
 from ivr.config import Settings
 from ivr.ops import doctor, twilio_setup
 from ivr.ops.doctor import Check, Status
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer
 from tests.standins import ACCOUNT, ApiError, TwilioApiStandIn

@@ -21,7 +21,7 @@ from ivr.simulator.twilio_sim import FORM_HEADERS, Call, Spoken, TwilioSimulator
 from ivr.store.consent import ConsentLog
 from ivr.store.errors import StoreUnavailable
 from ivr.store.sessions import SessionStore
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings, serving, serving_app
 from tests.standins import TwilioApiStandIn
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, script, shipped_flow

@@ -17,7 +17,7 @@ from ivr.config import Settings, load_settings
 from ivr.core import gsm
 from ivr.core.flow import Flow
 from ivr.simulator.twilio_sim import FORM_HEADERS
-from ivr.web import create_app
+from ivr.web.app import create_app
 from ivr.web.local_mode import IN_PROCESS_BASE_URL, local_mode_of
 from tests.conftest import assert_no_tasks_left
 from tests.support import no_path, shipped_flow

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ivr.channels.signatures import SIGNATURE_HEADER, SignatureChecker
 from ivr.core.session import decode
 from ivr.simulator.twilio_sim import FORM_HEADERS, new_sid
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings, redis_test_url
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, shipped_flow
 

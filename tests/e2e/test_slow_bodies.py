@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from ivr.bench.harness import free_port
 from ivr.simulator.twilio_sim import TwilioSimulator
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL
 

@@ -20,7 +20,7 @@ from ivr.store.errors import StoreUnavailable
 from ivr.store.glide_redis import GlideRedis
 from ivr.store.keys import Keys
 from ivr.store.sessions import Decision, SessionStore, Snapshot
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL

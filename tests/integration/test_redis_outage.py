@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from ivr.simulator.twilio_sim import TwilioSimulator, in_process, messages_of, new_sid
-from ivr.web import create_app
+from ivr.web.app import create_app
 from tests.conftest import make_settings
 from tests.redis_servers import RedisServer
 from tests.support import AUTH_TOKEN, OUR_NUMBER, PUBLIC_BASE_URL, no_path, shipped_flow

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.channels import polly
 from ivr.config import ConfigError, Settings, listen_host, load_settings
-from ivr.web import create_app
+from ivr.web.app import create_app
 
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - the production default, and what local mode refuses
 GOOD = {"twilio_auth_token": "0123456789abcdef0123456789abcdef", "ivr_hash_key": "k" * 40}
