@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from ivr.application.registry import FlowRegistry
 from ivr.core import carrier, engine, recorded
@@ -26,6 +27,22 @@ NURSE_MARK_TTL = 4 * 3600 + 600
 OFFER_TTL = 300
 
 
+# What a turn did besides a step of the flow, for whoever observes it (ivr.ops.observer): a sender's
+# opt-out or opt-in, a help text, the rate limit, a message ignored (nothing sent), and how a handoff
+# to the nurse ended.
+TurnEvent = Literal[
+    "",
+    "opted_out",
+    "opted_in",
+    "help",
+    "rate_limited",
+    "ignored",
+    "handed_off",
+    "nurse_declined",
+    "nurse_unanswered",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """The result of one webhook: what to render, on which flow, and the session it left.
@@ -39,7 +56,7 @@ class Turn:
     token: str = ""  # voice only: names the prompt now awaiting an answer
     fresh: bool = False  # this turn started a new conversation
     replayed: bool = False  # a repeat of a message already answered: the same reply again
-    event: str = ""  # besides a step: opted_out, opted_in, help, rate_limited, ignored (nothing sent)
+    event: TurnEvent = ""
     heard: engine.Heard | None = None  # how what was said to the pending question was taken
 
 
@@ -244,7 +261,7 @@ class Triage:
                 ask=session.node,
                 keys_only=session.confirm,
             )
-            event = ""
+            event: TurnEvent = ""
             if token == token_now:
                 event = "nurse_declined" if dial_status == "completed" else "nurse_unanswered"
             return Decision(stored, Turn(flow, output, session, token_now, event=event))

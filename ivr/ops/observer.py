@@ -21,6 +21,9 @@ from ivr.store.consent import ConsentLog, ConsentRecord
 log = logging.getLogger("ivr.ops")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
+# How a handoff to the nurse ended, by the turn's event, as the handoffs metric names it.
+HANDOFF_ENDS = {"handed_off": "answered", "nurse_declined": "not_taken", "nurse_unanswered": "unanswered"}
+
 # Work to run after the reply has gone: a name for the logs, and the work itself.
 Later = Callable[[str, Awaitable[object]], None]
 
@@ -46,8 +49,9 @@ class Observer:
         self.followup = followup
         self.consent = consent
 
-    def observe(self, turn: Turn, channel: str, *, caller: str, later: Later) -> None:
-        """Count what a turn did, and queue its audit record for after the reply has gone."""
+    def after(self, turn: Turn, channel: str, *, caller: str, later: Later) -> None:
+        """Count what a turn did, and queue its audit record for after the reply has gone: every
+        webhook that runs a turn hands it here, and only here."""
         m = self.metrics
         if turn.replayed:
             m.replays.labels(channel).inc()
@@ -72,6 +76,17 @@ class Observer:
         }
         if turn.event in counters:
             counters[turn.event].inc()
+        if turn.event in HANDOFF_ENDS:
+            m.handoffs.labels(HANDOFF_ENDS[turn.event]).inc()
+            if turn.event == "handed_off" and turn.session is not None:
+                self.record(turn.flow, turn.session, "handoff", caller, later)
+
+    def abandoned(self, flow: Flow | None, session: Session | None, *, caller: str, later: Later) -> None:
+        """A call hung up before its outcome: counted, and its audit record queued when the
+        conversation and its flow are still known."""
+        self.metrics.abandoned.inc()
+        if flow is not None and session is not None:
+            self.record(flow, session, "abandoned", caller, later)
 
     def record(self, flow: Flow, session: Session, outcome: str, caller: str, later: Later) -> None:
         """Queue one audit record: who (keyed hash), when, how it went; never the number itself."""

@@ -31,15 +31,15 @@ from ivr.store.sessions import SessionStore
 from ivr.web import fallback, health, nurse, simulator
 from ivr.web import sms as sms_routes
 from ivr.web import voice as voice_routes
-from ivr.web.admission import Admission, AdmissionMiddleware
+from ivr.web import webhook as webhooks
+from ivr.web.admission import Admission
 from ivr.web.components import Components
 from ivr.web.local_mode import LocalMode
 from ivr.web.nurse import ACCEPT_PATH, SCREEN_PATH
 from ivr.web.replies import Replies
 from ivr.web.sms import SMS_STATUS_PATH
 from ivr.web.turn_notes import NotingObserver
-from ivr.web.voice import FOLLOWUP_PATH, GATHER_PATH, HANDOFF_PATH, STATUS_PATH
-from ivr.web.webhook import ENDPOINTS, FastWebhooks, verified_form
+from ivr.web.voice import FOLLOWUP_PATH, GATHER_PATH, HANDOFF_PATH
 
 log = logging.getLogger("ivr")
 
@@ -244,24 +244,8 @@ def create_app(
         openapi_url=None,
     )
     app.state.components = components
-    app.add_middleware(FastWebhooks, endpoints=dict(ENDPOINTS))
-    app.add_middleware(
-        AdmissionMiddleware,
-        admission=components.admission,
-        budget=settings.webhook_budget,
-        # Every webhook that reads or writes Redis; the fallbacks and the nurse's screening (static
-        # TwiML) need no turn.
-        paths=frozenset(
-            {"/sms", "/voice", GATHER_PATH, HANDOFF_PATH, STATUS_PATH, ACCEPT_PATH, FOLLOWUP_PATH}
-        ),
-        verify=lambda request: verified_form(request, components),
-        body_timeout=settings.webhook_body_timeout,
-        refused=lambda route, reason: metrics.refused_before_turn.labels(route, reason).inc(),
-    )
+    webhooks.mount(app, [*sms_routes.webhook, *voice_routes.webhook, *nurse.webhook], components=components)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(sms_routes.router)
-    app.include_router(voice_routes.router)
-    app.include_router(nurse.router)
     app.include_router(fallback.router)
     app.include_router(health.router)
     if local is not None:

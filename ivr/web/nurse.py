@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from ivr.channels import nurse
 from ivr.web.voice import STEP_TOKEN
-from ivr.web.webhook import Hook, twiml, webhook
+from ivr.web.webhook import Hook, Webhooks, twiml
 
 log = logging.getLogger("ivr.web")
-router = APIRouter()
+webhook = Webhooks()
 
 SCREEN_PATH = "/voice/screen"
 ACCEPT_PATH = "/voice/screen/accept"
 
 
-@webhook(router, SCREEN_PATH)
+@webhook(SCREEN_PATH, gated=False)  # static TwiML: no turn to wait for
 async def screen(hook: Hook) -> Response:
     """The nurse's phone answered: whoever answered (a person or a voicemail) hears the whisper and
     is asked to press 1. Static TwiML: nothing is read from or written to Redis here."""
@@ -34,7 +34,7 @@ async def screen(hook: Hook) -> Response:
     )
 
 
-@webhook(router, ACCEPT_PATH)
+@webhook(ACCEPT_PATH, gated=True)
 async def accept(hook: Hook) -> Response:
     """The nurse pressed a key during the whisper. 1 takes the call: it is marked as taken, for the
     <Dial> action to tell a nurse from a voicemail, and the two are connected when this TwiML ends.

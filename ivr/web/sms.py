@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from ivr.channels import sms as sms_channel
-from ivr.web.webhook import Hook, twiml, webhook
+from ivr.web.webhook import Hook, Webhooks, twiml
 
-router = APIRouter()
+webhook = Webhooks()
 
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 SMS_STATUS_PATH = "/sms/status"
@@ -19,7 +19,7 @@ FINAL = frozenset({"delivered", "undelivered", "failed"})
 DELIVERY_ERROR = re.compile(r"3\d{4}")  # Twilio's message delivery errors are 30xxx
 
 
-@webhook(router, "/sms")
+@webhook("/sms", gated=True)
 async def incoming_text(hook: Hook) -> Response:
     """An incoming text: one turn of the conversation with its sender."""
     c = hook.components
@@ -34,13 +34,13 @@ async def incoming_text(hook: Hook) -> Response:
         turn = await c.triage.text(
             our_number, sender, body, message_sid, opt_out_type=hook.form.get("OptOutType")
         )
-        c.observer.observe(turn, "sms", caller=sender, later=hook.later)
+        c.observer.after(turn, "sms", caller=sender, later=hook.later)
         return c.replies.sms(turn.flow, turn.output)
 
     return await hook.answer("sms", reply, c.sms_safety_net)
 
 
-@webhook(router, SMS_STATUS_PATH)
+@webhook(SMS_STATUS_PATH, gated=False)  # counted, nothing read or stored
 async def follow_up_status(hook: Hook) -> Response:
     """Twilio's status callback for a follow-up text: final statuses are counted, with the delivery
     error when there is one (30006: a landline, or a carrier that cannot be reached; 30003: the phone

@@ -103,9 +103,9 @@ class NotingObserver(Observer):
         super().__init__(*args, **kwargs)
         self.notes = notes
 
-    def observe(self, turn: Turn, channel: str, *, caller: str, later: Later) -> None:
+    def after(self, turn: Turn, channel: str, *, caller: str, later: Later) -> None:
         """Count the turn as always, and note it for the page."""
-        super().observe(turn, channel, caller=caller, later=later)
+        super().after(turn, channel, caller=caller, later=later)
         self.notes.put(conversation_of(self, channel, caller), TurnNote.of(turn))
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from ivr.application.service import Turn
 from ivr.channels import voice
@@ -14,10 +14,10 @@ from ivr.core.engine import SILENCE, Input
 from ivr.store.errors import StoreUnavailable
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm
-from ivr.web.webhook import Hook, twiml, webhook
+from ivr.web.webhook import Hook, Webhooks, twiml
 
 log = logging.getLogger("ivr.web")
-router = APIRouter()
+webhook = Webhooks()
 
 GATHER_PATH = "/voice/gather"
 FOLLOWUP_PATH = "/voice/followup"
@@ -53,7 +53,7 @@ def input_from(form: TwilioForm) -> Input:
     return SILENCE
 
 
-@webhook(router, "/voice")
+@webhook("/voice", gated=True)
 async def incoming_call(hook: Hook) -> Response:
     """A call comes in: the 911 notice and the first prompt."""
     c, form, later = hook.components, hook.form, hook.later
@@ -64,13 +64,13 @@ async def incoming_call(hook: Hook) -> Response:
 
     async def reply() -> str:
         turn = await c.triage.call_started(call_sid)
-        c.observer.observe(turn, "voice", caller=form.get("From"), later=later)
+        c.observer.after(turn, "voice", caller=form.get("From"), later=later)
         return _render(c, turn)
 
     return await hook.answer("voice", reply, c.voice_safety_net)
 
 
-@webhook(router, GATHER_PATH)
+@webhook(GATHER_PATH, gated=True)
 async def gathered(hook: Hook) -> Response:
     """A key press or spoken answer from the <Gather>, or the <Redirect> that follows a silence."""
     c, form, later, t = hook.components, hook.form, hook.later, hook.query("t")
@@ -81,7 +81,7 @@ async def gathered(hook: Hook) -> Response:
 
     async def reply() -> str:
         turn = await c.triage.call_input(call_sid, t, answer)
-        c.observer.observe(turn, "voice", caller=caller, later=later)
+        c.observer.after(turn, "voice", caller=caller, later=later)
         if c.replies.offers_followup(turn.flow, turn.output):
             await _keep_offer(c, turn)
         return _render(c, turn)
@@ -102,7 +102,7 @@ async def _keep_offer(c: Components, turn: Turn) -> None:
     c.metrics.followups.labels("offered").inc()
 
 
-@webhook(router, FOLLOWUP_PATH)
+@webhook(FOLLOWUP_PATH, gated=True)
 async def follow_up_asked(hook: Hook) -> Response:
     """A key pressed at an outcome's offer of its advice by text. 1 asks for it: the consent is
     recorded and the text sent to the number Twilio says is calling (never stored), once; any other
@@ -127,7 +127,7 @@ async def follow_up_asked(hook: Hook) -> Response:
     return await hook.answer("voice_followup", reply, voice.hang_up())
 
 
-@webhook(router, HANDOFF_PATH)
+@webhook(HANDOFF_PATH, gated=True)
 async def handed_back(hook: Hook) -> Response:
     """The <Dial> to the nurse ended: taken by the nurse, the call ends; not answered, or answered by
     a machine or by no one who pressed the key, back to the questions."""
@@ -138,19 +138,13 @@ async def handed_back(hook: Hook) -> Response:
 
     async def reply() -> str:
         turn = await c.triage.call_handed_back(call_sid, t, dial_status)
-        if turn.event == "handed_off" and turn.session is not None:
-            c.metrics.handoffs.labels("answered").inc()
-            c.observer.record(turn.flow, turn.session, "handoff", form.get("From"), later)
-        elif turn.event == "nurse_declined":
-            c.metrics.handoffs.labels("not_taken").inc()
-        elif turn.event == "nurse_unanswered":
-            c.metrics.handoffs.labels("unanswered").inc()
+        c.observer.after(turn, "voice", caller=form.get("From"), later=later)
         return _render(c, turn)
 
     return await hook.answer("voice_handoff", reply, c.voice_safety_net)
 
 
-@webhook(router, STATUS_PATH)
+@webhook(STATUS_PATH, gated=True)
 async def call_status(hook: Hook) -> Response:
     """A finished call is forgotten at once. Callbacks may come out of order or twice: only a final
     status acts, and the second one finds nothing left to count."""
@@ -164,11 +158,9 @@ async def call_status(hook: Hook) -> Response:
     async def forget() -> str:
         end = await c.triage.call_ended(call_sid)
         if end.abandoned:
-            c.metrics.abandoned.inc()
             log.info("call ended before an outcome", extra={"status": status})
             flow = await c.registry.pinned(end.session.flow, end.session.digest) if end.session else None
-            if end.session is not None and flow is not None:
-                c.observer.record(flow, end.session, "abandoned", form.get("From"), later)
+            c.observer.abandoned(flow, end.session, caller=form.get("From"), later=later)
         return voice.empty()
 
     return await hook.answer("voice_status", forget, voice.empty())

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response
+from fastapi import BackgroundTasks, FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -17,6 +17,7 @@ from ivr.ops.logs import set_sids
 from ivr.ops.metrics import Metrics
 from ivr.store.errors import STORE_ERRORS, StoreContention, StoreUnavailable
 from ivr.store.sessions import answering_by
+from ivr.web.admission import AdmissionMiddleware
 from ivr.web.components import Components
 from ivr.web.twilio_form import TwilioForm, read_form
 
@@ -102,37 +103,77 @@ class Hook:
 Handler = Callable[[Hook], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-# The webhooks' endpoints by path, for FastWebhooks; filled as the route modules are imported.
-ENDPOINTS: dict[str, Endpoint] = {}
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A declared Twilio webhook: its path, its endpoint, and whether it waits its turn at the
+    admission gate (every webhook that reads or writes Redis does)."""
+
+    path: str
+    endpoint: Endpoint
+    gated: bool
 
 
-def webhook(router: APIRouter, path: str) -> Callable[[Handler], Handler]:
-    """Register a Twilio webhook as a plain Starlette route.
+class Webhooks:
+    """The webhooks a route module declares, each in one place: `@webhook(path, gated=...)`.
 
-    Webhooks are the hot path: each text and each key press is one. Resolving FastAPI dependencies
-    for them cost about a quarter of the server's time per request (measured with pyinstrument, see
-    docs/speed.md), so they take the verified form directly; the operator routes keep
-    FastAPI's dependencies.
+    The app mounts what is declared here (its route, its fast path, and the gate for the gated
+    ones: see `mount`), so a new webhook cannot be routed yet skip the gate. Webhooks are the hot
+    path (each text and each key press is one): resolving FastAPI dependencies for them cost about
+    a quarter of the server's time per request (measured with pyinstrument, docs/speed.md), so they
+    take the verified form directly; the operator routes keep FastAPI's dependencies.
     """
 
-    def register(handler: Handler) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            arrived: float = getattr(request.state, "arrived", None) or time.monotonic()
-            busy: bool = getattr(request.state, "busy", False)
-            c: Components = request.app.state.components
-            tasks = BackgroundTasks()
-            # Read and checked before its turn (ivr.web.admission), or here for routes without one.
-            form = request.scope.get("state", {}).get("form") or await verified_form(request, c)
-            response = await handler(Hook(request, form, c, tasks, arrived, busy))
-            if tasks.tasks:
-                response.background = tasks
-            return response
+    def __init__(self) -> None:
+        self._declared: dict[str, Webhook] = {}
 
-        router.add_route(path, endpoint, methods=["POST"], include_in_schema=False)
-        ENDPOINTS[path] = endpoint
-        return handler
+    def __call__(self, path: str, *, gated: bool) -> Callable[[Handler], Handler]:
+        """Declare the decorated handler as the webhook at `path`; `gated` must be said."""
 
-    return register
+        def declare(handler: Handler) -> Handler:
+            if path in self._declared:
+                raise ValueError(f"webhook {path} is declared twice")
+            self._declared[path] = Webhook(path, _endpoint(handler), gated)
+            return handler
+
+        return declare
+
+    def __iter__(self) -> Iterator[Webhook]:
+        return iter(self._declared.values())
+
+
+def _endpoint(handler: Handler) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        arrived: float = getattr(request.state, "arrived", None) or time.monotonic()
+        busy: bool = getattr(request.state, "busy", False)
+        c: Components = request.app.state.components
+        tasks = BackgroundTasks()
+        # Read and checked before its turn (ivr.web.admission), or here for webhooks without one.
+        form = request.scope.get("state", {}).get("form") or await verified_form(request, c)
+        response = await handler(Hook(request, form, c, tasks, arrived, busy))
+        if tasks.tasks:
+            response.background = tasks
+        return response
+
+    return endpoint
+
+
+def mount(app: FastAPI, webhooks: Iterable[Webhook], *, components: Components) -> None:
+    """Route every declared webhook, give it the fast path, and put the gated ones behind the gate."""
+    declared = list(webhooks)
+    for hook in declared:
+        app.add_route(hook.path, hook.endpoint, methods=["POST"], include_in_schema=False)
+    settings, metrics = components.settings, components.metrics
+    app.add_middleware(FastWebhooks, endpoints={hook.path: hook.endpoint for hook in declared})
+    app.add_middleware(
+        AdmissionMiddleware,
+        admission=components.admission,
+        budget=settings.webhook_budget,
+        paths=frozenset(hook.path for hook in declared if hook.gated),
+        verify=lambda request: verified_form(request, components),
+        body_timeout=settings.webhook_body_timeout,
+        refused=lambda route, reason: metrics.refused_before_turn.labels(route, reason).inc(),
+    )
 
 
 class FastWebhooks:

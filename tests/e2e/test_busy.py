@@ -7,13 +7,18 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from redis.asyncio import Redis
+from starlette.routing import Route
 
 from ivr.simulator.twilio_sim import TwilioSimulator
+from ivr.web import nurse, sms, voice
+from ivr.web.admission import AdmissionMiddleware
 from ivr.web.app import create_app
+from ivr.web.webhook import Hook, Webhooks, twiml
 from tests.conftest import make_settings, serving_app
 from tests.support import OUR_NUMBER, no_path, shipped_flow
 
@@ -83,3 +88,33 @@ async def test_a_late_key_press_on_a_call_leaves_the_call_on_its_question(
     assert late.says[0].startswith("Call 911 now for any of these: trouble breathing")
     again = await call.press("2", prompt=asked)
     assert again.says[0].startswith(FLOW.questions[ORDER[1]].wording.text("en", voice=True))
+
+
+def test_every_webhook_is_declared_in_one_place_and_the_gate_covers_the_gated(app: FastAPI) -> None:
+    """The app's own routes are exactly the declared webhooks (the fallbacks, probes and local page
+    come in routers of their own), and its gate takes every webhook declared gated: a webhook cannot
+    be routed and skip the gate by being left out of a list. The two that do not wait answer
+    without Redis."""
+    declared = [*sms.webhook, *voice.webhook, *nurse.webhook]
+    posted = {r.path for r in app.routes if isinstance(r, Route) and "POST" in (r.methods or ())}
+    assert posted == {w.path for w in declared}
+    [gate] = [m for m in app.user_middleware if cast(object, m.cls) is AdmissionMiddleware]
+    assert gate.kwargs["paths"] == {w.path for w in declared if w.gated}
+    assert {w.path for w in declared if not w.gated} == {nurse.SCREEN_PATH, sms.SMS_STATUS_PATH}
+
+
+def test_a_webhook_is_declared_once() -> None:
+    """Two handlers for one path are refused when the module is read, not found in production."""
+    webhook = Webhooks()
+
+    @webhook("/x", gated=True)
+    async def first(hook: Hook) -> Response:
+        return twiml("")
+
+    with pytest.raises(ValueError, match="declared twice"):
+
+        @webhook("/x", gated=False)
+        async def second(hook: Hook) -> Response:
+            return twiml("")
+
+    assert [(w.path, w.gated) for w in webhook] == [("/x", True)]
