@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from ivr.application.ports import ConversationStore
 from ivr.application.registry import FlowRegistry
 from ivr.core import carrier, engine, recorded
 from ivr.core.engine import DEFAULT_POLICY, Input, Output, Policy
@@ -15,7 +16,7 @@ from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
 from ivr.core.session import Session, SessionDecodeError, decode, encode
 from ivr.store.keys import Keys
-from ivr.store.sessions import Decision, SessionStore, Snapshot
+from ivr.store.sessions import Decision, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class Triage:
     def __init__(
         self,
         registry: FlowRegistry,
-        store: SessionStore,
+        store: ConversationStore,
         pseudonyms: Pseudonyms,
         *,
         limits: TriageLimits | None = None,

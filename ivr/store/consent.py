@@ -61,6 +61,8 @@ class ConsentLog:
         """Add one record, trimming what is older than the retention window."""
         oldest = max(0, record.ts_ms - self.retention_ms)
         async with self.redis.pipeline(transaction=True) as pipe:
+            # The clients disagree on the fields' type (redis-py: dict[FieldT, EncodableT]; glide:
+            # dict[str, str]) and dict is invariant, so no one type satisfies both.
             pipe.xadd(STREAM, record.fields(), minid=oldest, approximate=False)  # type: ignore[arg-type]
             pipe.pexpire(STREAM, self.retention_ms)
             await pipe.execute()

@@ -1,8 +1,7 @@
-"""The service layer on the embedded store: a turn loads, steps the engine and saves, per conversation."""
+"""The service layer on an in-memory store (tests/fakes.py, held to the Redis store's meaning by
+tests/integration/test_store_contract.py): a turn loads, steps the engine and saves, per conversation."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -11,8 +10,8 @@ from ivr.application.service import Triage
 from ivr.core.engine import SILENCE, Input, Output
 from ivr.core.privacy import Pseudonyms
 from ivr.flows.flowfile import load_flows
-from ivr.store.connect import embedded
-from ivr.store.sessions import SessionStore
+from ivr.store.errors import StoreUnavailable
+from tests.fakes import InMemoryConversations
 from tests.support import HASH_KEY, OUR_NUMBER, SHIPPED
 
 SENDER = "+15550123456"
@@ -20,13 +19,11 @@ CALL = "CA" + "7" * 32
 
 
 @pytest.fixture
-async def triage() -> AsyncIterator[Triage]:
-    store = SessionStore(embedded())
+def triage() -> Triage:
     registry = FlowRegistry(
         load_flows(SHIPPED.parent), active="muscle-weakness", emergency_number="911", booking_url=None
     )
-    yield Triage(registry, store, Pseudonyms(HASH_KEY.encode()), clock=lambda: 1_000.0)
-    await store.close()
+    return Triage(registry, InMemoryConversations(), Pseudonyms(HASH_KEY.encode()), clock=lambda: 1_000.0)
 
 
 async def test_a_text_conversation_moves_question_by_question_to_its_outcome(triage: Triage) -> None:
@@ -95,3 +92,23 @@ async def test_a_call_that_ends_mid_triage_is_abandoned_and_forgotten(triage: Tr
     assert (await triage.call_ended(CALL)).abandoned is False
     late = await triage.call_input(CALL, asked.token, SILENCE)
     assert late.event == "ignored"
+
+
+async def test_a_store_that_fails_fails_the_turn_and_keeps_nothing_half_done() -> None:
+    """When the store cannot be reached the turn raises StoreUnavailable (the webhook answers with
+    the safety net); once it is back, the conversation is where it was."""
+    store = InMemoryConversations()
+    registry = FlowRegistry(
+        load_flows(SHIPPED.parent), active="muscle-weakness", emergency_number="911", booking_url=None
+    )
+    triage = Triage(registry, store, Pseudonyms(HASH_KEY.encode()), clock=lambda: 1_000.0)
+    order = registry.current.question_order()
+    await triage.text(OUR_NUMBER, SENDER, "hi", "SM" + "d" * 32)
+    store.failing = True
+    with pytest.raises(StoreUnavailable):
+        await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "e" * 32)
+    store.failing = False
+    again = await triage.text(OUR_NUMBER, SENDER, "no", "SM" + "f" * 32)
+    assert again.heard is not None
+    assert again.heard.question == order[0]
+    assert again.output.ask == order[1]
