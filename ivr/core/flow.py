@@ -191,8 +191,8 @@ class Limits:
 @dataclass(frozen=True, slots=True)
 class Flow:
     """A whole, validated flow. `digest` identifies its exact clinical content; `source` is the
-    data it was loaded from; `call_languages` are the languages a caller can pick by key (flows
-    written before them have none, and offered a menu). The last four fields are derived from the
+    data it was loaded from; `call_languages` are the languages a caller can pick by key (a flow
+    without them offers no language key on calls). The last four fields are derived from the
     others (see `compose`)."""
 
     id: str

@@ -7,15 +7,16 @@ shows: one bad question does not hide a bad outcome, because each table is valid
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ivr.core.answer_model import AnswerModel, digest_of
 from ivr.core.answers import ANSWER_KEYS
@@ -94,28 +95,13 @@ class _Top(_Strict):
     exceptions: dict[str, Name] = Field(default_factory=dict)
 
 
-_DEFAULT_LIMITS = Limits()
-
-
-class _Limits(_Strict):
-    sms_retries: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.sms_retries
-    voice_retries: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.voice_retries
-    max_turns: Annotated[int, Field(ge=0, le=100)] = _DEFAULT_LIMITS.max_turns
-
-
-class _AnswerWords(_Strict):
-    yes: list[Name] = Field(default_factory=list)
-    no: list[Name] = Field(default_factory=list)
-    unsure: list[Name] = Field(default_factory=list)
-
-
 class _Question(_Strict):
     text: Any = None  # read by _wording, which knows the flow's languages
     yes: Name
     no: Name
     red_flag: bool = False
     phrases: dict[str, list[Name]] = Field(default_factory=dict)
-    words: dict[str, _AnswerWords] = Field(default_factory=dict)
+    words: dict[str, Table] = Field(default_factory=dict)  # each read as an AnswerWords
     named: dict[str, list[Name]] = Field(default_factory=dict)
 
 
@@ -125,38 +111,59 @@ class _Outcome(_Strict):
     booking: Any = None
 
 
-class _CallLanguage(_Strict):
-    key: Annotated[str, Field(pattern=r"^[0-9]$")]  # one key of the keypad
-    offer: Name
-
-
 # Keys that mean something at every question of a call, so no language may take them. Refused on
 # load, not only by the checker: a flow served with such a key would take a 2 for a language.
 KEYS_IN_USE = {**ANSWER_KEYS, HANDOFF_KEY: "the nurse's key"}
 
 
-class _Words(_Strict):
-    # Answers. Unsure may be empty here so that flows written before it still load (the checker
-    # refuses a language without it).
-    yes: NonEmpty
-    no: NonEmpty
-    unsure: list[Name] = Field(default_factory=list)
-    filler: list[Name] = Field(default_factory=list)
-    subjects: list[Name] = Field(default_factory=list)
-    verbs: list[Name] = Field(default_factory=list)
-    help: list[Name] = Field(default_factory=list)
-    switch: NonEmpty
-    markers: NonEmpty
-    emergency: NonEmpty
-    negations: NonEmpty
-    clause_breaks: NonEmpty
-    crisis: list[Name] = Field(default_factory=list)
-    cues: list[Name] = Field(default_factory=list)
-    history: list[Name] = Field(default_factory=list)
-    recent: list[Name] = Field(default_factory=list)
+def _schema(
+    record: type[Any], *, required: frozenset[str] = frozenset(), types: Mapping[str, Any] | None = None
+) -> type[BaseModel]:
+    """The file's shape of a core record, made from the record's own fields, so that a field added
+    to the core model is a field of the file with nothing else to keep in step: a list of non-empty
+    strings for a tuple of strings (at least one when it must be given), a whole number from 0 to 100 for
+    an int, a non-empty string for a str, or the shape `types` gives; a field the record requires,
+    or `required` names, must be in the file, and the others default as the record does."""
+    hints = get_type_hints(record)
+    shape: dict[str, Any] = {}
+    for item in dataclasses.fields(record):
+        hint = hints[item.name]
+        needed = item.name in required or item.default is dataclasses.MISSING
+        if types is not None and item.name in types:
+            annotation = types[item.name]
+        elif hint == tuple[str, ...]:
+            annotation = NonEmpty if needed else list[Name]
+        elif hint is int:
+            annotation = Annotated[int, Field(ge=0, le=100)]
+        elif hint is str:
+            annotation = Name
+        else:
+            raise TypeError(f"{record.__name__}.{item.name}: no file shape for {hint}")
+        if needed:
+            shape[item.name] = (annotation, ...)
+        else:
+            default = item.default
+            shape[item.name] = (annotation, list(default) if isinstance(default, tuple) else default)
+    model: type[BaseModel] = create_model(f"File{record.__name__}", __base__=_Strict, **shape)
+    return model
+
+
+def _record(record: type[R], read: BaseModel) -> R:
+    """The core record a validated table describes (its lists as tuples)."""
+    values = read.model_dump()
+    return record(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
+
+
+_LIMITS = _schema(Limits)
+_ANSWER_WORDS = _schema(AnswerWords)
+_CALL_LANGUAGE = _schema(CallLanguage, types={"key": Annotated[str, Field(pattern=r"^[0-9]$")]})
+# A language's words. Unsure may be empty so that flows written before it still load (the checker
+# refuses a language without it).
+_WORDS = _schema(Words, required=frozenset({"switch", "markers", "emergency", "negations", "clause_breaks"}))
 
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -335,8 +342,8 @@ class _Reader:
         if len(set(top.languages)) != len(top.languages):
             self.problem("languages", "lists a language twice")
         self.languages = tuple(dict.fromkeys(top.languages))
-        limits_file = self.model(_Limits, top.limits, "limits")
-        limits = Limits(**limits_file.model_dump()) if limits_file is not None else Limits()
+        limits_file = self.model(_LIMITS, top.limits, "limits")
+        limits = _record(Limits, limits_file) if limits_file is not None else Limits()
 
         questions = self._each(top.questions, "questions", self._question)
         outcomes = self._each(top.outcomes, "outcomes", self._outcome)
@@ -438,7 +445,9 @@ class _Reader:
             if lang not in self.languages:
                 self.problem(f"{where}.words.{lang}", "language is not declared in `languages`", lang)
                 continue
-            words[lang] = AnswerWords(**{name: tuple(v) for name, v in lists.model_dump().items()})
+            read_words = self.model(_ANSWER_WORDS, lists, f"{where}.words.{lang}", lang)
+            if read_words is not None:
+                words[lang] = _record(AnswerWords, read_words)
         named: dict[str, tuple[str, ...]] = {}
         for lang, texts in read.named.items():
             if lang not in self.languages:
@@ -468,11 +477,11 @@ class _Reader:
             if lang not in raw:
                 self.problem(f"words.{lang}", "missing", lang)
                 continue
-            read = self.model(_Words, raw[lang], f"words.{lang}", lang)
+            read = self.model(_WORDS, raw[lang], f"words.{lang}", lang)
             if read is None:
                 continue
-            self._patterns(f"words.{lang}.emergency", read.emergency, lang)
-            result[lang] = Words(**{name: tuple(value) for name, value in read.model_dump().items()})
+            result[lang] = _record(Words, read)
+            self._patterns(f"words.{lang}.emergency", result[lang].emergency, lang)
         return result
 
     def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:
@@ -485,9 +494,10 @@ class _Reader:
             if lang not in self.languages:
                 self.problem(where, "language is not declared in `languages`", lang)
                 continue
-            read = self.model(_CallLanguage, table, where, lang)
-            if read is None:
+            validated = self.model(_CALL_LANGUAGE, table, where, lang)
+            if validated is None:
                 continue
+            read = _record(CallLanguage, validated)
             self._placeholders(f"{where}.offer", read.offer, lang)
             if read.key in KEYS_IN_USE:
                 message = f"{read.key} is {KEYS_IN_USE[read.key]} at every question; pick another key"
@@ -496,10 +506,10 @@ class _Reader:
                 message = f"{read.key} already picks {picks[read.key]!r}; each language needs its own key"
                 self.problem(f"{where}.key", message, lang, "call-language-key")
             picks.setdefault(read.key, lang)
-            result[lang] = CallLanguage(read.key, read.offer.strip())
+            result[lang] = dataclasses.replace(read, offer=read.offer.strip())
         return result
 
-    def _patterns(self, where: str, texts: list[str], lang: str) -> None:
+    def _patterns(self, where: str, texts: Sequence[str], lang: str) -> None:
         for text in texts:
             try:
                 parse_pattern(text)

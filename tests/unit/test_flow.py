@@ -88,6 +88,16 @@ def test_every_error_is_reported_at_once() -> None:
             "call_languages.fr: language is",
         ),
         (lambda d: d["call_languages"]["es"].pop("offer"), "call_languages.es.offer: missing"),
+        # The words' shapes are made from the core model's fields (ivr.flows.flowfile._schema).
+        (lambda d: d["words"]["en"].update(emergency=[]), "words.en.emergency: must be a non-empty list"),
+        (lambda d: d["words"]["en"].pop("negations"), "words.en.negations: missing"),
+        (lambda d: d["words"]["en"].update(yes=[]), "words.en.yes: must be a non-empty list"),
+        (lambda d: d["words"]["en"].update(colours=["red"]), "words.en.colours: unknown field"),
+        (lambda d: d["words"]["en"].update(crisis=[""]), "words.en.crisis.0: must be a non-empty string"),
+        (
+            lambda d: d["questions"]["q1"].update(words={"en": {"maybe": ["perhaps"]}}),
+            "questions.q1.words.en.maybe: unknown field",
+        ),
     ],
 )
 def test_each_structural_mistake_is_named(change: Any, expected: str) -> None:
