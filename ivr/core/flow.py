@@ -148,6 +148,7 @@ class Words:
     cues: tuple[str, ...] = ()  # words of an emergency that keep the answer model from hearing a no
     history: tuple[str, ...] = ()  # words that place a sign in the past ("years ago")
     recent: tuple[str, ...] = ()  # words that bring it back to now ("today", "again")
+    contrasts: tuple[str, ...] = ()  # words that set a second part against the first ("but")
 
     def vocabulary(self) -> Vocabulary:
         """The language's answer words as a vocabulary."""
@@ -433,6 +434,7 @@ def compose(
             answer_model,
             cues={lang: _single_words(w.cues) for lang, w in words.items()},
             negations=negations,
+            contrasts=frozenset(w for words_of in words.values() for w in _single_words(words_of.contrasts)),
         ),
         answer_model=answer_model,
     )

@@ -7,11 +7,13 @@ The layers, in order (ivr.core.engine acts on crisis and emergency phrases befor
    model hears a no or nothing it can place; doubt ("not sure if she passed out") stays doubt.
 3. A whole reply that is one of the flow's exact answers ("no", "nope", "sí", "slowly" to the onset
    question) is taken as it is.
-4. A reply of words the model never saw in training ("banana") is not an answer: asked again.
+4. A reply of filler alone ("gracias doctora"), or of words the model never saw in training
+   ("banana"), is not an answer: asked again.
 5. Everything else goes to the answer model. It may move a reply toward safety on its own (to yes,
    not sure, an emergency, a crisis or another urgent sign), but a no stands only when the model is
    confident of it and the reply carries no emergency cue (a word the flow lists in `cues`, not
    negated, or the model's own weight on those classes); otherwise it is doubt, or not an answer.
+   A reply that opens with a yes and sets nothing against it ("but") is never a no.
 
 Every reading says how it was taken (key, rule, or model with its probability), for the audit
 record and the metrics.
@@ -101,14 +103,20 @@ class Reader:
     model: AnswerModel | None
     cues: Mapping[str, frozenset[str]]
     negations: frozenset[str]
+    contrasts: frozenset[str] = frozenset()
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     _single: Mapping[str, Answer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The whole-word answers of every language ("yes", "si", "nope"); not a lone letter ("s",
         # the Spanish yes, or "vision's") or an emoji, too little to go on.
-        classes = self.understanding.any_language.classes
-        single = {p[0]: a for p, a in classes.items() if len(p) == 1 and len(p[0]) > 1 and p[0].isalpha()}
+        # Nor a word that is filler as well ("ya": "yes" to some, "already" to most).
+        vocabulary = self.understanding.any_language
+        single = {
+            p[0]: a
+            for p, a in vocabulary.classes.items()
+            if len(p) == 1 and len(p[0]) > 1 and p[0].isalpha() and p[0] not in vocabulary.filler
+        }
         object.__setattr__(self, "_single", single)
 
     def keys(self, digits: str) -> Reading:
@@ -134,7 +142,8 @@ class Reader:
         hard to breathe?"): a no the model hears in it is a no to that sign, not to this question,
         which is asked again. `yes_is_urgent`: a yes to the question calls 911 or the emergency
         department, and a reply that opens with a yes is a yes unless a no answer follows ("eh sí,
-        respira con mucho esfuerzo")."""
+        respira con mucho esfuerzo"). At any question, a reply that opens with a yes and sets
+        nothing against it (`contrasts`) is never a no."""
         if said.empty:
             return Reading(Answer.UNCLEAR, "none")
         exact = self.understanding.exact(said, lang, question)
@@ -147,6 +156,10 @@ class Reader:
         if exact is not None and not denied:
             return Reading(exact[0], "rule", lang=exact[1])
         read = model_words(said, masked)
+        filler = self.understanding.any_language.filler
+        if not denied and all(w in filler for w in said.words):
+            # Nothing but filler ("gracias doctora", "bueno pues"): not an answer, asked again.
+            return Reading(Answer.UNCLEAR, "rule")
         if not self.model.knows_any(read):
             # Nothing the model learned ("banana"): not an answer, asked again (a denial of the
             # very sign asked about is still a no).
@@ -157,15 +170,33 @@ class Reader:
             return Reading(Answer.NO, "rule")
         if denied_other and not denied and decided is Answer.NO:
             return Reading(Answer.UNCLEAR, "rule")
+        ruled = None if denied else self._overruled(decided, said, lang, question, yes_is_urgent)
+        if ruled is not None:
+            return Reading(ruled, "rule")
+        return Reading(decided, "model", probability)
+
+    def _overruled(
+        self, decided: Answer, said: Said, lang: str, question: str | None, yes_is_urgent: bool
+    ) -> Answer | None:
+        """The answer the rules put in place of the model's, toward safety, or None."""
         if decided is Answer.NO and self._contradicts(said):
-            return Reading(Answer.UNSURE, "rule")
+            return Answer.UNSURE
         if decided in (Answer.NO, Answer.UNCLEAR) and self._opens_with_doubt(said, lang, question):
-            return Reading(Answer.UNSURE, "rule")
+            return Answer.UNSURE
         # Such a yes is at least as urgent as another urgent sign named with it.
         leads = (Answer.NO, Answer.UNCLEAR, Answer.URGENT)
-        if yes_is_urgent and not denied and decided in leads and self._opens_with_yes(said):
-            return Reading(Answer.YES, "rule")
-        return Reading(decided, "model", probability)
+        if yes_is_urgent and decided in leads and self._opens_with_yes(said):
+            return Answer.YES
+        # At any question a reply that opens with a yes is not a no, unless a second part is set
+        # against it ("yes, diabetic, but her sugar is fine"); the model hears a no in the details
+        # ("yes, nothing stays down, not even water").
+        if (
+            decided is Answer.NO
+            and self._opens_with_yes(said)
+            and not any(w in self.contrasts for w in said.words)
+        ):
+            return Answer.YES
+        return None
 
     def _opens_with_doubt(self, said: Said, lang: str, question: str | None) -> bool:
         """Whether a reply in parts opens with a whole "not sure" ("no sé, acabo de llegar")."""

@@ -131,7 +131,10 @@ def wanted(flow: Flow, example: Example) -> frozenset[Action]:
     if label == "emergency":
         return frozenset(call_now)
     if label == "urgent":
-        return frozenset({("outcome", flow.urgent_outcome().kind)})
+        # At a question whose yes calls 911, an urgent sign said with it is that yes as well: the
+        # line may not answer a yes to a red flag with less than 911.
+        urgent = {("outcome", flow.urgent_outcome().kind)}
+        return frozenset(urgent | call_now if way(question.yes) in call_now else urgent)
     if label == "crisis":
         return frozenset({("outcome", flow.crisis_outcome().kind)})
     if label == "help":
@@ -148,7 +151,9 @@ def did(flow: Flow, before: Session, after: Session, output: Output) -> Action:
     if output.ask == before.node:
         if "help" in output.notices:
             return ("help", "")
-        if "intro" in output.notices and after.lang != before.lang:
+        if "intro" in output.notices:
+            # The notice again in the language asked for: a switch, even to the language the
+            # conversation was already in ("español por favor" in Spanish).
             return ("switch", after.lang)
         return ("again", "")
     return ("next", output.ask or "")

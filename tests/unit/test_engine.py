@@ -7,9 +7,11 @@ from dataclasses import replace
 import pytest
 
 from ivr.core import engine
+from ivr.core.answers import Answer
 from ivr.core.engine import SILENCE, Input, InputKind, Output, Policy
 from ivr.core.flow import Flow
 from ivr.core.session import Channel, Session
+from ivr.core.words import Said
 from tests.support import path_to, red_flags, shipped_flow, tiny_flow
 
 FLOW = shipped_flow()
@@ -607,3 +609,64 @@ def test_a_reply_opening_with_not_sure_is_doubt() -> None:
     """ "no sé, acabo de llegar a la casa" (I don't know, I just got home): doubt, which at a
     same-day question leads where its yes does."""
     assert _at("fluids", "no sé, acabo de llegar a la casa", "es").outcome == FLOW.questions["fluids"].yes
+
+
+@pytest.mark.parametrize("channel", ["sms", "voice"])
+def test_a_reply_that_opens_with_yes_is_never_a_no(channel: Channel) -> None:
+    """At any question, an opening yes with nothing set against it is not turned into a no by the
+    details that follow ("nothing stays down"): the yes way, not the next question."""
+    reply = "yes for over a day now nothing stays down not even ice chips and he's really weak and dizzy"
+    assert _at("fluids", reply, "en", channel).outcome == FLOW.questions["fluids"].yes
+
+
+def test_an_opening_yes_with_a_but_is_left_to_the_model() -> None:
+    """ "Yes, diabetic, but the sugar is fine" answers the second half of the question with a no:
+    the rule stands aside and the model reads it."""
+    said = Said.of("yes diabetic but sugars have been good")
+    assert FLOW.reader.read(said, "en", question="sugar").how == "model"
+
+
+@pytest.mark.parametrize(
+    ("reply", "lang"), [("gracias doctora", "es"), ("ok thank you", "en"), ("bueno pues", "es")]
+)
+def test_filler_alone_is_not_an_answer(reply: str, lang: str) -> None:
+    """Thanks or a greeting word alone answer nothing: asked again, by rule."""
+    reading = FLOW.reader.read(Said.of(reply), lang, question="sugar")
+    assert (reading.answer, reading.how) == (Answer.UNCLEAR, "rule")
+
+
+@pytest.mark.parametrize("reply", ["no, ya tiene años", "no ya tiene meses"])
+def test_a_filler_word_is_not_taken_for_a_yes(reply: str) -> None:
+    """ "Ya" (already) is not the yes some use it for when it follows a no: "no, ya tiene años" is a
+    no to the weakness being new, not a no and a yes at once."""
+    assert _at("recent", reply, "es").outcome == FLOW.questions["recent"].no
+
+
+@pytest.mark.parametrize(
+    ("reply", "lang"),
+    [
+        ("what is this number", "en"),
+        ("how do i answer this", "en"),
+        ("how does this work", "en"),
+        ("que es esto", "es"),
+        ("como funciona esto?", "es"),
+    ],
+)
+def test_asking_what_the_line_is_gets_the_help_text(reply: str, lang: str) -> None:
+    """Asking what the line is, or how to answer it, gets the help text and the question again."""
+    output = _at("breathing", reply, lang)
+    assert "help" in output.notices
+    assert output.ask == "breathing"
+
+
+def test_my_spanish_is_bad_asks_for_english() -> None:
+    """Naming the language one does not read well asks for the other one."""
+    output = _at("vision", "english plz my spanish is bad", "en")
+    assert output.lang == "en"
+    assert "intro" in output.notices
+
+
+@pytest.mark.parametrize(("reply", "lang"), [("didnt look", "en"), ("no me fijé", "es")])
+def test_not_having_looked_is_doubt(reply: str, lang: str) -> None:
+    """ "Didn't look" is not a no: doubt, which at the urine question goes the yes way."""
+    assert _at("urine", reply, lang).outcome == FLOW.questions["urine"].yes
