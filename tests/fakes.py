@@ -28,6 +28,10 @@ class InMemoryConversations:
         self._replies: dict[str, tuple[dict[str, bytes], float]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
+    def locked(self, keys: Keys) -> bool:
+        """Whether a turn of this conversation is under way (its lock is held)."""
+        return self._locks[keys.session].locked()
+
     def _check(self) -> None:
         if self.failing:
             raise StoreUnavailable("the in-memory store was told to fail")

@@ -59,6 +59,10 @@ class FlowRegistry:
         """The flow with this id and digest if this process knows it, else None."""
         return self._by_digest.get((flow_id, digest))
 
+    def known(self, digest: str) -> Flow | None:
+        """The flow version with this digest, under any id, if this process knows it, else None."""
+        return next((flow for (_, known), flow in self._by_digest.items() if known == digest), None)
+
     async def pinned(self, flow_id: str, digest: str) -> Flow | None:
         """The flow a conversation started on, or None when no copy of it survives anywhere."""
         flow = self.loaded(flow_id, digest)
@@ -95,9 +99,8 @@ class FlowRegistry:
     async def with_digest(self, digest: str) -> Flow | None:
         """The flow version with this digest, under any id this process knows (a recorded reply
         names only the digest, to stay small)."""
-        for (_, known), flow in self._by_digest.items():
-            if known == digest:
-                return flow
+        if (flow := self.known(digest)) is not None:
+            return flow
         for flow_id in sorted({flow_id for flow_id, _ in self._by_digest}):
             if (found := await self.pinned(flow_id, digest)) is not None:
                 return found

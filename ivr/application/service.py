@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ivr.application.ports import ConversationStore
@@ -81,6 +81,48 @@ class CallEnd:
     session: Session | None
 
 
+class _FlowNeeded(Exception):
+    """A turn met a conversation, or a recorded reply, on a flow version this process has not
+    loaded. Reading it from the archive is a Redis call, which is not made while the conversation
+    is locked: the turn stops there, the flow is fetched, and the turn is decided again."""
+
+    def __init__(self, digest: str, flow_id: str | None = None) -> None:
+        super().__init__(digest)
+        self.digest = digest
+        self.flow_id = flow_id
+
+
+@dataclass
+class _Flows:
+    """The flows one turn may need, as far as this process knows them without asking Redis."""
+
+    registry: FlowRegistry
+    gone: set[str] = field(default_factory=set)  # digests looked for in the archive and not found
+
+    def pinned(self, flow_id: str, digest: str) -> Flow | None:
+        """The flow a conversation is pinned to; _FlowNeeded if it must be fetched first."""
+        flow = self.registry.loaded(flow_id, digest)
+        if flow is None and digest not in self.gone:
+            raise _FlowNeeded(digest, flow_id)
+        return flow
+
+    def of_reply(self, digest: str) -> Flow | None:
+        """The flow a recorded reply was made on; _FlowNeeded if it must be fetched first."""
+        flow = self.registry.known(digest)
+        if flow is None and digest not in self.gone:
+            raise _FlowNeeded(digest)
+        return flow
+
+    async def fetch(self, needed: _FlowNeeded) -> None:
+        """Load a flow from the archive (outside any conversation's lock), or note it is gone."""
+        if needed.flow_id is not None:
+            found = await self.registry.pinned(needed.flow_id, needed.digest)
+        else:
+            found = await self.registry.with_digest(needed.digest)
+        if found is None:
+            self.gone.add(needed.digest)
+
+
 class Triage:
     """Runs conversations: loads, steps the engine, saves, atomically per conversation."""
 
@@ -135,9 +177,9 @@ class Triage:
             by_twilio is None and not self.advanced_opt_out and carrier.opts_in_when_opted_out(body)
         )
 
-        async def decide(snapshot: Snapshot) -> Decision[Turn]:
+        async def decide(snapshot: Snapshot, flows: _Flows) -> Decision[Turn]:
             unchanged = snapshot.session
-            if snapshot.replay is not None and (repeat := await self._replay(snapshot.replay)):
+            if snapshot.replay is not None and (repeat := self._replay(snapshot.replay, flows)):
                 return Decision(unchanged, repeat)
             if snapshot.opted_out:
                 turn = self._while_opted_out(current, said, now, snapshot, opting_in=opting_in)
@@ -149,7 +191,7 @@ class Triage:
                 return Decision(unchanged, turn, _record(turn))
             if snapshot.texts_in_window > self.limits.texts_per_window:
                 return Decision(unchanged, self._paused(current, snapshot.texts_in_window))
-            pinned = await self._resume(snapshot.session)
+            pinned = self._resume(snapshot.session, flows)
             if pinned is None:
                 session, output = engine.start(current, "sms", now=now, opening=said)
                 turn = Turn(current, output, session, fresh=True)
@@ -159,7 +201,7 @@ class Triage:
                 turn = Turn(flow, output, session, heard=engine.heard(flow, before, session))
             return Decision(_save(turn.session), turn, _record(turn))
 
-        turn = await self.store.turn(
+        turn = await self._turn(
             keys,
             self.limits.sms_ttl,
             decide,
@@ -195,11 +237,12 @@ class Triage:
             return Turn(flow, Output(flow.default_language, notices=("rate_limited",)), event="rate_limited")
         return Turn(flow, Output(flow.default_language), event="rate_limited")
 
-    async def _replay(self, raw: bytes) -> Turn | None:
+    @staticmethod
+    def _replay(raw: bytes, flows: _Flows) -> Turn | None:
         found = recorded.decode(raw)
         if found is None:
             return None
-        flow = await self.registry.with_digest(found.digest)
+        flow = flows.of_reply(found.digest)
         if flow is None:
             return None
         return Turn(flow, found.output, replayed=True)
@@ -211,11 +254,11 @@ class Triage:
         keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def decide(snapshot: Snapshot) -> Decision[Turn]:
+        async def decide(snapshot: Snapshot, flows: _Flows) -> Decision[Turn]:
             turn = self._start_call(call_sid, now)
             return Decision(_save(turn.session), turn)
 
-        turn = await self.store.turn(keys, self.limits.voice_ttl, decide)
+        turn = await self._turn(keys, self.limits.voice_ttl, decide)
         await self.registry.keep_published(turn.flow)
         return turn
 
@@ -278,19 +321,19 @@ class Triage:
         keys = Keys("v", call_sid)
         now = int(self.clock())
 
-        async def decide(snapshot: Snapshot) -> Decision[Turn]:
+        async def decide(snapshot: Snapshot, flows: _Flows) -> Decision[Turn]:
             if snapshot.finished:
                 current = self.registry.current
                 ignored = Turn(current, Output(current.default_language), event="ignored")
                 return Decision(snapshot.session, ignored)
-            pinned = await self._resume(snapshot.session)
+            pinned = self._resume(snapshot.session, flows)
             if pinned is None:
                 turn = self._start_call(call_sid, now)
                 return Decision(_save(turn.session), turn)
             flow, session = pinned
             return act(flow, session, snapshot.session)
 
-        return await self.store.turn(keys, self.limits.voice_ttl, decide)
+        return await self._turn(keys, self.limits.voice_ttl, decide)
 
     async def offer_followup(self, token: str, flow: Flow, output: Output) -> None:
         """Keep what a call's outcome said, under the step token of its offer of the advice by text,
@@ -333,7 +376,38 @@ class Triage:
 
     # ---- shared -----------------------------------------------------------------------------
 
-    async def _resume(self, raw: bytes | None) -> tuple[Flow, Session] | None:
+    async def _turn(
+        self,
+        keys: Keys,
+        ttl_seconds: int,
+        decide: Callable[[Snapshot, _Flows], Awaitable[Decision[Turn]]],
+        *,
+        message_sid: str | None = None,
+        count_window: int = 0,
+        count_limit: int = 0,
+        replay_ttl: int = 600,
+    ) -> Turn:
+        """A turn through the store, deciding only on what this process holds: a flow version it
+        must fetch first stops the turn, is read from the archive outside the conversation's lock,
+        and the turn is decided again (each version at most once, so this ends). A text so retried
+        is counted twice toward the sender's rate limit, once after a deploy at most."""
+        flows = _Flows(self.registry)
+        while True:
+            try:
+                return await self.store.turn(
+                    keys,
+                    ttl_seconds,
+                    lambda snapshot: decide(snapshot, flows),
+                    message_sid=message_sid,
+                    count_window=count_window,
+                    count_limit=count_limit,
+                    replay_ttl=replay_ttl,
+                )
+            except _FlowNeeded as needed:
+                await flows.fetch(needed)
+
+    @staticmethod
+    def _resume(raw: bytes | None, flows: _Flows) -> tuple[Flow, Session] | None:
         """The stored conversation and the flow it is pinned to, or None to start afresh."""
         if raw is None:
             return None
@@ -344,7 +418,7 @@ class Triage:
             return None
         if session.ended:
             return None
-        flow = await self.registry.pinned(session.flow, session.digest)
+        flow = flows.pinned(session.flow, session.digest)
         if flow is None:
             log.warning(
                 "the flow version of a conversation is gone; starting it again",

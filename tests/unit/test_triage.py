@@ -3,14 +3,19 @@ tests/integration/test_store_contract.py): a turn loads, steps the engine and sa
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ivr.application.registry import FlowRegistry
 from ivr.application.service import Triage
 from ivr.core.engine import SILENCE, Input, Output
+from ivr.core.flow import Flow
 from ivr.core.privacy import Pseudonyms
-from ivr.flows.flowfile import load_flows
+from ivr.flows.flowfile import load_flows, parse_flow
 from ivr.store.errors import StoreUnavailable
+from ivr.store.flow_archive import FlowArchive
+from ivr.store.keys import Keys
 from tests.fakes import InMemoryConversations
 from tests.support import HASH_KEY, OUR_NUMBER, SHIPPED
 
@@ -112,3 +117,47 @@ async def test_a_store_that_fails_fails_the_turn_and_keeps_nothing_half_done() -
     assert again.heard is not None
     assert again.heard.question == order[0]
     assert again.output.ask == order[1]
+
+
+class _Archive(FlowArchive):
+    """An archive holding one flow's source, noting whether the conversation was locked when it was
+    read (the store it watches is the in-memory one)."""
+
+    def __init__(self, source: dict[str, Any], store: InMemoryConversations, keys: Keys) -> None:
+        self.ttl = 3600
+        self.source, self.store, self.keys = source, store, keys
+        self.read_while_locked: list[bool] = []
+
+    async def publish(self, flow: Flow) -> None:
+        return None
+
+    async def fetch(self, flow_id: str, digest: str) -> dict[str, Any] | None:
+        self.read_while_locked.append(self.store.locked(self.keys))
+        return self.source
+
+
+async def test_a_conversation_on_an_archived_flow_is_fetched_outside_its_lock() -> None:
+    """After a deploy, a conversation begun on the previous flow version finishes on it; that
+    version is read from the archive before the turn takes the conversation's lock, never while
+    it holds it (a slow Redis would hold every other webhook of the conversation behind it)."""
+    store = InMemoryConversations()
+    pseudonyms = Pseudonyms(HASH_KEY.encode())
+    before = load_flows(SHIPPED.parent)["muscle-weakness"]
+    old = Triage(
+        FlowRegistry({before.id: before}, active=before.id, emergency_number="911", booking_url=None),
+        store,
+        pseudonyms,
+    )
+    await old.text(OUR_NUMBER, SENDER, "hi", "SM" + "1" * 32)
+    after = parse_flow({**before.source, "version": "9.9.9"})
+    assert after.digest != before.digest
+    keys = Keys("m", pseudonyms.sms_conversation(OUR_NUMBER, SENDER))
+    archive = _Archive(dict(before.source), store, keys)
+    registry = FlowRegistry(
+        {after.id: after}, active=after.id, emergency_number="911", booking_url=None, archive=archive
+    )
+    turn = await Triage(registry, store, pseudonyms).text(OUR_NUMBER, SENDER, "no", "SM" + "2" * 32)
+    assert turn.flow.digest == before.digest
+    assert turn.heard is not None
+    assert turn.heard.question == before.question_order()[0]
+    assert archive.read_while_locked == [False]
