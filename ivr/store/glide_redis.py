@@ -223,6 +223,11 @@ class GlideRedis:
         data = value if isinstance(value, bytes | str) else repr(value)
         return await self._call(lambda c: c.set(key, data, expiry=expiry)) is not None
 
+    async def hmget(self, name: str, keys: Sequence[bytes]) -> list[bytes | None]:
+        """Fields of a hash, None for each one absent."""
+        found: list[bytes | None] = await self._call(lambda c: c.hmget(name, list(keys)))
+        return found
+
     async def delete(self, *keys: str) -> int:
         """Delete keys; how many there were."""
         return await self._call(lambda c: c.delete(list(keys)))

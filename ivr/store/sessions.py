@@ -19,6 +19,7 @@ from ivr.store.connect import AnyRedis, close
 from ivr.store.errors import STORE_ERRORS, StoreContention, StoreLate, StoreUnavailable
 from ivr.store.keys import Keys
 from ivr.store.locks import KeyLocks
+from ivr.store.missed import MissedReplies
 from ivr.store.recent import RecentSessions
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class SessionStore:
         self._take = redis.register_script(scripts.TAKE)
         self._locks = KeyLocks()
         self.recent = RecentSessions()
+        self.missed = MissedReplies()
 
     @contextlib.asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -151,6 +153,9 @@ class SessionStore:
         async with self._locks.hold(keys.session), self._guard():
             if self._clock_offset_ms is None:
                 await self._read_clock()
+            if message_sid and (missed := await self._missed_reply(keys)) is not None:
+                log.warning("a reply saved while Redis failed is sent now, in place of this text's")
+                decide = _answered_with(missed, decide)
             try:
                 return await self._turn(
                     keys,
@@ -161,9 +166,21 @@ class SessionStore:
                     count_limit=count_limit,
                 )
             except BaseException:
-                # The write may or may not have happened: the next turn reads what Redis holds.
+                # The write may or may not have happened: the next turn reads what Redis holds, and
+                # sends the reply saved for this text if it was saved (see MissedReplies).
                 self.recent.forget(keys.session)
+                if message_sid:
+                    self.missed.note(keys.session, field, replay_ttl)
                 raise
+
+    async def _missed_reply(self, keys: Keys) -> bytes | None:
+        """The latest reply saved for a text of this conversation that failed here, if any."""
+        fields = self.missed.take(keys.session)
+        if not fields:
+            return None
+        found = await self.redis.hmget(keys.replies, fields)
+        saved = [_as_bytes(value) for value in found if value]
+        return saved[-1] if saved else None
 
     async def _turn(
         self,
@@ -320,6 +337,15 @@ class SessionStore:
     async def close(self) -> None:
         """Close the Redis client and what it holds."""
         await close(self.redis)
+
+
+def _answered_with(reply: bytes, decide: Decide[T]) -> Decide[T]:
+    """`decide`, told that this text is answered already, with `reply` (a repeat is answered so)."""
+
+    async def answered(snapshot: Snapshot) -> Decision[T]:
+        return await decide(replace(snapshot, replay=reply))
+
+    return answered
 
 
 def _reply_field(message_sid: str | None) -> bytes:

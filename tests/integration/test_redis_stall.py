@@ -154,3 +154,79 @@ async def test_a_sleeping_redis_skips_no_question(twilio: TwilioSimulator, serve
     tally = await _under_load(twilio, stall)
     _assert_nothing_skipped_or_lost(tally, await _audit_outcomes(server))
     print(f"\nDEBUG SLEEP 3: {TEXTERS} texters, {tally.safety_nets} safety nets, 0 skipped")
+
+
+class HoldingProxy:
+    """A TCP relay to Redis that can hold Redis's replies back: what a Redis stopped between running
+    a command and writing its reply looks like to the client (the command ran; no reply came)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.holding = asyncio.Event()
+        self.released = asyncio.Event()
+        self.released.set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def __aenter__(self) -> HoldingProxy:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    def hold(self) -> None:
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        redis_reader, redis_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, held: bool) -> None:
+            try:
+                while data := await reader.read(65536):
+                    if held:
+                        await self.released.wait()
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                writer.close()
+
+        for task in (
+            asyncio.ensure_future(pipe(client_reader, redis_writer, held=False)),
+            asyncio.ensure_future(pipe(redis_reader, client_writer, held=True)),
+        ):
+            self._tasks.add(task)
+
+
+async def test_a_reply_saved_while_the_webhook_gave_up_is_sent_next(server: RedisServer) -> None:
+    """Redis runs a turn but its reply is held back past the client's timeout (as when Redis is
+    stopped between the two): the texter gets the safety net though the turn was saved. Their next
+    text, the same answer again, gets the question the saved turn asked, not the one after it;
+    then the walk goes on one question at a time."""
+    sender = "+15550399999"
+    async with HoldingProxy(server.port) as proxy:
+        app = create_app(make_settings(redis_url=f"redis://127.0.0.1:{proxy.port}/0", redis_timeout=0.3))
+        async with app.router.lifespan_context(app), in_process(app, AUTH_TOKEN, PUBLIC_BASE_URL) as twilio:
+            opening = await twilio.text("hi, my arms feel weak", sender=sender, to=OUR_NUMBER)
+            assert opening[-1].splitlines()[-1].startswith(QUESTIONS[0])
+            proxy.hold()
+            [lost] = (await twilio.text("no", sender=sender, to=OUR_NUMBER))[:1]
+            assert lost.startswith(SAFETY_NET)
+            proxy.release()
+            app.state.components.store.breaker.succeeded()  # as after its cool-off
+            [again] = (await twilio.text("no", sender=sender, to=OUR_NUMBER))[:1]
+            assert again.startswith(QUESTIONS[1]), again
+            [following] = (await twilio.text("no", sender=sender, to=OUR_NUMBER))[:1]
+            assert following.startswith(QUESTIONS[2]), following
