@@ -97,30 +97,31 @@ class _Flows:
     """The flows one turn may need, as far as this process knows them without asking Redis."""
 
     registry: FlowRegistry
-    gone: set[str] = field(default_factory=set)  # digests looked for in the archive and not found
+    # Digests already looked for in the archive: found (and now loaded) or gone, never looked for
+    # twice, so a turn is decided again at most once per flow version it meets.
+    looked_for: set[str] = field(default_factory=set)
 
     def pinned(self, flow_id: str, digest: str) -> Flow | None:
         """The flow a conversation is pinned to; _FlowNeeded if it must be fetched first."""
         flow = self.registry.loaded(flow_id, digest)
-        if flow is None and digest not in self.gone:
+        if flow is None and digest not in self.looked_for:
             raise _FlowNeeded(digest, flow_id)
         return flow
 
     def of_reply(self, digest: str) -> Flow | None:
         """The flow a recorded reply was made on; _FlowNeeded if it must be fetched first."""
         flow = self.registry.known(digest)
-        if flow is None and digest not in self.gone:
+        if flow is None and digest not in self.looked_for:
             raise _FlowNeeded(digest)
         return flow
 
     async def fetch(self, needed: _FlowNeeded) -> None:
-        """Load a flow from the archive (outside any conversation's lock), or note it is gone."""
+        """Load a flow from the archive into the registry, outside any conversation's lock."""
+        self.looked_for.add(needed.digest)
         if needed.flow_id is not None:
-            found = await self.registry.pinned(needed.flow_id, needed.digest)
+            await self.registry.pinned(needed.flow_id, needed.digest)
         else:
-            found = await self.registry.with_digest(needed.digest)
-        if found is None:
-            self.gone.add(needed.digest)
+            await self.registry.with_digest(needed.digest)
 
 
 class Triage:
@@ -391,6 +392,7 @@ class Triage:
         must fetch first stops the turn, is read from the archive outside the conversation's lock,
         and the turn is decided again (each version at most once, so this ends). A text so retried
         is counted twice toward the sender's rate limit, once after a deploy at most."""
+        # Bounded: each _FlowNeeded names a digest not looked for yet, and fetch marks it looked for.
         flows = _Flows(self.registry)
         while True:
             try:
