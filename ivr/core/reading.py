@@ -183,17 +183,15 @@ class Reader:
             return Answer.UNSURE
         if decided in (Answer.NO, Answer.UNCLEAR) and self._opens_with_doubt(said, lang, question):
             return Answer.UNSURE
-        # Such a yes is at least as urgent as another urgent sign named with it.
-        leads = (Answer.NO, Answer.UNCLEAR, Answer.URGENT)
-        if yes_is_urgent and decided in leads and self._opens_with_yes(said):
-            return Answer.YES
-        # At any question a reply that opens with a yes is not a no, unless a second part is set
-        # against it ("yes, diabetic, but her sugar is fine"); the model hears a no in the details
-        # ("yes, nothing stays down, not even water").
+        # An opening yes: where a yes to the question calls 911 or the emergency department, it
+        # outranks a no, no answer, or another urgent sign named with it; at any other question it
+        # is not a no, unless a second part is set against it ("yes, diabetic, but her sugar is
+        # fine"), the model hearing a no in the details ("yes, nothing stays down, not even water").
+        overruled = (Answer.NO, Answer.UNCLEAR, Answer.URGENT) if yes_is_urgent else (Answer.NO,)
         if (
-            decided is Answer.NO
+            decided in overruled
             and self._opens_with_yes(said)
-            and not any(w in self.contrasts for w in said.words)
+            and (yes_is_urgent or not any(w in self.contrasts for w in said.words))
         ):
             return Answer.YES
         return None
