@@ -79,12 +79,14 @@ def examples(slots: Sequence[Slot]) -> Iterator[tuple[str, ...]]:
 @dataclass(frozen=True, slots=True)
 class Match:
     """An emergency phrase found in a text, the languages it is a phrase of, and the question whose
-    sign it describes (None for general words); `crisis` for words of suicide or self-harm."""
+    sign it describes (None for general words); `crisis` for words of suicide or self-harm, `urgent`
+    for words of a sign for the emergency department rather than 911."""
 
     phrase: str
     langs: frozenset[str]
     question: str | None
     crisis: bool = False
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class EmergencyPhrases:
     negations: frozenset[str]
     clause_breaks: frozenset[str]
     crisis: bool = False  # these are words of a crisis (suicide, self-harm), not of a medical emergency
+    urgent: bool = False  # these are words of signs for the emergency department, not for 911
     reach: int = NEGATION_REACH  # how many words before a phrase a negation still cancels it
     # Words that place a sign in the past ("years ago", "hace años") and words that bring it back
     # to now ("today", "again"): see `scan`.
@@ -143,6 +146,7 @@ class EmergencyPhrases:
         clause_breaks: Iterable[str],
         *,
         crisis: bool = False,
+        urgent: bool = False,
         reach: int = NEGATION_REACH,
         history: Iterable[tuple[str, ...]] = (),
         recent: Iterable[str] = (),
@@ -164,6 +168,7 @@ class EmergencyPhrases:
             frozenset(negations),
             frozenset(clause_breaks),
             crisis,
+            urgent,
             reach,
             tuple(h for h in history if h),
             frozenset(recent),
@@ -210,7 +215,10 @@ class EmergencyPhrases:
                             window = self._window(clause, c, part_start, start, lead=lead, reach=self.reach)
                             negation = next((k for k in window if clause[k] in self.negations), None)
                             if negation is None or any(clause[k] in self.negations for k in matched):
-                                return Scan(Match(pattern.text, pattern.langs, pattern.question, self.crisis))
+                                found_here = Match(
+                                    pattern.text, pattern.langs, pattern.question, self.crisis, self.urgent
+                                )
+                                return Scan(found_here)
                             set_aside = negation
                         spans.append((set_aside, end))
                         found.deny(pattern.question, c, range(set_aside, end), matched)

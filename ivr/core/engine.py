@@ -7,7 +7,7 @@ from typing import Literal
 
 from ivr.core.answers import Answer
 from ivr.core.emergency import Match, Scan
-from ivr.core.flow import Flow
+from ivr.core.flow import Flow, Outcome
 from ivr.core.reading import Reading, model_words
 from ivr.core.session import Channel, Session
 from ivr.core.words import Said
@@ -326,7 +326,7 @@ def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str
         answer = Answer.CRISIS if kind == "crisis" else Answer.EMERGENCY if kind == "emergency" else None
         if answer is not None:
             return Reading(answer, "rule")
-        return Reading(Answer.YES if scan.stated.question == session.node else Answer.EMERGENCY, "rule")
+        return Reading(Answer.YES if scan.stated.question == session.node else Answer.URGENT, "rule")
     return _read(flow, session, said, words, scan)
 
 
@@ -377,19 +377,24 @@ def _read(flow: Flow, session: Session, said: Input, words: Said | None, scan: S
 def _kind_of(flow: Flow, match: Match) -> str:
     """The outcome kind a phrase found in a text leads to: crisis, emergency, or the kind of the
     outcome its question's yes leads to (an urgent sign: the emergency department now)."""
+    return _outcome_of(flow, match).kind
+
+
+def _outcome_of(flow: Flow, match: Match) -> Outcome:
+    """The outcome a phrase found in a text leads to: the crisis one, its question's sign outcome,
+    the urgent one for general words of the emergency department, else the emergency one."""
     if match.crisis:
-        return "crisis"
+        return flow.crisis_outcome()
     outcome = flow.sign_outcome(match.question) if match.question is not None else None
-    return outcome.kind if outcome is not None else "emergency"
+    if outcome is not None:
+        return outcome
+    return flow.urgent_outcome() if match.urgent else flow.outcome_of_kind("emergency")
 
 
 def _alarm(flow: Flow, session: Session, match: Match) -> tuple[Session, Output]:
     """The end a crisis, emergency or urgent phrase leads to, in the language of the phrase."""
     session = replace(session, lang=_language_of(flow, session, match.langs))
-    if match.crisis:
-        return _end(flow, session, flow.crisis_outcome().id)
-    outcome = flow.sign_outcome(match.question) if match.question is not None else None
-    return _end(flow, session, outcome.id if outcome is not None else _emergency(flow))
+    return _end(flow, session, _outcome_of(flow, match).id)
 
 
 def _language_of(flow: Flow, session: Session, langs: frozenset[str]) -> str:

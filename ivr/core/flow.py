@@ -149,6 +149,9 @@ class Words:
     history: tuple[str, ...] = ()  # words that place a sign in the past ("years ago")
     recent: tuple[str, ...] = ()  # words that bring it back to now ("today", "again")
     contrasts: tuple[str, ...] = ()  # words that set a second part against the first ("but")
+    # Signs for the emergency department that no question asks about, at any point ("pus and a
+    # fever"): the urgent outcome.
+    urgent: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
         """The language's answer words as a vocabulary."""
@@ -374,7 +377,7 @@ def compose(
         for lang, texts in q.phrases.items()
         for text in texts
     ]
-    urgent_signs = [
+    urgent_signs = [(lang, None, text) for lang, w in words.items() for text in w.urgent] + [
         (lang, q.id, text)
         for q in questions.values()
         if urgent(q)
@@ -411,7 +414,13 @@ def compose(
             emergency, negations, clause_breaks, history=history, recent=recent, not_before=language_words
         ),
         urgent_phrases=EmergencyPhrases.merge(
-            urgent_signs, negations, clause_breaks, history=history, recent=recent, not_before=language_words
+            urgent_signs,
+            negations,
+            clause_breaks,
+            urgent=True,
+            history=history,
+            recent=recent,
+            not_before=language_words,
         ),
         help_phrases=HelpPhrases.merge((lang, w.help, _single_words(w.filler)) for lang, w in words.items()),
         cues=LanguageCues(

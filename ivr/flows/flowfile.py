@@ -482,6 +482,7 @@ class _Reader:
                 continue
             result[lang] = _record(Words, read)
             self._patterns(f"words.{lang}.emergency", result[lang].emergency, lang)
+            self._patterns(f"words.{lang}.urgent", result[lang].urgent, lang)
         return result
 
     def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:

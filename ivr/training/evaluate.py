@@ -141,7 +141,9 @@ def wanted(flow: Flow, example: Example) -> frozenset[Action]:
         return frozenset({("help", "")})
     if label in ("spanish", "english"):
         return frozenset({("switch", "es" if label == "spanish" else "en")})
-    return frozenset({("again", "")})
+    # A reply that answers nothing ("who is this?") is asked again; the help text (what the line
+    # is, how to answer, 911 first) asks the same question again with more words, as a nurse would.
+    return frozenset({("again", ""), ("help", "")})
 
 
 def did(flow: Flow, before: Session, after: Session, output: Output) -> Action:

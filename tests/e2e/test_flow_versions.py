@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,7 +37,9 @@ def flows_dir(tmp_path: Path) -> Path:
 def edit_flow(path: Path) -> None:
     """A clinical edit: the worse question is removed and the onset question reworded."""
     text = path.read_text(encoding="utf-8")
-    text = text.replace('version = "4.0.0"', 'version = "4.1.0"')
+    shipped = re.search(r'^version = "(\d+)\.(\d+)\.(\d+)"$', text, re.MULTILINE)
+    assert shipped is not None
+    text = text.replace(shipped.group(0), f'version = "{shipped.group(1)}.{int(shipped.group(2)) + 1}.0"')
     text = text.replace('yes = "emergency"\nno = "worse"', 'yes = "emergency"\nno = "bladder"')
     start = text.index("[questions.worse]")
     text = text[:start] + text[text.index("[questions.bladder]") :]
@@ -54,7 +57,7 @@ async def serving(flows: Path, redis: Redis) -> AsyncIterator[TwilioSimulator]:
 
 
 async def test_a_live_text_conversation_ends_as_the_old_flow_says(flows_dir: Path, redis: Redis) -> None:
-    """Two answers on version 4.0.0; the flow is edited and the server restarted; the conversation still
+    """Two answers on the shipped version; the flow is edited and the server restarted; the conversation still
     asks the removed question and the old wording, while a new conversation gets the new flow."""
     path = flows_dir / SHIPPED.name
     old = load_flow(path)

@@ -30,3 +30,11 @@ def test_an_urgent_sign_with_a_yes_to_a_red_flag_may_get_911() -> None:
     assert ("outcome", "er_now") in at_red_flag
     elsewhere = wanted(FLOW, _example("urgent", "fluids", "yes, nothing stays down for a day"))
     assert elsewhere == frozenset({("outcome", "er_now")})
+
+
+def test_a_reply_that_answers_nothing_is_asked_again_or_answered_with_the_help_text() -> None:
+    """The help text asks the pending question again after saying what the line is: for "who is
+    this?" that is as good as asking again. A request for help still needs the help text."""
+    answers_nothing = wanted(FLOW, _example("unclear", "fever", "who is this"))
+    assert answers_nothing == frozenset({("again", ""), ("help", "")})
+    assert wanted(FLOW, _example("help", "fever", "what is this")) == frozenset({("help", "")})

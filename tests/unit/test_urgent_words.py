@@ -1,0 +1,80 @@
+"""General words of a sign for the emergency department (`[words.<lang>].urgent`): at any question,
+stated plainly or after a no to the question, they send the person to the emergency department."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.core import engine
+from ivr.core.answers import Answer
+from ivr.core.emergency import examples
+from ivr.core.engine import Input
+from ivr.core.session import Session
+from tests.support import shipped_flow
+
+FLOW = shipped_flow()
+GENERAL = [p for p in FLOW.urgent_phrases.patterns if p.question is None]
+# Every way each general urgent phrase can be said with its gaps empty, with its language.
+SAYINGS = sorted(
+    {(" ".join(words), lang) for p in GENERAL for words in examples(p.slots) for lang in p.langs}
+)
+ER_NOW = FLOW.urgent_outcome().id
+# The emergency department, or more: the answer model may still hear 911 in such a reply.
+AT_LEAST_ER = {ER_NOW, FLOW.outcome_of_kind("emergency").id}
+
+
+def outcome_at(question: str, text: str, lang: str = "en") -> str | None:
+    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node=question, started=0)
+    _, output = engine.step(FLOW, session, Input("text", text))
+    return output.outcome
+
+
+def test_both_languages_have_general_urgent_words() -> None:
+    assert {lang for _, lang in SAYINGS} == set(FLOW.languages)
+    assert len(SAYINGS) > 100
+
+
+def test_every_general_urgent_phrase_said_after_a_no_gives_the_emergency_department() -> None:
+    """At the last question (its no leads to an appointment), "no, but <sign>" for every saying of
+    every general urgent phrase ends at the emergency department or 911, never the no way."""
+    but = {"en": "no but", "es": "no pero"}
+    wrong = [
+        (text, got)
+        for text, lang in SAYINGS
+        if (got := outcome_at("medicine", f"{but[lang]} {text}", lang)) not in AT_LEAST_ER
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("no tengo diabetes pero tengo un absceso en la pierna bien hinchado con pus y fiebre", "es"),
+        ("no fall, but his sugar meter just says HI", "en"),
+        ("nope. he missed dialysis twice this week", "en"),
+        ("no but i got a deep cut on my hand from a knife that probably needs stitches", "en"),
+    ],
+)
+def test_a_sign_for_the_emergency_department_after_a_no_is_not_taken_as_a_no(text: str, lang: str) -> None:
+    assert outcome_at("fall", text, lang) in AT_LEAST_ER
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("no pus and no fever, it healed fine", "en"), ("no, sin pus, ya sanó la herida", "es")],
+)
+def test_a_negated_urgent_sign_is_not_one(text: str, lang: str) -> None:
+    assert outcome_at("sugar", text, lang) != ER_NOW
+
+
+def test_an_emergency_said_with_an_urgent_sign_still_calls_911() -> None:
+    """The emergency words are read first: pus and chest pain is 911, not the emergency department."""
+    assert (
+        outcome_at("fever", "there is pus in the wound and now chest pain")
+        == FLOW.outcome_of_kind("emergency").id
+    )
+
+
+def test_interpret_reads_a_general_urgent_sign_as_urgent() -> None:
+    reading = engine.interpret(FLOW, Input("text", "no but there is pus coming out"), question="fever")
+    assert reading.answer is Answer.URGENT
