@@ -152,6 +152,10 @@ class Words:
     # Signs for the emergency department that no question asks about, at any point ("pus and a
     # fever"): the urgent outcome.
     urgent: tuple[str, ...] = ()
+    # Negations that stand for a thing or join a list ("nothing", "ni nada"): they cancel an
+    # emergency phrase after them ("nothing hurts in my chest") but not words of a crisis ("no
+    # quiero comer ni nada, quiero morirme").
+    loose_negations: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
         """The language's answer words as a vocabulary."""
@@ -429,7 +433,7 @@ def compose(
         ),
         crisis_phrases=EmergencyPhrases.merge(
             crisis,
-            negations,
+            negations - {p for w in words.values() for p in _single_words(w.loose_negations)},
             # A crisis phrase may hold a word that elsewhere ends a clause ("go to sleep and not
             # wake up"): it is not a break inside these phrases.
             clause_breaks - {w for _, _, text in crisis for w in normal_words(text.replace("|", " "))},

@@ -1,5 +1,6 @@
-"""General words of a sign for the emergency department (`[words.<lang>].urgent`): at any question,
-stated plainly or after a no to the question, they send the person to the emergency department."""
+"""Words that no question asks about, said at any question: signs for the emergency department
+(`[words.<lang>].urgent`), stated plainly or after a no, send the person there; crisis words after a
+loose negation ("ni nada") or of jumping still give the crisis outcome."""
 
 from __future__ import annotations
 
@@ -78,3 +79,21 @@ def test_an_emergency_said_with_an_urgent_sign_still_calls_911() -> None:
 def test_interpret_reads_a_general_urgent_sign_as_urgent() -> None:
     reading = engine.interpret(FLOW, Input("text", "no but there is pus coming out"), question="fever")
     assert reading.answer is Answer.URGENT
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ya no quiero comer ni nada quiero morirme", "es"),
+        ("nothing helps, nothing, i want to die", "en"),
+        ("no me caí pero pensé en aventarme del puente", "es"),
+        ("no fall but i keep thinking about jumping off the bridge", "en"),
+    ],
+)
+def test_crisis_words_after_a_loose_negation_or_of_jumping_give_the_crisis_outcome(
+    text: str, lang: str
+) -> None:
+    """ "ni nada" and "nothing" join a list or stand for a thing: they do not cancel the crisis words
+    after them, as "no" right before does ("no quiero morirme")."""
+    assert outcome_at("fall", text, lang) == FLOW.crisis_outcome().id
+    assert outcome_at("fall", "no quiero morirme, solo estoy cansada", "es") != FLOW.crisis_outcome().id
