@@ -152,6 +152,8 @@ class Words:
     # Signs for the emergency department that no question asks about, at any point ("pus and a
     # fever"): the urgent outcome.
     urgent: tuple[str, ...] = ()
+    # Words of answering a phone or greeting ("sí, diga", "yes hello, this is her son").
+    greetings: tuple[str, ...] = ()
     # Negations that stand for a thing or join a list ("nothing", "ni nada"): they cancel an
     # emergency phrase after them ("nothing hurts in my chest") but not words of a crisis ("no
     # quiero comer ni nada, quiero morirme").
@@ -448,6 +450,7 @@ def compose(
             cues={lang: _single_words(w.cues) for lang, w in words.items()},
             negations=negations,
             contrasts=frozenset(w for words_of in words.values() for w in _single_words(words_of.contrasts)),
+            greetings=frozenset(p for words_of in words.values() for p in _phrases(words_of.greetings)),
         ),
         answer_model=answer_model,
     )

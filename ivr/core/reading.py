@@ -104,6 +104,7 @@ class Reader:
     cues: Mapping[str, frozenset[str]]
     negations: frozenset[str]
     contrasts: frozenset[str] = frozenset()
+    greetings: frozenset[tuple[str, ...]] = frozenset()
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     _single: Mapping[str, Answer] = field(init=False, repr=False, compare=False)
 
@@ -187,7 +188,11 @@ class Reader:
         # outranks a no, no answer, or another urgent sign named with it; at any other question it
         # is not a no, unless a second part is set against it ("yes, diabetic, but her sugar is
         # fine"), the model hearing a no in the details ("yes, nothing stays down, not even water").
+        # A yes that answers the phone ("sí, diga", "yes hello, this is her son") is no answer when
+        # the model hears none.
         overruled = (Answer.NO, Answer.UNCLEAR, Answer.URGENT) if yes_is_urgent else (Answer.NO,)
+        if decided is Answer.UNCLEAR and self._greets(said):
+            overruled = (Answer.NO,)
         if (
             decided in overruled
             and self._opens_with_yes(said)
@@ -195,6 +200,13 @@ class Reader:
         ):
             return Answer.YES
         return None
+
+    def _greets(self, said: Said) -> bool:
+        """Whether a reply holds words of answering a phone or greeting."""
+        words = said.words
+        return any(
+            tuple(words[i : i + len(g)]) == g for g in self.greetings for i in range(len(words) - len(g) + 1)
+        )
 
     def _opens_with_doubt(self, said: Said, lang: str, question: str | None) -> bool:
         """Whether a reply in parts opens with a whole "not sure" ("no sé, acabo de llegar")."""

@@ -97,3 +97,50 @@ def test_crisis_words_after_a_loose_negation_or_of_jumping_give_the_crisis_outco
     after them, as "no" right before does ("no quiero morirme")."""
     assert outcome_at("fall", text, lang) == FLOW.crisis_outcome().id
     assert outcome_at("fall", "no quiero morirme, solo estoy cansada", "es") != FLOW.crisis_outcome().id
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ojala me desmayara y no despertara nunca mas", "es"),
+        ("me tome todas las pastillas para no despertar", "es"),
+        ("yes I took my pills because i want to end it", "en"),
+    ],
+)
+def test_more_ways_of_saying_a_crisis(text: str, lang: str) -> None:
+    assert outcome_at("fainting", text, lang) == FLOW.crisis_outcome().id
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("bueno sí diga", "es"),
+        ("este sí buenas le hablo de parte de mi suegra doña carmen", "es"),
+        ("sí habla con la casa de la familia rodríguez", "es"),
+        ("yes hello this is her daughter calling", "en"),
+    ],
+)
+def test_a_yes_that_answers_the_phone_at_a_red_flag_is_asked_again(text: str, lang: str) -> None:
+    """ "Sí, diga" is how many people answer a phone: at a red flag, a yes with words of a greeting
+    and nothing else that answers is asked again, not taken for a yes (911)."""
+    session = Session(
+        flow=FLOW.id, digest=FLOW.digest, channel="voice", lang=lang, node="fainting", started=0
+    )
+    _, output = engine.step(FLOW, session, Input("speech", text, confidence=0.9))
+    assert output.outcome is None
+    assert output.ask == "fainting"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("sí, buenas, se desmayó hace rato", "es"), ("yes hello she passed out an hour ago", "en")],
+)
+def test_a_greeting_never_hides_a_yes_said_with_it(text: str, lang: str) -> None:
+    assert outcome_at("fainting", text, lang) == FLOW.outcome_of_kind("emergency").id
+
+
+def test_weakness_that_came_on_over_hours_is_sudden() -> None:
+    assert outcome_at("onset", "ya over like 2 hrs") == FLOW.outcome_of_kind("emergency").id
+    assert outcome_at("swallowing", "no ha podido tragar nada desde ayer ni agua", "es") == (
+        FLOW.outcome_of_kind("emergency").id
+    )
