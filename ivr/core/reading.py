@@ -191,12 +191,11 @@ class Reader:
         # A yes that answers the phone ("sí, diga", "yes hello, this is her son") is no answer when
         # the model hears none.
         overruled = (Answer.NO, Answer.UNCLEAR, Answer.URGENT) if yes_is_urgent else (Answer.NO,)
-        if decided is Answer.UNCLEAR and self._greets(said):
-            overruled = (Answer.NO,)
         if (
             decided in overruled
             and self._opens_with_yes(said)
             and (yes_is_urgent or not any(w in self.contrasts for w in said.words))
+            and not (decided is Answer.UNCLEAR and self._greets(said))
         ):
             return Answer.YES
         return None
