@@ -235,7 +235,7 @@ def _signs(flow: Flow, file: str) -> Iterator[Problem]:
     question whose yes ends in an emergency or another urgent outcome names its sign, in every
     language, for the lists of signs."""
     for q in flow.questions.values():
-        if q.phrases and flow.sign_outcome(q.id) is None:
+        if (q.phrases or q.phrases_until_no) and flow.sign_outcome(q.id) is None:
             yield Problem(
                 file,
                 f"questions.{q.id}.phrases",

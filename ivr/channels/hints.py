@@ -118,6 +118,7 @@ def _patterns(flow: Flow, lang: str) -> Iterator[str]:
     yield from flow.words[lang].emergency
     for question in flow.questions.values():
         yield from question.phrases.get(lang, ())
+        yield from question.phrases_until_no.get(lang, ())
 
 
 def _runs(pattern: str, spelling: Spelling) -> Iterator[str]:

@@ -106,7 +106,7 @@ def step(
     if session.turns > flow.limits.max_turns:
         return _end(flow, session, _safety(flow))
     words = Said.of(said.value) if said.kind in ("text", "speech") else None
-    scan = _scan(flow, words) if words is not None else Scan(None)
+    scan = _scan(flow, words, session.node) if words is not None else Scan(None)
     if scan.stated is not None:
         kind = _kind_of(flow, scan.stated)
         if words is not None and kind not in ("crisis", "emergency") and session.node in flow.questions:
@@ -320,7 +320,7 @@ def interpret(flow: Flow, said: Input, *, lang: str | None = None, question: str
         started=0,
     )
     words = Said.of(said.value) if said.kind in ("text", "speech") else None
-    scan = _scan(flow, words) if words is not None else Scan(None)
+    scan = _scan(flow, words, session.node) if words is not None else Scan(None)
     if scan.stated is not None:
         kind = _kind_of(flow, scan.stated)
         answer = Answer.CRISIS if kind == "crisis" else Answer.EMERGENCY if kind == "emergency" else None
@@ -337,26 +337,32 @@ def model_input(flow: Flow, text: str) -> tuple[str, ...]:
     return model_words(said, _scan(flow, said).masked)
 
 
-def _scan(flow: Flow, said: Said) -> Scan:
-    """Crisis phrases, then emergency phrases, then the phrases of urgent signs, in a text; what
-    none of them states, the denials of all."""
+def _scan(flow: Flow, said: Said, node: str | None = None) -> Scan:
+    """Crisis phrases, then emergency phrases, then the phrases of urgent signs, in a text at the
+    node a conversation is at (a question's `phrases_until_no` count as its sign before its no is
+    passed, after that as an urgent sign); what none of them states, the denials of all."""
     lead = flow.understanding.any_language.lead(said)
     crisis = flow.crisis_phrases.scan(said, lead)
     if crisis.stated is not None:
         return crisis
-    emergency = flow.emergency_phrases.scan(said, lead)
-    if emergency.stated is not None:
-        return emergency
-    urgent = flow.urgent_phrases.scan(said, lead)
-    if urgent.stated is not None:
-        return urgent
+    conditional = [u.phrases_at(node) for u in flow.until_no.values()]
+    ordered = [
+        flow.emergency_phrases,
+        *(p for p in conditional if not p.urgent),
+        flow.urgent_phrases,
+        *(p for p in conditional if p.urgent),
+    ]
+    scans: list[Scan] = []
+    for phrases in ordered:
+        scan = phrases.scan(said, lead)
+        if scan.stated is not None:
+            return scan
+        scans.append(scan)
     # Negated words of a crisis ("I don't want to die") are masked for the model too.
-    return Scan(
-        None,
-        emergency.denied | urgent.denied,
-        emergency.cleared | urgent.cleared,
-        emergency.masked | urgent.masked | crisis.masked,
-    )
+    denied: frozenset[str] = frozenset().union(*(s.denied for s in scans))
+    cleared: frozenset[tuple[int, int]] = frozenset().union(*(s.cleared for s in scans))
+    masked: frozenset[tuple[int, int]] = crisis.masked.union(*(s.masked for s in scans))
+    return Scan(None, denied, cleared, masked)
 
 
 def _read(flow: Flow, session: Session, said: Input, words: Said | None, scan: Scan) -> Reading:

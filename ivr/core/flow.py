@@ -104,7 +104,9 @@ class Question:
     """A yes/no question; `yes` and `no` name the node that comes next. `phrases` (per language)
     describe its sign in free text, and lead where its yes leads at any point; `words` (per
     language) are its own exact answers; `named` (per language) are the words every list of signs
-    must use for it (the checker proves each safety list names every sign)."""
+    must use for it (the checker proves each safety list names every sign). `phrases_until_no` are
+    its sign only until the conversation has passed its no; after that, a sign for the emergency
+    department ("can't walk" is sudden weakness until the weakness is known not to be sudden)."""
 
     id: str
     wording: Wording
@@ -114,6 +116,21 @@ class Question:
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     words: Mapping[str, AnswerWords] = field(default_factory=dict)
     named: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    phrases_until_no: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UntilNo:
+    """A question's `phrases_until_no`: read as its sign (`before`) until a conversation is at a
+    node it reaches only through that question's no (`past`), then as an urgent sign (`after`)."""
+
+    before: EmergencyPhrases
+    after: EmergencyPhrases
+    past: frozenset[str]
+
+    def phrases_at(self, node: str | None) -> EmergencyPhrases:
+        """The phrases as they count at a node (None: not known, the sign)."""
+        return self.after if node in self.past else self.before
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +243,7 @@ class Flow:
     crisis_phrases: EmergencyPhrases
     reader: Reader
     answer_model: AnswerModel | None = None
+    until_no: Mapping[str, UntilNo] = field(default_factory=dict)
 
     @property
     def default_language(self) -> str:
@@ -237,6 +255,7 @@ class Flow:
         of each phrase at least once, its gaps left out."""
         texts = [*self.words[lang].emergency]
         texts += [text for q in self.questions.values() for text in q.phrases.get(lang, ())]
+        texts += [text for q in self.questions.values() for text in q.phrases_until_no.get(lang, ())]
         return tuple(
             dict.fromkeys(" ".join(words) for text in texts for words in examples(parse_pattern(text)))
         )
@@ -453,7 +472,47 @@ def compose(
             greetings=frozenset(p for words_of in words.values() for p in _phrases(words_of.greetings)),
         ),
         answer_model=answer_model,
+        until_no={
+            q.id: UntilNo(
+                before=EmergencyPhrases.merge(
+                    ((lang, q.id, text) for lang, texts in q.phrases_until_no.items() for text in texts),
+                    negations,
+                    clause_breaks,
+                    history=history,
+                    recent=recent,
+                    not_before=language_words,
+                ),
+                after=EmergencyPhrases.merge(
+                    ((lang, None, text) for lang, texts in q.phrases_until_no.items() for text in texts),
+                    negations,
+                    clause_breaks,
+                    urgent=True,
+                    history=history,
+                    recent=recent,
+                    not_before=language_words,
+                ),
+                past=_past_no(start, questions, q.id),
+            )
+            for q in questions.values()
+            if q.phrases_until_no
+        },
     )
+
+
+def _past_no(start: str, questions: Mapping[str, Question], qid: str) -> frozenset[str]:
+    """The nodes a conversation reaches only by answering no to the question `qid`."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        question = questions.get(node)
+        if question is not None:
+            todo += [question.yes] if node == qid else [question.yes, question.no]
+    everything = set(questions) | {n for q in questions.values() for n in (q.yes, q.no)}
+    return frozenset(everything - seen)
 
 
 def _folded(texts: tuple[str, ...]) -> frozenset[str]:

@@ -101,6 +101,7 @@ class _Question(_Strict):
     no: Name
     red_flag: bool = False
     phrases: dict[str, list[Name]] = Field(default_factory=dict)
+    phrases_until_no: dict[str, list[Name]] = Field(default_factory=dict)
     words: dict[str, Table] = Field(default_factory=dict)  # each read as an AnswerWords
     named: dict[str, list[Name]] = Field(default_factory=dict)
 
@@ -433,13 +434,8 @@ class _Reader:
         wording = self._wording(f"{where}.text", raw.get("text") if isinstance(raw, Mapping) else None)
         if read is None or wording is None:
             return None
-        phrases: dict[str, tuple[str, ...]] = {}
-        for lang, texts in read.phrases.items():
-            if lang not in self.languages:
-                self.problem(f"{where}.phrases.{lang}", "language is not declared in `languages`", lang)
-                continue
-            self._patterns(f"{where}.phrases.{lang}", texts, lang)
-            phrases[lang] = tuple(texts)
+        phrases = self._question_phrases(f"{where}.phrases", read.phrases)
+        until_no = self._question_phrases(f"{where}.phrases_until_no", read.phrases_until_no)
         words: dict[str, AnswerWords] = {}
         for lang, lists in read.words.items():
             if lang not in self.languages:
@@ -454,7 +450,18 @@ class _Reader:
                 self.problem(f"{where}.named.{lang}", "language is not declared in `languages`", lang)
                 continue
             named[lang] = tuple(texts)
-        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words, named)
+        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words, named, until_no)
+
+    def _question_phrases(self, where: str, read: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+        """A question's free-text phrases per language, each pattern checked."""
+        phrases: dict[str, tuple[str, ...]] = {}
+        for lang, texts in read.items():
+            if lang not in self.languages:
+                self.problem(f"{where}.{lang}", "language is not declared in `languages`", lang)
+                continue
+            self._patterns(f"{where}.{lang}", texts, lang)
+            phrases[lang] = tuple(texts)
+        return phrases
 
     def _outcome(self, oid: str, raw: Any) -> Outcome | None:
         where = f"outcomes.{oid}"

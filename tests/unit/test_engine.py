@@ -183,11 +183,23 @@ def test_the_confidence_threshold_is_a_policy() -> None:
     assert output == Output("en", ask=ORDER[1])
 
 
-@pytest.mark.parametrize("said", ["purple", "what did you say", "", "hmm"])
+@pytest.mark.parametrize("said", ["purple", "", "hmm"])
 def test_an_unclear_spoken_answer_is_never_a_no(said: str) -> None:
     """Anything that is not an answer is asked again; it never counts as a no to a red flag."""
     session, outputs = _walk(FLOW, [Input("speech", said, 0.95)], "voice")
     assert outputs[-1] == Output("en", notices=("not_understood",), ask=FLOW.start, offers=True, simple=True)
+    assert session.answers == ()
+
+
+@pytest.mark.parametrize(
+    ("said", "lang"),
+    [("what did you say", "en"), ("sorry, can you repeat that", "en"), ("perdón, no le escuché bien", "es")],
+)
+def test_a_caller_who_did_not_hear_gets_the_help_text_and_the_question_again(said: str, lang: str) -> None:
+    """Asking for the question again is no answer: the help text (911 first), then the question."""
+    session, outputs = _walk(FLOW, [Input("speech", said, 0.95)], "voice")
+    assert outputs[-1].notices == ("help",)
+    assert outputs[-1].ask == FLOW.start
     assert session.answers == ()
 
 

@@ -20,7 +20,7 @@ def _tiny() -> dict[str, Any]:
 def test_the_shipped_flow_loads_with_one_question_per_red_flag_from_the_source() -> None:
     """Eight red-flag questions, each of whose yes goes straight to the emergency outcome; four
     signs for the emergency department and four for same-day care, each yes to its outcome, and a
-    fall, whose yes asks whether the head, neck or back was hurt (911) or not (the emergency
+    fall, whose yes asks whether the head or neck was hurt (911) or not (the emergency
     department)."""
     flow = shipped_flow()
     assert flow.id == "muscle-weakness"
@@ -94,6 +94,14 @@ def test_every_error_is_reported_at_once() -> None:
         (lambda d: d["words"]["en"].update(yes=[]), "words.en.yes: must be a non-empty list"),
         (lambda d: d["words"]["en"].update(colours=["red"]), "words.en.colours: unknown field"),
         (lambda d: d["words"]["en"].update(crisis=[""]), "words.en.crisis.0: must be a non-empty string"),
+        (
+            lambda d: d["questions"]["q1"].update(phrases_until_no={"en": ["... walk"]}),
+            "questions.q1.phrases_until_no.en: cannot read phrase",
+        ),
+        (
+            lambda d: d["questions"]["q1"].update(phrases_until_no={"fr": ["marcher"]}),
+            "questions.q1.phrases_until_no.fr: language is not declared",
+        ),
         (
             lambda d: d["questions"]["q1"].update(words={"en": {"maybe": ["perhaps"]}}),
             "questions.q1.words.en.maybe: unknown field",

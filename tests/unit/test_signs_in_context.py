@@ -1,0 +1,188 @@
+"""Signs whose level depends on what is known: weakness that stops walking is sudden weakness (911)
+until the onset question is answered no, then the emergency department; after a fall a hurt head or
+neck is 911 and a hurt back the emergency department; every pill one has is a crisis; a swelling
+throat, a clutched chest or barely breathing is 911, said at any question."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.core import engine
+from ivr.core.emergency import examples
+from ivr.core.engine import Input
+from ivr.core.flow import UntilNo
+from ivr.core.session import Session
+from tests.support import shipped_flow
+
+FLOW = shipped_flow()
+EMERGENCY = FLOW.outcome_of_kind("emergency").id
+ER_NOW = FLOW.urgent_outcome().id
+CRISIS = FLOW.crisis_outcome().id
+ORDER = FLOW.question_order()
+ONSET = FLOW.until_no["onset"]
+BEFORE_ONSET_NO = ORDER[: ORDER.index("onset") + 1]
+PAST_ONSET_NO = ORDER[ORDER.index("onset") + 1 :]
+# Every way each phrase of `phrases_until_no` can be said with its gaps empty, with its language.
+UNABLE = sorted(
+    {
+        (" ".join(words), lang)
+        for p in ONSET.before.patterns
+        for words in examples(p.slots)
+        for lang in p.langs
+    }
+)
+
+
+def outcome_at(question: str, text: str, lang: str = "en") -> str | None:
+    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node=question, started=0)
+    _, output = engine.step(FLOW, session, Input("text", text))
+    return output.outcome
+
+
+def test_only_the_onset_question_holds_phrases_until_its_no() -> None:
+    assert set(FLOW.until_no) == {"onset"}
+    assert {lang for _, lang in UNABLE} == set(FLOW.languages)
+
+
+def test_the_nodes_past_a_no_are_those_reached_only_through_it() -> None:
+    """Past onset's no: every later question and the outcomes only they lead to; never onset
+    itself, a question before it, or an outcome an earlier question leads to as well."""
+    assert ONSET.past >= set(PAST_ONSET_NO)
+    assert not ONSET.past & set(BEFORE_ONSET_NO)
+    assert EMERGENCY not in ONSET.past  # breathing's yes leads there too
+    assert "appointment" in ONSET.past
+
+
+def test_phrases_until_no_count_as_the_sign_before_the_no_and_urgent_after() -> None:
+    assert isinstance(ONSET, UntilNo)
+    assert ONSET.phrases_at(None) is ONSET.before
+    assert ONSET.phrases_at("breathing") is ONSET.before
+    assert ONSET.phrases_at("worse") is ONSET.after
+    assert ONSET.after.urgent
+    assert not ONSET.before.urgent
+    assert all(p.question == "onset" for p in ONSET.before.patterns)
+    assert all(p.question is None for p in ONSET.after.patterns)
+
+
+@pytest.mark.parametrize("question", BEFORE_ONSET_NO)
+def test_unable_to_walk_before_the_weakness_is_known_not_sudden_calls_911(question: str) -> None:
+    """Every saying, at the questions up to onset: 911, the source's sign of sudden weakness."""
+    wrong = [(text, got) for text, lang in UNABLE if (got := outcome_at(question, text, lang)) != EMERGENCY]
+    assert wrong == []
+
+
+def test_unable_to_walk_once_the_weakness_is_known_not_sudden_is_for_the_emergency_department() -> None:
+    """Every saying after a no, at the last question: the emergency department, never the no way."""
+    but = {"en": "no but", "es": "no pero"}
+    wrong = [
+        (text, got)
+        for text, lang in UNABLE
+        if (got := outcome_at("medicine", f"{but[lang]} {text}", lang)) not in (ER_NOW, EMERGENCY)
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang"),
+    [
+        ("worse", "yes, it started in my feet after the flu and now I can't walk without holding on", "en"),
+        ("fever", "sí tuvo gripa hace diez días y ahora ya no puede caminar", "es"),
+        (
+            "fluids",
+            "yes since yesterday, can't keep even water down and she's so weak she can't get up",
+            "en",
+        ),
+        ("medicine", "No, pero esta semana se puso peor, ya no camina", "es"),
+        (
+            "fluids",
+            "yes she hasn't kept anything down since yesterday and she's too weak to get out of bed",
+            "en",
+        ),
+        ("worse", "sí, y ya está muy débil para levantarse", "es"),
+    ],
+)
+def test_weakness_that_grew_until_walking_failed_is_for_the_emergency_department(
+    question: str, text: str, lang: str
+) -> None:
+    assert outcome_at(question, text, lang) == ER_NOW
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang"),
+    [
+        ("worse", "all of a sudden she couldn't stand up", "en"),
+        ("fever", "de repente ya no pudo caminar", "es"),
+        ("one_side", "yes, his left side went limp and he can't stand", "en"),
+    ],
+)
+def test_unable_to_walk_said_as_sudden_or_one_sided_still_calls_911(
+    question: str, text: str, lang: str
+) -> None:
+    assert outcome_at(question, text, lang) == EMERGENCY
+
+
+def test_a_fall_asks_only_about_the_head_and_the_neck() -> None:
+    spine = FLOW.questions[FLOW.questions["fall"].yes]
+    assert "back" not in spine.wording.written["en"]
+    assert "espalda" not in spine.wording.written["es"]
+    assert (spine.yes, spine.no) == (EMERGENCY, ER_NOW)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang", "wanted"),
+    [
+        ("bladder", "no but she took a bad fall last week and hurt her back", "en", ER_NOW),
+        ("eyelid", "el parpado no, pero se cayo anteayer y se pego en la espalda", "es", ER_NOW),
+        ("bladder", "no but he fell and hit his head on the counter", "en", EMERGENCY),
+        ("worse", "sí, se cayó y se golpeó el cuello", "es", EMERGENCY),
+        ("worse", "yes, he fell off the ladder and broke his back", "en", EMERGENCY),
+    ],
+)
+def test_after_a_fall_a_hurt_back_is_for_the_emergency_department_a_hurt_head_or_neck_for_911(
+    question: str, text: str, lang: str, wanted: str
+) -> None:
+    assert outcome_at(question, text, lang) == wanted
+
+
+def test_a_hurt_back_said_at_the_fall_question_is_its_yes() -> None:
+    """The fall's own words: the head and neck question comes next."""
+    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang="en", node="fall", started=0)
+    _, output = engine.step(FLOW, session, Input("text", "yes fell on the ice and hurt my back"))
+    assert output.ask == FLOW.questions["fall"].yes
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("no… pero me tomé todas las pastillas que tenía", "es"),
+        ("i swallowed all the pills i had left", "en"),
+        ("no. i took a whole bottle of tylenol an hour ago", "en"),
+        ("se tomó el frasco entero", "es"),
+        ("i've been saving up my pills", "en"),
+    ],
+)
+def test_every_pill_one_has_is_a_crisis(text: str, lang: str) -> None:
+    assert outcome_at("face", text, lang) == CRISIS
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("yes new antibiotic today and now her throat is swelling", "en"),
+        ("he's clutching his chest", "en"),
+        ("it feels like an elephant sitting on him", "en"),
+        ("she can barely breathe", "en"),
+        ("sí, pastilla nueva y se le hinchó la lengua", "es"),
+        ("se está agarrando el pecho", "es"),
+    ],
+)
+def test_signs_of_a_closing_airway_or_a_heart_attack_call_911_at_any_question(text: str, lang: str) -> None:
+    assert outcome_at("medicine", text, lang) == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("the meter says five hundred something", "en"), ("el aparatito dice quinientos y pico", "es")],
+)
+def test_a_sugar_of_five_hundred_said_in_words_is_for_the_emergency_department(text: str, lang: str) -> None:
+    assert outcome_at("sugar", text, lang) in (ER_NOW, EMERGENCY)
