@@ -340,7 +340,8 @@ def model_input(flow: Flow, text: str) -> tuple[str, ...]:
 def _scan(flow: Flow, said: Said, node: str | None = None) -> Scan:
     """Crisis phrases, then emergency phrases, then the phrases of urgent signs, in a text at the
     node a conversation is at (a question's `phrases_until_no` count as its sign before its no is
-    passed, after that as an urgent sign); what none of them states, the denials of all."""
+    passed, after that as an urgent sign; its `phrases_if_lasting` are an urgent sign when the text
+    says it has lasted a day or more); what none of them states, the denials of all."""
     lead = flow.understanding.any_language.lead(said)
     crisis = flow.crisis_phrases.scan(said, lead)
     if crisis.stated is not None:
@@ -358,6 +359,8 @@ def _scan(flow: Flow, said: Said, node: str | None = None) -> Scan:
         if scan.stated is not None:
             return scan
         scans.append(scan)
+    if flow.lasting is not None and (lasted := flow.lasting.scan(said, lead)) is not None:
+        return lasted
     # Negated words of a crisis ("I don't want to die") are masked for the model too.
     denied: frozenset[str] = frozenset().union(*(s.denied for s in scans))
     cleared: frozenset[tuple[int, int]] = frozenset().union(*(s.cleared for s in scans))

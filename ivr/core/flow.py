@@ -9,12 +9,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ivr.core.answer_model import AnswerModel
-from ivr.core.answers import Understanding, Vocabulary
-from ivr.core.emergency import EmergencyPhrases, examples, parse_pattern
+from ivr.core.answers import Lead, Understanding, Vocabulary
+from ivr.core.emergency import EmergencyPhrases, Scan, examples, parse_pattern
 from ivr.core.help import HelpPhrases
 from ivr.core.language import LanguageCues
 from ivr.core.reading import Reader
-from ivr.core.words import fold, normal_words
+from ivr.core.words import Said, fold, normal_words
 
 SPEC_VERSION = 1
 CRISIS_NEGATION_REACH = 2
@@ -117,6 +117,25 @@ class Question:
     words: Mapping[str, AnswerWords] = field(default_factory=dict)
     named: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     phrases_until_no: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    phrases_if_lasting: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Lasting:
+    """Questions' `phrases_if_lasting` (`signs`, as urgent signs) and what must be said with them
+    (`with_each`: the words that say a sign has lasted a day or more, words of bad weakness): a
+    reply that states a sign and one of each is a sign for the emergency department ("nothing stays
+    down, not even water, since yesterday, and she is so weak")."""
+
+    signs: EmergencyPhrases
+    with_each: tuple[EmergencyPhrases, ...]
+
+    def scan(self, said: Said, lead: Lead | None) -> Scan | None:
+        """The sign found, when the reply also says the rest; else None."""
+        found = self.signs.scan(said, lead)
+        if found.stated is None or any(w.scan(said, lead).stated is None for w in self.with_each):
+            return None
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +194,11 @@ class Words:
     # emergency phrase after them ("nothing hurts in my chest") but not words of a crisis ("no
     # quiero comer ni nada, quiero morirme").
     loose_negations: tuple[str, ...] = ()
+    # Words that say a sign has lasted a day or more ("since yesterday", "desde ayer"), and words
+    # of weakness bad enough to go with dehydration ("so weak", "dizzy"): with both, a question's
+    # `phrases_if_lasting` are a sign for the emergency department.
+    lasting: tuple[str, ...] = ()
+    drained: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
         """The language's answer words as a vocabulary."""
@@ -244,6 +268,7 @@ class Flow:
     reader: Reader
     answer_model: AnswerModel | None = None
     until_no: Mapping[str, UntilNo] = field(default_factory=dict)
+    lasting: Lasting | None = None
 
     @property
     def default_language(self) -> str:
@@ -496,6 +521,30 @@ def compose(
             for q in questions.values()
             if q.phrases_until_no
         },
+        lasting=Lasting(
+            signs=EmergencyPhrases.merge(
+                (
+                    (lang, None, text)
+                    for q in questions.values()
+                    for lang, texts in q.phrases_if_lasting.items()
+                    for text in texts
+                ),
+                negations,
+                clause_breaks,
+                urgent=True,
+                history=history,
+                recent=recent,
+                not_before=language_words,
+            ),
+            # Never negated by what comes before ("has not kept anything down since yesterday"), nor
+            # cut by a word that elsewhere ends a clause ("she's so weak").
+            with_each=(
+                EmergencyPhrases.merge(((g, None, t) for g, w in words.items() for t in w.lasting), (), ()),
+                EmergencyPhrases.merge(((g, None, t) for g, w in words.items() for t in w.drained), (), ()),
+            ),
+        )
+        if any(q.phrases_if_lasting for q in questions.values())
+        else None,
     )
 
 

@@ -102,6 +102,7 @@ class _Question(_Strict):
     red_flag: bool = False
     phrases: dict[str, list[Name]] = Field(default_factory=dict)
     phrases_until_no: dict[str, list[Name]] = Field(default_factory=dict)
+    phrases_if_lasting: dict[str, list[Name]] = Field(default_factory=dict)
     words: dict[str, Table] = Field(default_factory=dict)  # each read as an AnswerWords
     named: dict[str, list[Name]] = Field(default_factory=dict)
 
@@ -436,6 +437,7 @@ class _Reader:
             return None
         phrases = self._question_phrases(f"{where}.phrases", read.phrases)
         until_no = self._question_phrases(f"{where}.phrases_until_no", read.phrases_until_no)
+        if_lasting = self._question_phrases(f"{where}.phrases_if_lasting", read.phrases_if_lasting)
         words: dict[str, AnswerWords] = {}
         for lang, lists in read.words.items():
             if lang not in self.languages:
@@ -450,7 +452,9 @@ class _Reader:
                 self.problem(f"{where}.named.{lang}", "language is not declared in `languages`", lang)
                 continue
             named[lang] = tuple(texts)
-        return Question(qid, wording, read.yes, read.no, read.red_flag, phrases, words, named, until_no)
+        return Question(
+            qid, wording, read.yes, read.no, read.red_flag, phrases, words, named, until_no, if_lasting
+        )
 
     def _question_phrases(self, where: str, read: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
         """A question's free-text phrases per language, each pattern checked."""
@@ -490,6 +494,8 @@ class _Reader:
             result[lang] = _record(Words, read)
             self._patterns(f"words.{lang}.emergency", result[lang].emergency, lang)
             self._patterns(f"words.{lang}.urgent", result[lang].urgent, lang)
+            self._patterns(f"words.{lang}.lasting", result[lang].lasting, lang)
+            self._patterns(f"words.{lang}.drained", result[lang].drained, lang)
         return result
 
     def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:

@@ -627,8 +627,11 @@ def test_a_reply_opening_with_not_sure_is_doubt() -> None:
 def test_a_reply_that_opens_with_yes_is_never_a_no(channel: Channel) -> None:
     """At any question, an opening yes with nothing set against it is not turned into a no by the
     details that follow ("nothing stays down"): the yes way, not the next question."""
-    reply = "yes for over a day now nothing stays down not even ice chips and he's really weak and dizzy"
+    reply = "yes since this morning nothing stays down not even ice chips"
     assert _at("fluids", reply, "en", channel).outcome == FLOW.questions["fluids"].yes
+    # For over a day, with bad weakness: more than the yes (the emergency department), never a no.
+    longer = "yes for over a day now nothing stays down not even ice chips and he's really weak and dizzy"
+    assert _at("fluids", longer, "en", channel).outcome == FLOW.urgent_outcome().id
 
 
 def test_an_opening_yes_with_a_but_is_left_to_the_model() -> None:

@@ -186,3 +186,41 @@ def test_signs_of_a_closing_airway_or_a_heart_attack_call_911_at_any_question(te
 )
 def test_a_sugar_of_five_hundred_said_in_words_is_for_the_emergency_department(text: str, lang: str) -> None:
     assert outcome_at("sugar", text, lang) in (ER_NOW, EMERGENCY)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang"),
+    [
+        (
+            "breathing",
+            "breathing ok. but she hasnt kept anything down since yesterday, not even water, she's so weak",
+            "en",
+        ),
+        ("worse", "igual, pero no ha podido retener nada, ni agua, desde ayer y está muy débil", "es"),
+        ("fluids", "yes for over a day now, can't even keep water down, I'm so weak and dizzy", "en"),
+    ],
+)
+def test_nothing_kept_down_for_a_day_with_bad_weakness_is_for_the_emergency_department(
+    question: str, text: str, lang: str
+) -> None:
+    assert outcome_at(question, text, lang) == ER_NOW
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("yes been throwing up since last night can't keep water down", "en"),  # no bad weakness
+        ("yes she can't keep anything down and she's so weak", "en"),  # not for a day
+        ("sí desde ayer no retiene ni el agua", "es"),
+    ],
+)
+def test_vomiting_without_a_day_and_bad_weakness_both_is_a_visit_today(text: str, lang: str) -> None:
+    assert outcome_at("fluids", text, lang) == FLOW.questions["fluids"].yes
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Woke up like this. was totally normal last night", "en"), ("amaneció así, anoche estaba bien", "es")],
+)
+def test_weakness_found_on_waking_is_sudden(text: str, lang: str) -> None:
+    assert outcome_at("onset", text, lang) == EMERGENCY
