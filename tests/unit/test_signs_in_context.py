@@ -224,3 +224,36 @@ def test_vomiting_without_a_day_and_bad_weakness_both_is_a_visit_today(text: str
 )
 def test_weakness_found_on_waking_is_sudden(text: str, lang: str) -> None:
     assert outcome_at("onset", text, lang) == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("la cara no pero mire ayer me tomé un montón de pastillas porque ya no quería estar aquí", "es"),
+        ("no pero le digo la verdad me tomé un montón de pastillas porque ya no quiero seguir", "es"),
+        ("i took a bunch of my sleeping pills because i'm done", "en"),
+        ("a month or so. I've been cutting again, sorry", "en"),
+        ("me he estado cortando otra vez", "es"),
+    ],
+)
+def test_pills_taken_for_a_reason_and_cutting_again_are_a_crisis(text: str, lang: str) -> None:
+    assert outcome_at("face", text, lang) == CRISIS
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("yes I took my new pills because the doctor changed them", "en"),
+        ("sí, toma muchas pastillas porque es diabética", "es"),
+        ("she took too many of her pills by accident and now she won't wake up", "en"),
+    ],
+)
+def test_pills_taken_as_prescribed_or_by_accident_are_not_a_crisis(text: str, lang: str) -> None:
+    assert outcome_at("medicine", text, lang) != CRISIS
+
+
+def test_legs_that_give_out_are_unable_to_stand() -> None:
+    """Sudden weakness (911) before the onset question's no; the emergency department after it."""
+    text = "no but she fell on the steps two days ago, her back hurts bad and her legs keep giving out"
+    assert outcome_at("breathing", text) == EMERGENCY
+    assert outcome_at("eyelid", text) == ER_NOW
