@@ -80,13 +80,15 @@ def examples(slots: Sequence[Slot]) -> Iterator[tuple[str, ...]]:
 class Match:
     """An emergency phrase found in a text, the languages it is a phrase of, and the question whose
     sign it describes (None for general words); `crisis` for words of suicide or self-harm, `urgent`
-    for words of a sign for the emergency department rather than 911."""
+    for words of a sign for the emergency department rather than 911; `overdose` for words of too
+    many pills taken (an emergency, or a crisis when the answer model hears one)."""
 
     phrase: str
     langs: frozenset[str]
     question: str | None
     crisis: bool = False
     urgent: bool = False
+    overdose: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class EmergencyPhrases:
     clause_breaks: frozenset[str]
     crisis: bool = False  # these are words of a crisis (suicide, self-harm), not of a medical emergency
     urgent: bool = False  # these are words of signs for the emergency department, not for 911
+    overdose: bool = False  # these are words of too many pills taken
     reach: int = NEGATION_REACH  # how many words before a phrase a negation still cancels it
     # Words that place a sign in the past ("years ago", "hace años") and words that bring it back
     # to now ("today", "again"): see `scan`.
@@ -147,6 +150,7 @@ class EmergencyPhrases:
         *,
         crisis: bool = False,
         urgent: bool = False,
+        overdose: bool = False,
         reach: int = NEGATION_REACH,
         history: Iterable[tuple[str, ...]] = (),
         recent: Iterable[str] = (),
@@ -169,6 +173,7 @@ class EmergencyPhrases:
             frozenset(clause_breaks),
             crisis,
             urgent,
+            overdose,
             reach,
             tuple(h for h in history if h),
             frozenset(recent),
@@ -216,7 +221,12 @@ class EmergencyPhrases:
                             negation = next((k for k in window if clause[k] in self.negations), None)
                             if negation is None or any(clause[k] in self.negations for k in matched):
                                 found_here = Match(
-                                    pattern.text, pattern.langs, pattern.question, self.crisis, self.urgent
+                                    pattern.text,
+                                    pattern.langs,
+                                    pattern.question,
+                                    self.crisis,
+                                    self.urgent,
+                                    self.overdose,
                                 )
                                 return Scan(found_here)
                             set_aside = negation

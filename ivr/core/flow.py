@@ -199,6 +199,9 @@ class Words:
     # `phrases_if_lasting` are a sign for the emergency department.
     lasting: tuple[str, ...] = ()
     drained: tuple[str, ...] = ()
+    # Words of too many pills taken ("took all the pills"): an emergency, and a crisis when the
+    # answer model hears one in the reply ("...because I'm done").
+    overdose: tuple[str, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
         """The language's answer words as a vocabulary."""
@@ -262,6 +265,7 @@ class Flow:
     understanding: Understanding
     emergency_phrases: EmergencyPhrases
     urgent_phrases: EmergencyPhrases
+    overdose_phrases: EmergencyPhrases
     help_phrases: HelpPhrases
     cues: LanguageCues
     crisis_phrases: EmergencyPhrases
@@ -462,6 +466,15 @@ def compose(
         understanding=understanding,
         emergency_phrases=EmergencyPhrases.merge(
             emergency, negations, clause_breaks, history=history, recent=recent, not_before=language_words
+        ),
+        overdose_phrases=EmergencyPhrases.merge(
+            ((lang, None, text) for lang, w in words.items() for text in w.overdose),
+            negations,
+            clause_breaks,
+            overdose=True,
+            history=history,
+            recent=recent,
+            not_before=language_words,
         ),
         urgent_phrases=EmergencyPhrases.merge(
             urgent_signs,

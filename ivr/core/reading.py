@@ -176,6 +176,16 @@ class Reader:
             return Reading(ruled, "rule")
         return Reading(decided, "model", probability)
 
+    def hears_crisis(self, said: Said, question: str | None) -> bool:
+        """Whether the answer model, on its own, hears a crisis in a reply (above its threshold)."""
+        if self.model is None:
+            return False
+        read = model_words(said, frozenset())
+        return (
+            self.model.knows_any(read)
+            and self.model.score(read, question)["crisis"] >= self.thresholds.crisis
+        )
+
     def _overruled(
         self, decided: Answer, said: Said, lang: str, question: str | None, yes_is_urgent: bool
     ) -> Answer | None:

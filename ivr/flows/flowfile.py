@@ -496,6 +496,7 @@ class _Reader:
             self._patterns(f"words.{lang}.urgent", result[lang].urgent, lang)
             self._patterns(f"words.{lang}.lasting", result[lang].lasting, lang)
             self._patterns(f"words.{lang}.drained", result[lang].drained, lang)
+            self._patterns(f"words.{lang}.overdose", result[lang].overdose, lang)
         return result
 
     def _call_languages(self, raw: Mapping[str, Any]) -> dict[str, CallLanguage]:

@@ -257,3 +257,45 @@ def test_legs_that_give_out_are_unable_to_stand() -> None:
     text = "no but she fell on the steps two days ago, her back hurts bad and her legs keep giving out"
     assert outcome_at("breathing", text) == EMERGENCY
     assert outcome_at("eyelid", text) == ER_NOW
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("no. me tomé todas las pastillas del frasco porque ya no aguanto", "es"),
+        ("i took too many pills, i just can't do this anymore", "en"),
+    ],
+)
+def test_too_many_pills_with_a_crisis_the_model_hears_is_a_crisis(text: str, lang: str) -> None:
+    assert outcome_at("bladder", text, lang) == CRISIS
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("she took too many of her sleeping pills by mistake and now won't wake up", "en"),
+        ("no pero se tomo muchas pastillas sin querer", "es"),
+    ],
+)
+def test_too_many_pills_by_accident_is_an_emergency(text: str, lang: str) -> None:
+    assert outcome_at("medicine", text, lang) == EMERGENCY
+
+
+def test_without_the_answer_model_too_many_pills_is_an_emergency() -> None:
+    """The rules alone cannot tell intent: 911, the outcome that never waits."""
+    rules_only = FLOW.with_model(None)
+    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang="es", node="bladder", started=0)
+    said = Input("text", "no. me tomé todas las pastillas del frasco porque ya no aguanto")
+    _, output = engine.step(rules_only, session, said)
+    assert output.outcome == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("no no confusion but she's vomiting blood like a lot of it", "en"),
+        ("no, pero le cuesta jalar aire", "es"),
+    ],
+)
+def test_vomiting_blood_and_struggling_for_air_call_911(text: str, lang: str) -> None:
+    assert outcome_at("speech", text, lang) == EMERGENCY
