@@ -122,18 +122,20 @@ class Question:
 
 @dataclass(frozen=True, slots=True)
 class Lasting:
-    """Questions' `phrases_if_lasting` (`signs`, as urgent signs) and what must be said with them
-    (`with_each`: the words that say a sign has lasted a day or more, words of bad weakness): a
-    reply that states a sign and one of each is a sign for the emergency department ("nothing stays
-    down, not even water, since yesterday, and she is so weak")."""
+    """Questions' `phrases_if_lasting` (`signs`, as urgent signs) and the ways of saying they have
+    lasted (`ways`: each a set of word lists that must all be said, such as "for two days" alone, or
+    "since yesterday" with bad weakness): a reply that states a sign and one whole way is a sign for
+    the emergency department ("nothing stays down, not even water, since yesterday, she's so weak")."""
 
     signs: EmergencyPhrases
-    with_each: tuple[EmergencyPhrases, ...]
+    ways: tuple[tuple[EmergencyPhrases, ...], ...]
 
     def scan(self, said: Said, lead: Lead | None) -> Scan | None:
-        """The sign found, when the reply also says the rest; else None."""
+        """The sign found, when the reply also says one whole way it has lasted; else None."""
         found = self.signs.scan(said, lead)
-        if found.stated is None or any(w.scan(said, lead).stated is None for w in self.with_each):
+        if found.stated is None:
+            return None
+        if not any(all(part.scan(said, lead).stated is not None for part in way) for way in self.ways):
             return None
         return found
 
@@ -194,10 +196,11 @@ class Words:
     # emergency phrase after them ("nothing hurts in my chest") but not words of a crisis ("no
     # quiero comer ni nada, quiero morirme").
     loose_negations: tuple[str, ...] = ()
-    # Words that say a sign has lasted a day or more ("since yesterday", "desde ayer"), and words
-    # of weakness bad enough to go with dehydration ("so weak", "dizzy"): with both, a question's
-    # `phrases_if_lasting` are a sign for the emergency department.
+    # When a question's `phrases_if_lasting` are a sign for the emergency department: said with
+    # `lasting` (a day or more, said outright: "for two days"), or with `overnight` ("since
+    # yesterday", "desde anoche") and `drained` (weakness bad enough to go with it: "so weak").
     lasting: tuple[str, ...] = ()
+    overnight: tuple[str, ...] = ()
     drained: tuple[str, ...] = ()
     # Words of too many pills taken ("took all the pills"): an emergency, and a crisis when the
     # answer model hears one in the reply ("...because I'm done").
@@ -549,16 +552,21 @@ def compose(
                 recent=recent,
                 not_before=language_words,
             ),
-            # Never negated by what comes before ("has not kept anything down since yesterday"), nor
-            # cut by a word that elsewhere ends a clause ("she's so weak").
-            with_each=(
-                EmergencyPhrases.merge(((g, None, t) for g, w in words.items() for t in w.lasting), (), ()),
-                EmergencyPhrases.merge(((g, None, t) for g, w in words.items() for t in w.drained), (), ()),
+            ways=(
+                (_plain(words, "lasting"),),
+                (_plain(words, "overnight"), _plain(words, "drained")),
             ),
         )
         if any(q.phrases_if_lasting for q in questions.values())
         else None,
     )
+
+
+def _plain(words: Mapping[str, Words], name: str) -> EmergencyPhrases:
+    """One of the languages' phrase lists, never negated by what comes before it ("has not kept
+    anything down since yesterday") nor cut by a word that elsewhere ends a clause ("so weak")."""
+    texts = [(lang, None, text) for lang, w in words.items() for text in getattr(w, name)]
+    return EmergencyPhrases.merge(texts, (), ())
 
 
 def _past_no(start: str, questions: Mapping[str, Question], qid: str) -> frozenset[str]:

@@ -495,6 +495,7 @@ class _Reader:
             self._patterns(f"words.{lang}.emergency", result[lang].emergency, lang)
             self._patterns(f"words.{lang}.urgent", result[lang].urgent, lang)
             self._patterns(f"words.{lang}.lasting", result[lang].lasting, lang)
+            self._patterns(f"words.{lang}.overnight", result[lang].overnight, lang)
             self._patterns(f"words.{lang}.drained", result[lang].drained, lang)
             self._patterns(f"words.{lang}.overdose", result[lang].overdose, lang)
         return result

@@ -299,3 +299,37 @@ def test_without_the_answer_model_too_many_pills_is_an_emergency() -> None:
 )
 def test_vomiting_blood_and_struggling_for_air_call_911(text: str, lang: str) -> None:
     assert outcome_at("speech", text, lang) == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang"),
+    [
+        ("worse", "igual pero desde hace dos días nomás vomita y vomita no le para nada ni el agua", "es"),
+        ("recent", "yes about 3 weeks. and for the last day and a half I can't keep anything down", "en"),
+    ],
+)
+def test_nothing_kept_down_for_a_day_or_more_said_outright_is_for_the_emergency_department(
+    question: str, text: str, lang: str
+) -> None:
+    assert outcome_at(question, text, lang) == ER_NOW
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang", "wanted"),
+    [
+        (
+            "breathing",
+            "la respiración bien. La verdad ya no le veo caso a nada, preferiría estar muerta",
+            "es",
+            CRISIS,
+        ),
+        ("sugar", "sí es diabética y ahorita está bien dormida no la podemos despertar", "es", EMERGENCY),
+        ("fluids", "sí vomita y ahorita vomitó sangre, mucha", "es", EMERGENCY),
+        ("fever", "yes fever and now a stiff neck and purple spots on his legs", "en", EMERGENCY),
+        ("bladder", "no pero tiene la cara hinchada y le está costando respirar", "es", EMERGENCY),
+    ],
+)
+def test_more_ways_of_saying_a_crisis_or_an_emergency(
+    question: str, text: str, lang: str, wanted: str
+) -> None:
+    assert outcome_at(question, text, lang) == wanted
