@@ -192,18 +192,19 @@ class Reader:
         """The answer the rules put in place of the model's, toward safety, or None."""
         if decided is Answer.NO and self._contradicts(said):
             return Answer.UNSURE
-        if decided in (Answer.NO, Answer.UNCLEAR) and self._opens_with_doubt(said, lang, question):
+        if decided in (Answer.NO, Answer.UNCLEAR) and self._opens_with(said, lang, question, Answer.UNSURE):
             return Answer.UNSURE
         # An opening yes: where a yes to the question calls 911 or the emergency department, it
         # outranks a no, no answer, or another urgent sign named with it; at any other question it
         # is not a no, unless a second part is set against it ("yes, diabetic, but her sugar is
         # fine"), the model hearing a no in the details ("yes, nothing stays down, not even water").
         # A yes that answers the phone ("sí, diga", "yes hello, this is her son") is no answer when
-        # the model hears none.
+        # the model hears none. An opening part that is the question's own yes ("Sudden. 2 hrs ago"
+        # to the onset question) counts as an opening yes.
         overruled = (Answer.NO, Answer.UNCLEAR, Answer.URGENT) if yes_is_urgent else (Answer.NO,)
         if (
             decided in overruled
-            and self._opens_with_yes(said)
+            and (self._opens_with_yes(said) or self._opens_with(said, lang, question, Answer.YES))
             and (yes_is_urgent or not any(w in self.contrasts for w in said.words))
             and not (decided is Answer.UNCLEAR and self._greets(said))
         ):
@@ -217,12 +218,13 @@ class Reader:
             tuple(words[i : i + len(g)]) == g for g in self.greetings for i in range(len(words) - len(g) + 1)
         )
 
-    def _opens_with_doubt(self, said: Said, lang: str, question: str | None) -> bool:
-        """Whether a reply in parts opens with a whole "not sure" ("no sé, acabo de llegar")."""
+    def _opens_with(self, said: Said, lang: str, question: str | None, answer: Answer) -> bool:
+        """Whether a reply in parts opens with a whole exact answer of this kind ("no sé, acabo de
+        llegar" opens with a not sure; "Sudden. 2 hrs ago", to the onset question, with a yes)."""
         if len(said.clauses) < 2:
             return False
         opening = self.understanding.exact(Said((said.clauses[0],)), lang, question)
-        return opening is not None and opening[0] is Answer.UNSURE
+        return opening is not None and opening[0] is answer
 
     def _opens_with_yes(self, said: Said) -> bool:
         """Whether the first word after any filler ("eh", "um") is a yes and no answer follows: a

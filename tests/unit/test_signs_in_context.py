@@ -333,3 +333,35 @@ def test_more_ways_of_saying_a_crisis_or_an_emergency(
     question: str, text: str, lang: str, wanted: str
 ) -> None:
     assert outcome_at(question, text, lang) == wanted
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"), [("Sudden. 2 hrs ago", "en"), ("de golpe, como a las cinco", "es")]
+)
+def test_a_reply_whose_first_part_is_the_questions_own_yes_is_a_yes(text: str, lang: str) -> None:
+    assert outcome_at("onset", text, lang) == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lang"),
+    [("fall", "ningún golpe", "es"), ("fall", "no fall", "en"), ("bladder", "ninguno de los dos", "es")],
+)
+def test_a_questions_own_noes(question: str, text: str, lang: str) -> None:
+    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node=question, started=0)
+    _, output = engine.step(FLOW, session, Input("text", text))
+    assert output.ask == FLOW.questions[question].no
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("how many more questions are there", "en"),
+        ("how do I go back", "en"),
+        ("¿cuántas preguntas faltan?", "es"),
+    ],
+)
+def test_asking_how_the_line_works_gets_the_help_text(text: str, lang: str) -> None:
+    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node="fall", started=0)
+    _, output = engine.step(FLOW, session, Input("text", text))
+    assert output.notices == ("help",)
+    assert output.ask == "fall"
