@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -448,6 +448,22 @@ def compose(
     recent = [r for w in words.values() for r in _single_words(w.recent)]
     # The languages' own one-word keywords ("inglés", "spanish"): after them a phrase is about language.
     language_words = [t[0] for w in words.values() for t in _phrases(w.switch) if len(t) == 1]
+
+    def signs(
+        texts: Iterable[tuple[str, str | None, str]], *, urgent: bool = False, overdose: bool = False
+    ) -> EmergencyPhrases:
+        """Phrases of signs, read with the flow's negations, clause breaks and words of time."""
+        return EmergencyPhrases.merge(
+            texts,
+            negations,
+            clause_breaks,
+            urgent=urgent,
+            overdose=overdose,
+            history=history,
+            recent=recent,
+            not_before=language_words,
+        )
+
     understanding = Understanding.of(
         {lang: w.vocabulary() for lang, w in words.items()},
         {q.id: {lang: w.vocabulary() for lang, w in q.words.items()} for q in questions.values()},
@@ -467,27 +483,11 @@ def compose(
         digest=content_digest(source),
         source=source,
         understanding=understanding,
-        emergency_phrases=EmergencyPhrases.merge(
-            emergency, negations, clause_breaks, history=history, recent=recent, not_before=language_words
+        emergency_phrases=signs(emergency),
+        overdose_phrases=signs(
+            ((lang, None, text) for lang, w in words.items() for text in w.overdose), overdose=True
         ),
-        overdose_phrases=EmergencyPhrases.merge(
-            ((lang, None, text) for lang, w in words.items() for text in w.overdose),
-            negations,
-            clause_breaks,
-            overdose=True,
-            history=history,
-            recent=recent,
-            not_before=language_words,
-        ),
-        urgent_phrases=EmergencyPhrases.merge(
-            urgent_signs,
-            negations,
-            clause_breaks,
-            urgent=True,
-            history=history,
-            recent=recent,
-            not_before=language_words,
-        ),
+        urgent_phrases=signs(urgent_signs, urgent=True),
         help_phrases=HelpPhrases.merge((lang, w.help, _single_words(w.filler)) for lang, w in words.items()),
         cues=LanguageCues(
             switch={lang: frozenset(" ".join(p) for p in _phrases(w.switch)) for lang, w in words.items()},
@@ -515,22 +515,12 @@ def compose(
         answer_model=answer_model,
         until_no={
             q.id: UntilNo(
-                before=EmergencyPhrases.merge(
-                    ((lang, q.id, text) for lang, texts in q.phrases_until_no.items() for text in texts),
-                    negations,
-                    clause_breaks,
-                    history=history,
-                    recent=recent,
-                    not_before=language_words,
+                before=signs(
+                    (lang, q.id, text) for lang, texts in q.phrases_until_no.items() for text in texts
                 ),
-                after=EmergencyPhrases.merge(
+                after=signs(
                     ((lang, None, text) for lang, texts in q.phrases_until_no.items() for text in texts),
-                    negations,
-                    clause_breaks,
                     urgent=True,
-                    history=history,
-                    recent=recent,
-                    not_before=language_words,
                 ),
                 past=_past_no(start, questions, q.id),
             )
@@ -538,19 +528,14 @@ def compose(
             if q.phrases_until_no
         },
         lasting=Lasting(
-            signs=EmergencyPhrases.merge(
+            signs=signs(
                 (
                     (lang, None, text)
                     for q in questions.values()
                     for lang, texts in q.phrases_if_lasting.items()
                     for text in texts
                 ),
-                negations,
-                clause_breaks,
                 urgent=True,
-                history=history,
-                recent=recent,
-                not_before=language_words,
             ),
             ways=(
                 (_plain(words, "lasting"),),
