@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.config import PACKAGED_FLOWS
+from ivr.core import engine
+from ivr.core.engine import Input, Output
 from ivr.core.flow import Flow
+from ivr.core.session import Session
 from ivr.flows.flowfile import load_flow
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -76,3 +79,9 @@ def safety_net_by_language(bodies: list[str]) -> tuple[str, str]:
 def no_path(flow: Flow) -> list[str]:
     """The questions met answering no to each, from the start to the appointment."""
     return [question for question, _ in script(flow, None)[0]]
+
+
+def text_at(flow: Flow, question: str, text: str, lang: str = "en") -> Output:
+    """What the line replies to a text sent to a conversation waiting at `question` in `lang`."""
+    session = Session(flow=flow.id, digest=flow.digest, channel="sms", lang=lang, node=question, started=0)
+    return engine.step(flow, session, Input("text", text))[1]

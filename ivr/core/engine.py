@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import chain
 from typing import Literal
 
 from ivr.core.answers import Answer
@@ -346,22 +347,21 @@ def _scan(flow: Flow, said: Said, node: str | None = None) -> Scan:
     crisis = flow.crisis_phrases.scan(said, lead)
     if crisis.stated is not None:
         return crisis
-    conditional = [u.phrases_at(node) for u in flow.until_no.values()]
     overdose = flow.overdose_phrases.scan(said, lead)
     if overdose.stated is not None and flow.reader.hears_crisis(said, node):
         # Too many pills, and the model hears a crisis in the rest ("...because I can't go on"):
         # the crisis outcome, whose reply says to call 911 for too many pills as well.
         return replace(overdose, stated=replace(overdose.stated, crisis=True))
-    ordered = [
-        flow.emergency_phrases,
-        flow.overdose_phrases,
+    conditional = [u.phrases_at(node) for u in flow.until_no.values()]
+    later = [
         *(p for p in conditional if not p.urgent),
         flow.urgent_phrases,
         *(p for p in conditional if p.urgent),
     ]
     scans: list[Scan] = []
-    for phrases in ordered:
-        scan = overdose if phrases is flow.overdose_phrases else phrases.scan(said, lead)
+    for scan in chain(
+        (flow.emergency_phrases.scan(said, lead), overdose), (p.scan(said, lead) for p in later)
+    ):
         if scan.stated is not None:
             return scan
         scans.append(scan)

@@ -11,7 +11,7 @@ from ivr.core.answers import Answer
 from ivr.core.emergency import examples
 from ivr.core.engine import Input
 from ivr.core.session import Session
-from tests.support import shipped_flow
+from tests.support import shipped_flow, text_at
 
 FLOW = shipped_flow()
 GENERAL = [p for p in FLOW.urgent_phrases.patterns if p.question is None]
@@ -25,9 +25,7 @@ AT_LEAST_ER = {ER_NOW, FLOW.outcome_of_kind("emergency").id}
 
 
 def outcome_at(question: str, text: str, lang: str = "en") -> str | None:
-    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node=question, started=0)
-    _, output = engine.step(FLOW, session, Input("text", text))
-    return output.outcome
+    return text_at(FLOW, question, text, lang).outcome
 
 
 def test_both_languages_have_general_urgent_words() -> None:

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.core import engine
 from ivr.core.emergency import examples
-from ivr.core.engine import Input
 from ivr.core.flow import UntilNo
-from ivr.core.session import Session
-from tests.support import shipped_flow
+from tests.support import shipped_flow, text_at
 
 FLOW = shipped_flow()
 EMERGENCY = FLOW.outcome_of_kind("emergency").id
@@ -34,9 +31,7 @@ UNABLE = sorted(
 
 
 def outcome_at(question: str, text: str, lang: str = "en") -> str | None:
-    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node=question, started=0)
-    _, output = engine.step(FLOW, session, Input("text", text))
-    return output.outcome
+    return text_at(FLOW, question, text, lang).outcome
 
 
 def test_only_the_onset_question_holds_phrases_until_its_no() -> None:
@@ -146,8 +141,7 @@ def test_after_a_fall_a_hurt_back_is_for_the_emergency_department_a_hurt_head_or
 
 def test_a_hurt_back_said_at_the_fall_question_is_its_yes() -> None:
     """The fall's own words: the head and neck question comes next."""
-    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang="en", node="fall", started=0)
-    _, output = engine.step(FLOW, session, Input("text", "yes fell on the ice and hurt my back"))
+    output = text_at(FLOW, "fall", "yes fell on the ice and hurt my back")
     assert output.ask == FLOW.questions["fall"].yes
 
 
@@ -284,9 +278,9 @@ def test_too_many_pills_by_accident_is_an_emergency(text: str, lang: str) -> Non
 def test_without_the_answer_model_too_many_pills_is_an_emergency() -> None:
     """The rules alone cannot tell intent: 911, the outcome that never waits."""
     rules_only = FLOW.with_model(None)
-    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang="es", node="bladder", started=0)
-    said = Input("text", "no. me tomé todas las pastillas del frasco porque ya no aguanto")
-    _, output = engine.step(rules_only, session, said)
+    output = text_at(
+        rules_only, "bladder", "no. me tomé todas las pastillas del frasco porque ya no aguanto", "es"
+    )
     assert output.outcome == EMERGENCY
 
 
@@ -347,9 +341,7 @@ def test_a_reply_whose_first_part_is_the_questions_own_yes_is_a_yes(text: str, l
     [("fall", "ningún golpe", "es"), ("fall", "no fall", "en"), ("bladder", "ninguno de los dos", "es")],
 )
 def test_a_questions_own_noes(question: str, text: str, lang: str) -> None:
-    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node=question, started=0)
-    _, output = engine.step(FLOW, session, Input("text", text))
-    assert output.ask == FLOW.questions[question].no
+    assert text_at(FLOW, question, text, lang).ask == FLOW.questions[question].no
 
 
 @pytest.mark.parametrize(
@@ -361,7 +353,6 @@ def test_a_questions_own_noes(question: str, text: str, lang: str) -> None:
     ],
 )
 def test_asking_how_the_line_works_gets_the_help_text(text: str, lang: str) -> None:
-    session = Session(flow=FLOW.id, digest=FLOW.digest, channel="sms", lang=lang, node="fall", started=0)
-    _, output = engine.step(FLOW, session, Input("text", text))
+    output = text_at(FLOW, "fall", text, lang)
     assert output.notices == ("help",)
     assert output.ask == "fall"
